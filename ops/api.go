@@ -1,0 +1,135 @@
+package ops
+
+// This file is the public contract of package ops: option structs and the
+// node-level constructors that graph builders call. Every constructor
+// validates its inputs and returns an error (never panics) on bad shapes or
+// options.
+
+import (
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+)
+
+// errTODO marks constructors whose implementation is being written.
+var errTODO = errors.New("ops: not implemented yet")
+
+// Pad2D is padding on each side of the two spatial axes of an NCHW tensor.
+// Padding may be asymmetric (ONNX "pads" = [Top, Left, Bottom, Right]).
+type Pad2D struct {
+	Top, Bottom, Left, Right int
+}
+
+// Same returns symmetric padding p on every side.
+func Same(p int) Pad2D { return Pad2D{p, p, p, p} }
+
+// ConvOpts describes a 2-D convolution over NCHW input with OIHW weights.
+// The zero value is stride 1, no padding, no fused activation.
+type ConvOpts struct {
+	StrideH, StrideW int   // 0 means 1
+	Pad              Pad2D // zero padding
+	ReLU             bool  // fuse max(0, .) after the bias add
+}
+
+// PoolOpts describes a 2-D pooling window over NCHW input.
+// Windows start at the top-left padded corner (Caffe and ONNX semantics).
+type PoolOpts struct {
+	KernelH, KernelW int   // required, > 0
+	StrideH, StrideW int   // 0 means 1
+	Pad              Pad2D // max pool pads with -Inf, average pool with zeros
+	// CeilMode rounds the output size up (Caffe's default, ONNX ceil_mode=1):
+	// out = ceil((in + padBefore + padAfter - k) / s) + 1, dropping a last
+	// window that would start entirely in the after-padding.
+	CeilMode bool
+	// CountIncludePad divides average pools by the full window size including
+	// padding (Caffe); otherwise by the number of valid elements (ONNX default).
+	CountIncludePad bool
+}
+
+// LRNOpts is local response normalisation across channels:
+// y = x / (K + Alpha/Size * sum_{window of Size channels} x^2)^Beta,
+// with alpha divided by size as in Caffe and ONNX.
+type LRNOpts struct {
+	Size  int     // odd window size across channels (the paper uses 5)
+	Alpha float64 // 1e-4 in GoogLeNet
+	Beta  float64 // 0.75 in GoogLeNet
+	K     float64 // 1 in GoogLeNet
+}
+
+// RandState seeds the random masks of every dropout op of one model. Mask
+// bits for a given op are a pure function of (Seed, Step, op index), so a run
+// resumed at step n draws the same masks as an uninterrupted run. Trainers set
+// Step before each forward pass.
+type RandState struct {
+	Seed uint64
+	Step uint64
+}
+
+// BNStats holds batch-normalisation running statistics outside any
+// machine, so they survive when a new machine is made.
+type BNStats struct {
+	// Mean and Var have one entry per channel, in float64 regardless of the
+	// graph's dtype.
+	Mean, Var []float64
+	// Momentum of the running-average update (torchvision: 0.1):
+	// running = (1-Momentum)*running + Momentum*batch, with the unbiased
+	// batch variance as PyTorch does.
+	Momentum float64
+	Eps      float64 // torchvision GoogLeNet: 1e-3
+}
+
+// Conv2D returns conv(x, w) + b (b may be nil), optionally followed by ReLU.
+// x is [N,C,H,W]; w is [K,C,R,S]; b is [K]; the output is [N,K,OH,OW].
+func Conv2D(x, w, b *G.Node, o ConvOpts) (*G.Node, error) { return nil, errTODO }
+
+// ReLU returns max(0, x).
+func ReLU(x *G.Node) (*G.Node, error) { return nil, errTODO }
+
+// MaxPool2D is max pooling with ceil mode and asymmetric padding.
+func MaxPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return nil, errTODO }
+
+// AvgPool2D is average pooling (correct divisor, see PoolOpts.CountIncludePad).
+func AvgPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return nil, errTODO }
+
+// AdaptiveAvgPool2D pools to an outH x outW output with PyTorch's adaptive
+// window boundaries (start = floor(i*in/out), end = ceil((i+1)*in/out)).
+func AdaptiveAvgPool2D(x *G.Node, outH, outW int) (*G.Node, error) { return nil, errTODO }
+
+// GlobalAvgPool2D averages each channel: [N,C,H,W] -> [N,C,1,1].
+func GlobalAvgPool2D(x *G.Node) (*G.Node, error) { return nil, errTODO }
+
+// LRN is local response normalisation across channels.
+func LRN(x *G.Node, o LRNOpts) (*G.Node, error) { return nil, errTODO }
+
+// Dropout zeroes each element with probability rate and scales survivors by
+// 1/(1-rate), in forward and backward. index distinguishes the dropout ops
+// of one model (it is mixed into the mask seed). When training is false it
+// returns x unchanged.
+func Dropout(x *G.Node, rate float64, st *RandState, index int, training bool) (*G.Node, error) {
+	return nil, errTODO
+}
+
+// Linear returns x·Wᵀ + b for x [N,In], w [Out,In] (PyTorch layout), b [Out]
+// (b may be nil).
+func Linear(x, w, b *G.Node) (*G.Node, error) { return nil, errTODO }
+
+// Flatten reshapes [N, ...] to [N, prod(...)].
+func Flatten(x *G.Node) (*G.Node, error) { return nil, errTODO }
+
+// ConcatChannels concatenates NCHW tensors along axis 1.
+func ConcatChannels(xs ...*G.Node) (*G.Node, error) { return nil, errTODO }
+
+// SoftmaxCrossEntropy returns the mean over the batch of
+// -log softmax(logits)[label], computed stably (log-sum-exp). logits is
+// [N,K]; labels is a [N] node of the same dtype holding class indices.
+func SoftmaxCrossEntropy(logits, labels *G.Node) (*G.Node, error) { return nil, errTODO }
+
+// Softmax returns row-wise softmax of [N,K] logits (inference only: no gradient
+// needed, but one is provided).
+func Softmax(x *G.Node) (*G.Node, error) { return nil, errTODO }
+
+// BatchNorm normalises x [N,C,H,W] per channel with learnable gamma, beta [C].
+// Training mode uses batch statistics and updates st in place; eval mode
+// uses st.Mean and st.Var.
+func BatchNorm(x, gamma, beta *G.Node, st *BNStats, training bool) (*G.Node, error) {
+	return nil, errTODO
+}
