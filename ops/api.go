@@ -28,6 +28,10 @@ type ConvOpts struct {
 	StrideH, StrideW int   // 0 means 1
 	Pad              Pad2D // zero padding
 	ReLU             bool  // fuse max(0, .) after the bias add
+	// NoInputGrad skips the gradient with respect to the input x (its
+	// gradient node is not built, so no machine computes it). Set it on the
+	// first convolution of a network, whose input is data, not a parameter.
+	NoInputGrad bool
 }
 
 // PoolOpts describes a 2-D pooling window over NCHW input.
@@ -79,10 +83,10 @@ type BNStats struct {
 
 // Conv2D returns conv(x, w) + b (b may be nil), optionally followed by ReLU.
 // x is [N,C,H,W]; w is [K,C,R,S]; b is [K]; the output is [N,K,OH,OW].
-func Conv2D(x, w, b *G.Node, o ConvOpts) (*G.Node, error) { return nil, errTODO }
+func Conv2D(x, w, b *G.Node, o ConvOpts) (*G.Node, error) { return newConv(x, w, b, o) }
 
 // ReLU returns max(0, x).
-func ReLU(x *G.Node) (*G.Node, error) { return nil, errTODO }
+func ReLU(x *G.Node) (*G.Node, error) { return newReLU(x) }
 
 // MaxPool2D is max pooling with ceil mode and asymmetric padding.
 func MaxPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return nil, errTODO }

@@ -1,0 +1,59 @@
+package ops_test
+
+import (
+	"testing"
+
+	"github.com/goinception/googlenet/internal/gradcheck"
+	"github.com/goinception/googlenet/ops"
+	G "gorgonia.org/gorgonia"
+)
+
+func TestConv2DGradient(t *testing.T) {
+	cases := []struct {
+		name string
+		x, w []int
+		bias bool
+		opts ops.ConvOpts
+	}{
+		{"1x1", []int{2, 3, 4, 4}, []int{2, 3, 1, 1}, true, ops.ConvOpts{}},
+		{"3x3/pad1/relu", []int{2, 2, 5, 5}, []int{3, 2, 3, 3}, true, ops.ConvOpts{Pad: ops.Same(1), ReLU: true}},
+		{"3x3/stride2/nobias", []int{1, 2, 7, 6}, []int{2, 2, 3, 3}, false, ops.ConvOpts{StrideH: 2, StrideW: 2}},
+		{"2x3/asym", []int{1, 2, 5, 4}, []int{2, 2, 2, 3}, true, ops.ConvOpts{StrideH: 2, Pad: ops.Pad2D{Top: 1, Bottom: 0, Left: 0, Right: 2}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ins := []gradcheck.Input{{Name: "x", Shape: c.x}, {Name: "w", Shape: c.w}}
+			if c.bias {
+				ins = append(ins, gradcheck.Input{Name: "b", Shape: []int{c.w[0]}})
+			}
+			gradcheck.Check(t, gradcheck.Case{
+				Inputs: ins,
+				Seed:   7,
+				Build: func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+					var b *G.Node
+					if c.bias {
+						b = in[2]
+					}
+					return ops.Conv2D(in[0], in[1], b, c.opts)
+				},
+			})
+		})
+	}
+}
+
+func TestReLUGradient(t *testing.T) {
+	gradcheck.Check(t, gradcheck.Case{
+		Inputs: []gradcheck.Input{{Name: "x", Shape: []int{2, 3, 4}}},
+		Seed:   1,
+		Build:  func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return ops.ReLU(in[0]) },
+	})
+}
+
+func TestConv2DErrors(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewTensor(g, G.Float32, 4, G.WithShape(1, 3, 5, 5), G.WithName("x"))
+	w := G.NewTensor(g, G.Float32, 4, G.WithShape(4, 2, 3, 3), G.WithName("w"))
+	if _, err := ops.Conv2D(x, w, nil, ops.ConvOpts{}); err == nil {
+		t.Error("channel mismatch: no error")
+	}
+}
