@@ -149,10 +149,10 @@ func TestStateKeyedByName(t *testing.T) {
 func TestSGDNewParameterLater(t *testing.T) {
 	s := mustSGD(t, SGDConfig{LR: 1, Momentum: 0.5})
 	a := Param{Name: "a", Value: vec64(0), Grad: vec64(1)}
-	mustStep(t, s, []Param{a})                         // v_a = 1, a = -1
-	mustStep(t, s, []Param{a})                         // v_a = 1.5, a = -2.5
+	mustStep(t, s, []Param{a}) // v_a = 1, a = -1
+	mustStep(t, s, []Param{a}) // v_a = 1.5, a = -2.5
 	b := Param{Name: "b", Value: vec64(0), Grad: vec64(1)}
-	mustStep(t, s, []Param{a, b})                      // v_a = 1.75, a = -4.25; v_b = 1, b = -1
+	mustStep(t, s, []Param{a, b}) // v_a = 1.75, a = -4.25; v_b = 1, b = -1
 	assertValues(t, "a", a.Value, []float64{-4.25}, handTol)
 	assertValues(t, "b", b.Value, []float64{-1}, handTol)
 }
