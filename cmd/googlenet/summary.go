@@ -1,0 +1,86 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/goinception/googlenet/inception"
+)
+
+func init() {
+	register(command{
+		Name:    "summary",
+		Summary: "print the network layer by layer (shapes, parameters, multiply-adds)",
+		Run:     runSummary,
+	})
+}
+
+func runSummary(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	variant := fs.String("variant", inception.VariantPaper, "network: "+strings.Join(inception.Variants, ", "))
+	classes := fs.Int("classes", 0, "number of classes (0: the variant's default, 1000 or 10 for mini)")
+	input := fs.Int("input", 0, "input height and width S (0: the variant's default, 224 or 28 for mini)")
+	channels := fs.Int("channels", 0, "input channels (0: the variant's default, 3 or 1 for mini)")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: googlenet summary [--variant paper|torchvision|mini] [--classes N] [--input S] [--channels C] [--json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "googlenet summary: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	cfg, err := inception.ConfigFor(*variant)
+	if err != nil {
+		fmt.Fprintln(stderr, "googlenet summary:", err)
+		fs.Usage()
+		return 2
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+		dst  *int
+	}{{"classes", *classes, &cfg.Classes}, {"input", *input, &cfg.InputSize}, {"channels", *channels, &cfg.InChannels}} {
+		if f.v < 0 {
+			fmt.Fprintf(stderr, "googlenet summary: --%s %d must be positive\n", f.name, f.v)
+			fs.Usage()
+			return 2
+		}
+		if f.v > 0 {
+			*f.dst = f.v
+		}
+	}
+	s, err := inception.Summarize(cfg)
+	if err != nil {
+		// Every failure here comes from the flags (an input too small for
+		// the variant, say): a usage error.
+		fmt.Fprintln(stderr, "googlenet summary:", err)
+		return 2
+	}
+	if *asJSON {
+		b, err := json.Marshal(s)
+		if err != nil {
+			fmt.Fprintln(stderr, "googlenet summary:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, string(b))
+		return 0
+	}
+	if err := s.WriteText(stdout); err != nil {
+		fmt.Fprintln(stderr, "googlenet summary:", err)
+		return 1
+	}
+	return 0
+}
