@@ -1,0 +1,107 @@
+// gemm.cu: tiled single-precision GEMM with a fused epilogue.
+//
+// For each z in [0, gridDim.z):
+//   C_z = act(alpha * op(A_z) * op(B_z) + beta * C_z + bias)
+// with row-major storage, A_z = A + z*strideA (likewise B, C), op(X) = X^T
+// when the matching flag is set, bias indexed by row (biasMode 1) or by
+// column (biasMode 2), and act = max(0, .) when relu is set. When beta is 0,
+// C is not read (BLAS convention: NaN in C does not leak).
+//
+// Tiling: a 256-thread block computes a 64x64 tile of C, staging 64x16
+// panels of A and B in shared memory; each thread accumulates a 4x4
+// micro-tile (rows ty+16i, columns tx+16j) in registers.
+#include "common.cuh"
+
+#define BM 64
+#define BN 64
+#define BK 16
+
+KERNEL void sgemm(int ta, int tb, int M, int N, int K, float alpha,
+                  const float *A, int lda, long long strideA,
+                  const float *B, int ldb, long long strideB,
+                  float beta, float *C, int ldc, long long strideC,
+                  const float *bias, int biasMode, int relu)
+{
+	__shared__ float As[BK][BM + 1];
+	__shared__ float Bs[BK][BN + 1];
+	A += blockIdx.z * strideA;
+	B += blockIdx.z * strideB;
+	C += blockIdx.z * strideC;
+	int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+	int tid = threadIdx.x;
+	int tx = tid % 16, ty = tid / 16;
+	float acc[4][4];
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++)
+			acc[i][j] = 0.0f;
+
+	for (int k0 = 0; k0 < K; k0 += BK) {
+		// Stage the A panel: As[kk][mm] = op(A)[m0+mm][k0+kk]. The loop order
+		// makes consecutive threads read consecutive addresses of A.
+		for (int e = tid; e < BM * BK; e += 256) {
+			int mm, kk;
+			if (!ta) {
+				kk = e % BK;
+				mm = e / BK;
+			} else {
+				mm = e % BM;
+				kk = e / BM;
+			}
+			int gm = m0 + mm, gk = k0 + kk;
+			float v = 0.0f;
+			if (gm < M && gk < K)
+				v = ta ? A[(long long)gk * lda + gm] : A[(long long)gm * lda + gk];
+			As[kk][mm] = v;
+		}
+		// Stage the B panel: Bs[kk][nn] = op(B)[k0+kk][n0+nn].
+		for (int e = tid; e < BN * BK; e += 256) {
+			int nn, kk;
+			if (!tb) {
+				nn = e % BN;
+				kk = e / BN;
+			} else {
+				kk = e % BK;
+				nn = e / BK;
+			}
+			int gn = n0 + nn, gk = k0 + kk;
+			float v = 0.0f;
+			if (gn < N && gk < K)
+				v = tb ? B[(long long)gn * ldb + gk] : B[(long long)gk * ldb + gn];
+			Bs[kk][nn] = v;
+		}
+		__syncthreads();
+		for (int kk = 0; kk < BK; kk++) {
+			float a[4], b[4];
+			for (int i = 0; i < 4; i++)
+				a[i] = As[kk][ty + 16 * i];
+			for (int j = 0; j < 4; j++)
+				b[j] = Bs[kk][tx + 16 * j];
+			for (int i = 0; i < 4; i++)
+				for (int j = 0; j < 4; j++)
+					acc[i][j] += a[i] * b[j];
+		}
+		__syncthreads();
+	}
+
+	for (int i = 0; i < 4; i++) {
+		int m = m0 + ty + 16 * i;
+		if (m >= M)
+			continue;
+		for (int j = 0; j < 4; j++) {
+			int n = n0 + tx + 16 * j;
+			if (n >= N)
+				continue;
+			float *cp = C + (long long)m * ldc + n;
+			float v = alpha * acc[i][j];
+			if (beta != 0.0f)
+				v += beta * *cp;
+			if (biasMode == 1)
+				v += bias[m];
+			else if (biasMode == 2)
+				v += bias[n];
+			if (relu && !(v > 0.0f))
+				v = 0.0f;
+			*cp = v;
+		}
+	}
+}
