@@ -89,17 +89,24 @@ func Conv2D(x, w, b *G.Node, o ConvOpts) (*G.Node, error) { return newConv(x, w,
 func ReLU(x *G.Node) (*G.Node, error) { return newReLU(x) }
 
 // MaxPool2D is max pooling with ceil mode and asymmetric padding.
-func MaxPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return nil, errTODO }
+func MaxPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return newPool(x, "max", o, 0, 0) }
 
 // AvgPool2D is average pooling (correct divisor, see PoolOpts.CountIncludePad).
-func AvgPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return nil, errTODO }
+func AvgPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return newPool(x, "avg", o, 0, 0) }
 
 // AdaptiveAvgPool2D pools to an outH x outW output with PyTorch's adaptive
 // window boundaries (start = floor(i*in/out), end = ceil((i+1)*in/out)).
-func AdaptiveAvgPool2D(x *G.Node, outH, outW int) (*G.Node, error) { return nil, errTODO }
+func AdaptiveAvgPool2D(x *G.Node, outH, outW int) (*G.Node, error) {
+	return newPool(x, "adaptive", PoolOpts{}, outH, outW)
+}
 
 // GlobalAvgPool2D averages each channel: [N,C,H,W] -> [N,C,1,1].
-func GlobalAvgPool2D(x *G.Node) (*G.Node, error) { return nil, errTODO }
+func GlobalAvgPool2D(x *G.Node) (*G.Node, error) {
+	if err := checkRank(x, 4, "input"); err != nil {
+		return nil, errors.Wrap(err, "ops.GlobalAvgPool2D")
+	}
+	return newPool(x, "global", PoolOpts{}, 1, 1)
+}
 
 // LRN is local response normalisation across channels.
 func LRN(x *G.Node, o LRNOpts) (*G.Node, error) { return nil, errTODO }

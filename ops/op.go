@@ -80,6 +80,9 @@ func checkFloat(ns ...*G.Node) (tensor.Dtype, error) {
 
 // checkRank requires n to have the given rank.
 func checkRank(n *G.Node, rank int, what string) error {
+	if n == nil {
+		return errors.Errorf("%s is nil", what)
+	}
 	if s := shapeOf(n); len(s) != rank {
 		return errors.Errorf("%s %v has shape %v, want rank %d", what, n.Name(), s, rank)
 	}

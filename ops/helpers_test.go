@@ -1,0 +1,82 @@
+package ops_test
+
+import (
+	"math"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// closeTol is the tolerance of hand-computed forward values.
+const closeTol = 1e-6
+
+// forward evaluates f on a float64 input of the given shape and data and
+// returns the output's shape and values.
+func forward(t *testing.T, shape []int, data []float64, f func(x *G.Node) (*G.Node, error)) (tensor.Shape, []float64) {
+	t.Helper()
+	g := G.NewGraph()
+	x := G.NewTensor(g, G.Float64, len(shape), G.WithShape(shape...), G.WithName("x"),
+		G.WithValue(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), data...)))))
+	y, err := f(x)
+	if err != nil {
+		t.Fatalf("build: %+v", err)
+	}
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatalf("run: %+v", err)
+	}
+	return y.Shape().Clone(), values(t, y.Value())
+}
+
+// values copies a float32 or float64 value into float64s.
+func values(t *testing.T, v G.Value) []float64 {
+	t.Helper()
+	switch d := v.Data().(type) {
+	case []float64:
+		return append([]float64(nil), d...)
+	case []float32:
+		r := make([]float64, len(d))
+		for i, x := range d {
+			r[i] = float64(x)
+		}
+		return r
+	case float64:
+		return []float64{d}
+	case float32:
+		return []float64{float64(d)}
+	}
+	t.Fatalf("unsupported value %T", v.Data())
+	return nil
+}
+
+// assertClose compares got and want elementwise within tol.
+func assertClose(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d values %v, want %d %v", what, len(got), got, len(want), want)
+	}
+	for i := range want {
+		if math.IsNaN(got[i]) || math.Abs(got[i]-want[i]) > tol*(1+math.Abs(want[i])) {
+			t.Errorf("%s[%d] = %v, want %v (all: %v)", what, i, got[i], want[i], got)
+			return
+		}
+	}
+}
+
+func iota(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = float64(i + 1)
+	}
+	return v
+}
+
+func ones(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}

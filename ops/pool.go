@@ -1,0 +1,319 @@
+package ops
+
+import (
+	"math"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// poolAxis holds, for one spatial axis, each output position's window
+// [Start, End) clipped to the input, and the divisor an average pool uses
+// for that axis (a window's divisor is DivH[oh]*DivW[ow]).
+type poolAxis struct {
+	In, Out    int
+	Start, End []int
+	Div        []int
+}
+
+// poolOutSize is the output length of one axis (see PoolOpts.CeilMode).
+func poolOutSize(in, k, s, before, after int, ceil bool) (int, error) {
+	span := in + before + after - k
+	if span < 0 {
+		return 0, errors.Errorf("padded size %d smaller than kernel %d", in+before+after, k)
+	}
+	if !ceil {
+		return span/s + 1, nil
+	}
+	out := (span+s-1)/s + 1
+	// Drop a last window that would start in the after-padding.
+	if (out-1)*s >= in+before {
+		out--
+	}
+	return out, nil
+}
+
+// windowAxis computes the windows of a strided pooling axis. includePad
+// selects PyTorch's count_include_pad divisor: the window clipped to the
+// padded extent (padding counts, the ceil-mode overhang beyond it does not).
+func windowAxis(in, k, s, before, after int, ceil, includePad bool) (poolAxis, error) {
+	out, err := poolOutSize(in, k, s, before, after, ceil)
+	if err != nil {
+		return poolAxis{}, err
+	}
+	a := poolAxis{In: in, Out: out, Start: make([]int, out), End: make([]int, out), Div: make([]int, out)}
+	for o := 0; o < out; o++ {
+		start := o*s - before
+		end := min(start+k, in+after)
+		full := end - start
+		start, end = max(start, 0), min(end, in)
+		if end <= start {
+			return poolAxis{}, errors.Errorf("pooling window %d is entirely padding (kernel %d, padding %d/%d)", o, k, before, after)
+		}
+		a.Start[o], a.End[o] = start, end
+		if includePad {
+			a.Div[o] = full
+		} else {
+			a.Div[o] = end - start
+		}
+	}
+	return a, nil
+}
+
+// adaptiveAxis computes PyTorch's adaptive pooling windows:
+// start = floor(o*in/out), end = ceil((o+1)*in/out).
+func adaptiveAxis(in, out int) poolAxis {
+	a := poolAxis{In: in, Out: out, Start: make([]int, out), End: make([]int, out), Div: make([]int, out)}
+	for o := 0; o < out; o++ {
+		a.Start[o] = o * in / out
+		a.End[o] = ((o+1)*in + out - 1) / out
+		a.Div[o] = a.End[o] - a.Start[o]
+	}
+	return a
+}
+
+// poolParams fully describe a pooling op (windows are derived from them).
+type poolParams struct {
+	Kind       string // "max", "avg", "adaptive", "global"
+	N, C, H, W int
+	Opts       PoolOpts
+	OutH, OutW int
+}
+
+// poolOp is max or average pooling over precomputed windows.
+type poolOp struct {
+	opMeta
+	p    poolParams
+	h, w poolAxis
+	out  outBuf
+}
+
+var (
+	_ G.Op   = (*poolOp)(nil)
+	_ G.SDOp = (*poolOp)(nil)
+)
+
+func (op *poolOp) isMax() bool { return op.p.Kind == "max" }
+
+func newPool(x *G.Node, kind string, o PoolOpts, outH, outW int) (*G.Node, error) {
+	ctx := map[string]string{"max": "ops.MaxPool2D", "avg": "ops.AvgPool2D", "adaptive": "ops.AdaptiveAvgPool2D", "global": "ops.GlobalAvgPool2D"}[kind]
+	if _, err := checkFloat(x); err != nil {
+		return nil, errors.Wrap(err, ctx)
+	}
+	if err := checkRank(x, 4, "input"); err != nil {
+		return nil, errors.Wrap(err, ctx)
+	}
+	s := shapeOf(x)
+	p := poolParams{Kind: kind, N: s[0], C: s[1], H: s[2], W: s[3]}
+	op := &poolOp{}
+	switch kind {
+	case "max", "avg":
+		if o.KernelH <= 0 || o.KernelW <= 0 {
+			return nil, errors.Errorf("%s: kernel %dx%d must be positive", ctx, o.KernelH, o.KernelW)
+		}
+		if o.StrideH == 0 {
+			o.StrideH = 1
+		}
+		if o.StrideW == 0 {
+			o.StrideW = 1
+		}
+		if o.StrideH < 0 || o.StrideW < 0 {
+			return nil, errors.Errorf("%s: negative stride %dx%d", ctx, o.StrideH, o.StrideW)
+		}
+		pd := o.Pad
+		if pd.Top < 0 || pd.Bottom < 0 || pd.Left < 0 || pd.Right < 0 {
+			return nil, errors.Errorf("%s: negative padding %+v", ctx, pd)
+		}
+		if pd.Top >= o.KernelH || pd.Bottom >= o.KernelH || pd.Left >= o.KernelW || pd.Right >= o.KernelW {
+			return nil, errors.Errorf("%s: padding %+v must be smaller than the kernel %dx%d", ctx, pd, o.KernelH, o.KernelW)
+		}
+		if kind == "max" {
+			o.CountIncludePad = false // irrelevant to max; keep the hash canonical
+		}
+		var err error
+		if op.h, err = windowAxis(p.H, o.KernelH, o.StrideH, pd.Top, pd.Bottom, o.CeilMode, o.CountIncludePad); err != nil {
+			return nil, errors.Wrapf(err, "%s: height", ctx)
+		}
+		if op.w, err = windowAxis(p.W, o.KernelW, o.StrideW, pd.Left, pd.Right, o.CeilMode, o.CountIncludePad); err != nil {
+			return nil, errors.Wrapf(err, "%s: width", ctx)
+		}
+		p.Opts = o
+	default:
+		if outH <= 0 || outW <= 0 {
+			return nil, errors.Errorf("%s: output size %dx%d must be positive", ctx, outH, outW)
+		}
+		if outH > p.H || outW > p.W {
+			return nil, errors.Errorf("%s: output %dx%d larger than input %dx%d", ctx, outH, outW, p.H, p.W)
+		}
+		op.h, op.w = adaptiveAxis(p.H, outH), adaptiveAxis(p.W, outW)
+	}
+	p.OutH, p.OutW = op.h.Out, op.w.Out
+	op.p = p
+	op.opMeta = newMeta("Pool2D", p)
+	return apply(op, x)
+}
+
+func (op *poolOp) Arity() int    { return 1 }
+func (op *poolOp) Type() hm.Type { return fnType(tt(4), tt(4)) }
+func (op *poolOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.p.N, op.p.C, op.p.OutH, op.p.OutW}, nil
+}
+func (op *poolOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (op *poolOp) Do(vs ...G.Value) (G.Value, error) {
+	return dispatch(vs[0], func() (G.Value, error) { return poolDo[float32](op, vs) },
+		func() (G.Value, error) { return poolDo[float64](op, vs) })
+}
+
+func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
+	p := op.p
+	x, err := floats[T](vs[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLen("pool input", x, p.N*p.C*p.H*p.W); err != nil {
+		return nil, err
+	}
+	out, y := get[T](&op.out, tensor.Shape{p.N, p.C, p.OutH, p.OutW})
+	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	for nc := 0; nc < p.N*p.C; nc++ {
+		xi := x[nc*hw : (nc+1)*hw]
+		yo := y[nc*ohw : (nc+1)*ohw]
+		for oh := 0; oh < p.OutH; oh++ {
+			hs, he := op.h.Start[oh], op.h.End[oh]
+			for ow := 0; ow < p.OutW; ow++ {
+				ws, we := op.w.Start[ow], op.w.End[ow]
+				if op.isMax() {
+					best := T(math.Inf(-1))
+					for ih := hs; ih < he; ih++ {
+						for _, v := range xi[ih*p.W+ws : ih*p.W+we] {
+							if v > best || v != v {
+								best = v
+							}
+						}
+					}
+					yo[oh*p.OutW+ow] = best
+				} else {
+					var s T
+					for ih := hs; ih < he; ih++ {
+						for _, v := range xi[ih*p.W+ws : ih*p.W+we] {
+							s += v
+						}
+					}
+					yo[oh*p.OutW+ow] = s / T(op.h.Div[oh]*op.w.Div[ow])
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	gop := &poolGradOp{opMeta: newMeta("Pool2DGrad", op.p), fwd: op}
+	var dx *G.Node
+	var err error
+	if op.isMax() {
+		// The max pool gradient recomputes each window's argmax from x.
+		dx, err = apply(gop, inputs[0], grad)
+	} else {
+		dx, err = apply(gop, grad)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx}, nil
+}
+
+// poolGradOp is the backward pass of poolOp: (x, dy) -> dx for max pooling
+// (the gradient goes to the first maximum of each window, in row-major
+// order), dy -> dx for average pooling (each window spreads dy/divisor).
+type poolGradOp struct {
+	opMeta
+	fwd *poolOp // read-only: parameters and windows
+	out outBuf
+}
+
+var _ G.Op = (*poolGradOp)(nil)
+
+func (op *poolGradOp) Arity() int {
+	if op.fwd.isMax() {
+		return 2
+	}
+	return 1
+}
+
+func (op *poolGradOp) Type() hm.Type {
+	if op.fwd.isMax() {
+		return fnType(tt(4), tt(4), tt(4))
+	}
+	return fnType(tt(4), tt(4))
+}
+
+func (op *poolGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	p := op.fwd.p
+	return tensor.Shape{p.N, p.C, p.H, p.W}, nil
+}
+
+func (op *poolGradOp) Do(vs ...G.Value) (G.Value, error) {
+	return dispatch(vs[0], func() (G.Value, error) { return poolGradDo[float32](op, vs) },
+		func() (G.Value, error) { return poolGradDo[float64](op, vs) })
+}
+
+func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
+	f := op.fwd
+	p := f.p
+	var x []T
+	var err error
+	if f.isMax() {
+		if x, err = floats[T](vs[0]); err != nil {
+			return nil, err
+		}
+		if err := checkLen("pool input", x, p.N*p.C*p.H*p.W); err != nil {
+			return nil, err
+		}
+	}
+	dy, err := floats[T](vs[len(vs)-1])
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLen("pool output gradient", dy, p.N*p.C*p.OutH*p.OutW); err != nil {
+		return nil, err
+	}
+	out, dx := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
+	clear(dx)
+	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	for nc := 0; nc < p.N*p.C; nc++ {
+		dxi := dx[nc*hw : (nc+1)*hw]
+		dyo := dy[nc*ohw : (nc+1)*ohw]
+		for oh := 0; oh < p.OutH; oh++ {
+			hs, he := f.h.Start[oh], f.h.End[oh]
+			for ow := 0; ow < p.OutW; ow++ {
+				ws, we := f.w.Start[ow], f.w.End[ow]
+				d := dyo[oh*p.OutW+ow]
+				if f.isMax() {
+					xi := x[nc*hw : (nc+1)*hw]
+					best, arg := T(math.Inf(-1)), -1
+					for ih := hs; ih < he; ih++ {
+						for iw := ws; iw < we; iw++ {
+							if v := xi[ih*p.W+iw]; v > best || (v != v && best == best) || arg < 0 {
+								best, arg = v, ih*p.W+iw
+							}
+						}
+					}
+					dxi[arg] += d
+				} else {
+					d /= T(f.h.Div[oh] * f.w.Div[ow])
+					for ih := hs; ih < he; ih++ {
+						row := dxi[ih*p.W+ws : ih*p.W+we]
+						for i := range row {
+							row[i] += d
+						}
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
