@@ -49,7 +49,7 @@ func (m *model) params() []Param { return []Param{m.w, m.b} }
 
 func TestStateRoundTrip(t *testing.T) {
 	cfg := SGDConfig{LR: 0.1, WeightDecay: 1e-2, Nesterov: true, ClipNorm: 2, StepsPerEpoch: 2,
-		Schedule: Warmup{Length: 1, Start: 0.5, Then: StepDecay{Gamma: 0.5, Period: 1}},
+		Schedule:  Warmup{Length: 1, Start: 0.5, Then: StepDecay{Gamma: 0.5, Period: 1}},
 		Averaging: AveragingConfig{Mode: AverageExponential, Decay: 0.9, Start: 1}}
 	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 		for _, codec := range []string{"json", "gob"} {
