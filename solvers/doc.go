@@ -9,6 +9,11 @@
 // registry to []Param before each step; the order of the slice does not
 // matter, because all state is keyed by name.
 //
+// With Gorgonia, a trainer builds the slice from its learnable nodes after
+// the machine has run: Value is n.Value().(*tensor.Dense) and Grad is the
+// value of the node's gradient (n.Grad(), or the node returned by
+// gorgonia.Grad for it), both as *tensor.Dense.
+//
 // # SGD
 //
 // SGD has the semantics of PyTorch's torch.optim.SGD with dampening 0, and

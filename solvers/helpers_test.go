@@ -14,9 +14,9 @@ const (
 	f32Tol  = 1e-6  // float32 steps computed by hand in float64
 )
 
-// close reports whether got is within tol of want, absolutely or relative to
+// near reports whether got is within tol of want, absolutely or relative to
 // |want|, whichever is larger.
-func close(got, want, tol float64) bool {
+func near(got, want, tol float64) bool {
 	return math.Abs(got-want) <= tol*math.Max(1, math.Abs(want))
 }
 
@@ -70,7 +70,7 @@ func assertValues(t *testing.T, what string, got *tensor.Dense, want []float64, 
 		t.Fatalf("%s: %d values, want %d", what, len(g), len(want))
 	}
 	for i := range g {
-		if !close(g[i], want[i], tol) {
+		if !near(g[i], want[i], tol) {
 			t.Errorf("%s[%d] = %.15g, want %.15g (tol %g)", what, i, g[i], want[i], tol)
 		}
 	}

@@ -122,11 +122,8 @@ func (a *Averager) Update(params []Param, step int64) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range cs {
-		if b, ok := a.avg[c.p.Name]; ok && (!sameShape(b.shape, c.shape) || b.dtype() != c.dt) {
-			return errors.Errorf("solvers: parameter %q is %v %v but its average is %v %v",
-				c.p.Name, c.dt, c.shape, b.dtype(), b.shape)
-		}
+	if err := a.checkShapes(cs); err != nil {
+		return err
 	}
 	for _, c := range cs {
 		name := c.p.Name
@@ -137,27 +134,32 @@ func (a *Averager) Update(params []Param, step int64) error {
 		}
 		n := a.count[name] + 1
 		a.count[name] = n
-		// The first average is the value itself in both modes.
-		var keep float64
-		switch {
-		case n == 1:
-			keep = 0
-		case a.cfg.Mode == AverageUniform:
-			keep = 1 - 1/float64(n)
-		default:
-			keep = a.cfg.Decay
-		}
+		uniform := a.cfg.Mode == AverageUniform
 		if b.f32 != nil {
-			blend(b.f32, c.w.f32, keep, a.cfg.Mode == AverageUniform, n)
+			blend(b.f32, c.w.f32, a.cfg.Decay, uniform, n)
 		} else {
-			blend(b.f64, c.w.f64, keep, a.cfg.Mode == AverageUniform, n)
+			blend(b.f64, c.w.f64, a.cfg.Decay, uniform, n)
 		}
 	}
 	return nil
 }
 
-// blend updates avg towards w. The uniform mean uses the incremental form
-// avg += (w - avg)/n; the exponential one avg = keep*avg + (1-keep)*w.
+// checkShapes reports a parameter whose shape or dtype differs from its
+// average's.
+func (a *Averager) checkShapes(cs []checked) error {
+	for _, c := range cs {
+		if b, ok := a.avg[c.p.Name]; ok && (!sameShape(b.shape, c.shape) || b.dtype() != c.dt) {
+			return errors.Errorf("solvers: parameter %q is %v %v but its average is %v %v",
+				c.p.Name, c.dt, c.shape, b.dtype(), b.shape)
+		}
+	}
+	return nil
+}
+
+// blend folds the n-th value w into avg. The first value is copied in both
+// modes; after that the uniform mean uses the incremental form
+// avg += (w - avg)/n (as AveragedModel does) and the exponential one
+// avg = keep*avg + (1-keep)*w.
 func blend[T float32 | float64](avg, w []T, keep float64, uniform bool, n int64) {
 	if n == 1 {
 		copy(avg, w)

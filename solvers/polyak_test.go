@@ -51,11 +51,11 @@ func TestExponentialAverage(t *testing.T) {
 	}
 	avg, _ := a.Average("w")
 	assertValues(t, "average", avg, []float64{2.25}, f32Tol)
-	if d := a.Config().Decay; !close(d, 0.5, handTol) {
+	if d := a.Config().Decay; !near(d, 0.5, handTol) {
 		t.Errorf("decay %v", d)
 	}
 	def, _ := NewAverager(AveragingConfig{Mode: AverageExponential})
-	if d := def.Config().Decay; !close(d, 0.999, handTol) {
+	if d := def.Config().Decay; !near(d, 0.999, handTol) {
 		t.Errorf("default decay %v, want 0.999", d)
 	}
 }

@@ -41,7 +41,7 @@ func TestScheduleValues(t *testing.T) {
 			continue
 		}
 		for i, step := range c.steps {
-			if got := c.s.Factor(at(step)); !close(got, c.want[i], handTol) {
+			if got := c.s.Factor(at(step)); !near(got, c.want[i], handTol) {
 				t.Errorf("%s: factor at step %d = %.15g, want %.15g", c.name, step, got, c.want[i])
 			}
 		}
@@ -89,7 +89,7 @@ func TestScheduleResumeIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 5; i < 8; i++ {
-		if got := mustStep(t, b, []Param{p}).LR; !close(got, want[i], 0) {
+		if got := mustStep(t, b, []Param{p}).LR; !near(got, want[i], 0) {
 			t.Errorf("resumed step %d: lr %v, want %v", i+1, got, want[i])
 		}
 	}

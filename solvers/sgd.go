@@ -177,6 +177,11 @@ func (s *SGD) Step(params []Param) (StepInfo, error) {
 				c.p.Name, c.dt, c.shape, v.dtype(), v.shape)
 		}
 	}
+	if s.avg != nil {
+		if err := s.avg.checkShapes(cs); err != nil {
+			return StepInfo{}, err
+		}
+	}
 	norm := globalNorm(cs)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		for _, c := range cs {
@@ -222,6 +227,7 @@ func (s *SGD) Step(params []Param) (StepInfo, error) {
 	s.step++
 	if s.avg != nil {
 		if err := s.avg.Update(params, s.step); err != nil {
+			// Unreachable: the parameters were validated above.
 			return info, errors.Wrap(err, "solvers: weights updated but averaging failed")
 		}
 	}

@@ -40,7 +40,7 @@ func TestSGDTwoStepsByHand(t *testing.T) {
 			info := mustStep(t, s, ps)
 			assertValues(t, "w1", w, []float64{0.949}, tol)
 			assertValues(t, "b1", b, []float64{1.9}, tol)
-			if info.Step != 1 || !close(info.LR, 0.1, handTol) {
+			if info.Step != 1 || !near(info.LR, 0.1, handTol) {
 				t.Errorf("info = %+v, want step 1 and lr 0.1", info)
 			}
 
@@ -102,7 +102,7 @@ func TestSGDClipping(t *testing.T) {
 	ps := []Param{{Name: "a", Value: a, Grad: vec64(3), Decay: true}, {Name: "b", Value: b, Grad: vec64(4)}}
 	s := mustSGD(t, SGDConfig{LR: 1, NoMomentum: true, WeightDecay: 0.5, ClipNorm: 1})
 	info := mustStep(t, s, ps)
-	if !info.Clipped || !close(info.GradNorm, 5, handTol) {
+	if !info.Clipped || !near(info.GradNorm, 5, handTol) {
 		t.Errorf("info = %+v, want clipped with norm 5", info)
 	}
 	assertValues(t, "a1", a, []float64{1 - (3/(5+1e-6) + 0.5)}, handTol)
@@ -139,7 +139,7 @@ func TestStateKeyedByName(t *testing.T) {
 	}
 	a1, b1 := run(false)
 	a2, b2 := run(true)
-	if !close(a1, a2, handTol) || !close(b1, b2, handTol) {
+	if !near(a1, a2, handTol) || !near(b1, b2, handTol) {
 		t.Errorf("order changed the result: (%v, %v) vs (%v, %v)", a1, b1, a2, b2)
 	}
 }
@@ -168,7 +168,7 @@ func TestSGDScalarTensor(t *testing.T) {
 func TestSGDConfigDefaults(t *testing.T) {
 	s := mustSGD(t, SGDConfig{})
 	c := s.Config()
-	if !close(c.LR, 0.01, handTol) || !close(c.Momentum, 0.9, handTol) || c.WeightDecay != 0 || c.ClipNorm != 0 {
+	if !near(c.LR, 0.01, handTol) || !near(c.Momentum, 0.9, handTol) || c.WeightDecay != 0 || c.ClipNorm != 0 {
 		t.Errorf("defaults = %+v", c)
 	}
 	if _, ok := c.Schedule.(Constant); !ok {
@@ -271,13 +271,54 @@ func TestSGDFollowsSchedule(t *testing.T) {
 	p := Param{Name: "w", Value: vec64(0), Grad: vec64(1)}
 	want := []float64{1, 1, 0.5, 0.5, 0.25}
 	for i, lr := range want {
-		if !close(s.LR(), lr, handTol) {
+		if !near(s.LR(), lr, handTol) {
 			t.Errorf("before step %d: LR() = %v, want %v", i+1, s.LR(), lr)
 		}
 		info := mustStep(t, s, []Param{p})
-		if !close(info.LR, lr, handTol) {
+		if !near(info.LR, lr, handTol) {
 			t.Errorf("step %d used lr %v, want %v", i+1, info.LR, lr)
 		}
 	}
 	assertValues(t, "w", p.Value, []float64{-3.25}, handTol)
+}
+
+// TestSGDAveragedShapeChangeChangesNothing: with averaging on and no
+// momentum, a parameter whose shape no longer matches its average is
+// refused before any weight moves.
+func TestSGDAveragedShapeChangeChangesNothing(t *testing.T) {
+	s := mustSGD(t, SGDConfig{NoMomentum: true, Averaging: AveragingConfig{Mode: AverageUniform}})
+	mustStep(t, s, []Param{{Name: "a", Value: vec64(1), Grad: vec64(1)}})
+	a := vec64(5)
+	_, err := s.Step([]Param{{Name: "a2", Value: a, Grad: vec64(1)}, {Name: "a", Value: vec64(1, 2), Grad: vec64(1, 2)}})
+	if err == nil {
+		t.Fatal("shape change accepted")
+	}
+	assertValues(t, "a2", a, []float64{5}, 0)
+	if s.Steps() != 1 {
+		t.Errorf("steps = %d, want 1", s.Steps())
+	}
+}
+
+// BenchmarkSGDStep updates one float32 tensor of GoogLeNet's size (about
+// 6.8M weights without the auxiliary heads) with momentum, decay and
+// clipping; it reports parameters per second.
+func BenchmarkSGDStep(b *testing.B) {
+	const n = 6_800_000
+	w := tensor.New(tensor.WithShape(n), tensor.WithBacking(make([]float32, n)))
+	g := tensor.New(tensor.WithShape(n), tensor.WithBacking(make([]float32, n)))
+	for i, d := 0, g.Data().([]float32); i < n; i++ {
+		d[i] = float32(i%7) * 1e-3
+	}
+	s, err := NewSGD(SGDConfig{WeightDecay: 2e-4, ClipNorm: 10})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps := []Param{{Name: "w", Value: w, Grad: g, Decay: true}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Step(ps); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "params/s")
 }

@@ -80,7 +80,7 @@ func TestStateRoundTrip(t *testing.T) {
 				if err := s2.SetState(st2); err != nil {
 					t.Fatal(err)
 				}
-				if s2.Steps() != split || !close(s2.LR(), s1.LR(), 0) {
+				if s2.Steps() != split || !near(s2.LR(), s1.LR(), 0) {
 					t.Errorf("restored at step %d lr %v, want %d and %v", s2.Steps(), s2.LR(), split, s1.LR())
 				}
 				for i := split; i < total; i++ {
@@ -129,7 +129,7 @@ func TestStateIsACopy(t *testing.T) {
 	st, _ := s.State()
 	st.Velocity["w"].Float64[0] = 100
 	st2, _ := s.State()
-	if !close(st2.Velocity["w"].Float64[0], 1, 0) {
+	if !near(st2.Velocity["w"].Float64[0], 1, 0) {
 		t.Errorf("exported state aliases the velocity")
 	}
 	if err := s.SetState(st2); err != nil {

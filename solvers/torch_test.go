@@ -221,7 +221,7 @@ func TestAgainstPyTorch(t *testing.T) {
 				if info.Clipped {
 					clipped++
 				}
-				if !close(info.LR, ref.LR[step], torchLRTol) {
+				if !near(info.LR, ref.LR[step], torchLRTol) {
 					t.Errorf("step %d: lr %.15g, PyTorch %.15g", step+1, info.LR, ref.LR[step])
 				}
 				assertValues(t, "weight after step", w.Value, ref.W[step], tol)
