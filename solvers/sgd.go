@@ -192,6 +192,9 @@ func (s *SGD) Step(params []Param) (StepInfo, error) {
 		return StepInfo{}, errors.Wrap(ErrNonFinite, "global gradient norm overflows")
 	}
 	info := StepInfo{Step: s.step + 1, LR: s.LR(), GradNorm: norm}
+	if !(info.LR >= 0) || math.IsInf(info.LR, 0) {
+		return StepInfo{}, errors.Errorf("solvers: schedule %T gives learning rate %v at step %d", s.cfg.Schedule, info.LR, s.step)
+	}
 	scale := 1.0
 	if s.cfg.ClipNorm > 0 {
 		// PyTorch multiplies by the clamped coefficient unconditionally.

@@ -322,3 +322,18 @@ func BenchmarkSGDStep(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "params/s")
 }
+
+// badSchedule is a user schedule that returns a negative factor.
+type badSchedule struct{}
+
+func (badSchedule) Factor(Position) float64 { return -1 }
+func (badSchedule) Validate(int64) error    { return nil }
+
+func TestSGDRejectsBadScheduleValue(t *testing.T) {
+	s := mustSGD(t, SGDConfig{Schedule: badSchedule{}})
+	w := vec64(1)
+	if _, err := s.Step([]Param{{Name: "w", Value: w, Grad: vec64(1)}}); err == nil {
+		t.Fatal("negative learning rate accepted")
+	}
+	assertValues(t, "w", w, []float64{1}, 0)
+}
