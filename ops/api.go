@@ -121,22 +121,22 @@ func Dropout(x *G.Node, rate float64, st *RandState, index int, training bool) (
 
 // Linear returns x·Wᵀ + b for x [N,In], w [Out,In] (PyTorch layout), b [Out]
 // (b may be nil).
-func Linear(x, w, b *G.Node) (*G.Node, error) { return nil, errTODO }
+func Linear(x, w, b *G.Node) (*G.Node, error) { return newLinear(x, w, b) }
 
 // Flatten reshapes [N, ...] to [N, prod(...)].
-func Flatten(x *G.Node) (*G.Node, error) { return nil, errTODO }
+func Flatten(x *G.Node) (*G.Node, error) { return newFlatten(x) }
 
 // ConcatChannels concatenates NCHW tensors along axis 1.
-func ConcatChannels(xs ...*G.Node) (*G.Node, error) { return nil, errTODO }
+func ConcatChannels(xs ...*G.Node) (*G.Node, error) { return newConcat(xs...) }
 
 // SoftmaxCrossEntropy returns the mean over the batch of
 // -log softmax(logits)[label], computed stably (log-sum-exp). logits is
 // [N,K]; labels is a [N] node of the same dtype holding class indices.
-func SoftmaxCrossEntropy(logits, labels *G.Node) (*G.Node, error) { return nil, errTODO }
+func SoftmaxCrossEntropy(logits, labels *G.Node) (*G.Node, error) { return newSCE(logits, labels) }
 
 // Softmax returns row-wise softmax of [N,K] logits (inference only: no gradient
 // needed, but one is provided).
-func Softmax(x *G.Node) (*G.Node, error) { return nil, errTODO }
+func Softmax(x *G.Node) (*G.Node, error) { return newSoftmax(x) }
 
 // BatchNorm normalises x [N,C,H,W] per channel with learnable gamma, beta [C].
 // Training mode uses batch statistics and updates st in place; eval mode

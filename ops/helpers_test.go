@@ -80,3 +80,20 @@ func ones(n int) []float64 {
 	}
 	return v
 }
+
+func tensorOf(shape []int, data []float64) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), data...)))
+}
+
+func runGraph(t *testing.T, g *G.ExprGraph) {
+	t.Helper()
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatalf("run: %+v", err)
+	}
+}
+
+func tensorOf32(shape []int, data []float32) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), data...)))
+}
