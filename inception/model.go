@@ -1,0 +1,412 @@
+package inception
+
+import (
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/goinception/googlenet/graph"
+	"github.com/goinception/googlenet/ops"
+)
+
+// Losses are the losses of one training step, each the mean over the batch.
+type Losses struct {
+	Main, Aux1, Aux2 float64
+	// Total = Main + AuxWeight*(Aux1+Aux2), the loss that was differentiated.
+	Total float64
+}
+
+// Model is a GoogLeNet ready to train and run: a training graph with the
+// auxiliary heads, the loss and the gradient of every parameter, and
+// inference graphs (built per batch size on first use) without auxiliary
+// heads.
+//
+// # Weight sharing
+//
+// The training graph owns the parameters (Params). Inference graphs bind
+// their parameter nodes to the same *tensor.Dense values and the same
+// batch-norm statistics, so an update made in place on Param.Value() is seen
+// by Forward at once. If a value is replaced instead (gorgonia.Let on the
+// training node), Forward copies it by name before running.
+//
+// A Model is not safe for concurrent use.
+type Model struct {
+	cfg   Config
+	b     *graph.Builder // training graph
+	sum   Summary
+	input *G.Node
+	label *G.Node
+	auxW  *G.Node
+	// Logits and losses of the training graph.
+	logits, aux1, aux2 *graph.Tensor
+	lossMain, lossAux  [2]*G.Node // lossAux[i] nil when head i+1 is absent
+	loss0, total       *G.Node
+	grads              []*G.Node // parallel to b.Params()
+	vm                 G.VM
+	auxWeight          float64
+	infer              map[int]*inferGraph
+}
+
+type inferGraph struct {
+	b      *graph.Builder
+	input  *G.Node
+	logits *G.Node
+	vm     G.VM
+}
+
+// New builds the training graph of c (batch c.BatchSize, with auxiliary
+// heads, loss and gradients) with parameters initialised by c.Init from
+// c.Seed.
+func New(c Config) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c.Init == nil {
+		c.Init = graph.Caffe{BiasValue: 0.2}
+	}
+	m := &Model{cfg: c, auxWeight: c.AuxWeight, infer: map[int]*inferGraph{}}
+	b := graph.New(graph.Options{Dtype: c.dtype(), Training: true, Init: c.Init, Seed: c.Seed})
+	m.b = b
+	x := b.Input("data", c.BatchSize, c.InChannels, c.InputSize, c.InputSize)
+	n, err := buildChecked(b, c, x, true)
+	if err != nil {
+		return nil, err
+	}
+	m.sum = n.summary(c)
+	m.logits, m.aux1, m.aux2 = n.logits, n.aux[0], n.aux[1]
+	m.input = x.Node
+	g := b.Graph()
+	dt := c.dtype()
+	m.label = G.NewVector(g, dt, G.WithShape(c.BatchSize), G.WithName("label"))
+	m.auxW = G.NewScalar(g, dt, G.WithName("aux_weight"))
+
+	// loss = main + AuxWeight*(aux1 + aux2)
+	if m.loss0, err = ops.SoftmaxCrossEntropy(n.logits.Node, m.label); err != nil {
+		return nil, errors.Wrap(err, "inception: main loss")
+	}
+	m.total = m.loss0
+	var auxSum *G.Node
+	for i, a := range n.aux {
+		if a == nil {
+			continue
+		}
+		if m.lossAux[i], err = ops.SoftmaxCrossEntropy(a.Node, m.label); err != nil {
+			return nil, errors.Wrapf(err, "inception: aux loss %d", i+1)
+		}
+		if auxSum == nil {
+			auxSum = m.lossAux[i]
+		} else if auxSum, err = G.Add(auxSum, m.lossAux[i]); err != nil {
+			return nil, errors.Wrap(err, "inception: aux losses")
+		}
+	}
+	if auxSum != nil {
+		weighted, err := G.Mul(m.auxW, auxSum)
+		if err == nil {
+			m.total, err = G.Add(m.loss0, weighted)
+		}
+		if err != nil {
+			return nil, errors.Wrap(err, "inception: total loss")
+		}
+	}
+	params := b.Params()
+	nodes := make(G.Nodes, len(params))
+	for i, p := range params {
+		nodes[i] = p.Node
+	}
+	if m.grads, err = G.Grad(m.total, nodes...); err != nil {
+		return nil, errors.Wrap(err, "inception: gradients")
+	}
+	m.vm = G.NewTapeMachine(g)
+	return m, nil
+}
+
+// Config returns the model's configuration.
+func (m *Model) Config() Config { return m.cfg }
+
+// Summary returns the layer-by-layer summary of the model.
+func (m *Model) Summary() Summary { return m.sum }
+
+// Params returns the trainable parameters in build order. After Step each
+// one carries its gradient in Grad. Solvers update Value() in place.
+func (m *Model) Params() []*graph.Param { return m.b.Params() }
+
+// Param returns a parameter by name ("inception_4a/3x3_reduce/w").
+func (m *Model) Param(name string) (*graph.Param, bool) { return m.b.Param(name) }
+
+// Grad returns the gradient of the last Step's total loss with respect to
+// the named parameter.
+func (m *Model) Grad(name string) (*tensor.Dense, error) {
+	p, ok := m.b.Param(name)
+	if !ok {
+		return nil, errors.Errorf("inception: no parameter %q", name)
+	}
+	if p.Grad == nil {
+		return nil, errors.Errorf("inception: no gradient for %q yet (run Step first)", name)
+	}
+	return p.Grad, nil
+}
+
+// BNStats returns the batch-norm running statistics (empty without batch
+// norm), shared by the training and inference graphs.
+func (m *Model) BNStats() []graph.BNEntry { return m.b.BNStats() }
+
+// Rand returns the dropout state. Step advances Rand().Step by one after
+// every step; a trainer resuming at step n sets it to n.
+func (m *Model) Rand() *ops.RandState { return m.b.Rand() }
+
+// AuxWeight returns the weight of the auxiliary losses.
+func (m *Model) AuxWeight() float64 { return m.auxWeight }
+
+// SetAuxWeight sets the weight of the auxiliary losses for the next steps.
+func (m *Model) SetAuxWeight(w float64) error {
+	if !(w >= 0) {
+		return errors.Errorf("inception: aux weight %g must not be negative", w)
+	}
+	m.auxWeight = w
+	return nil
+}
+
+// TrainingGraph returns the training expression graph (for inspection or
+// drawing).
+func (m *Model) TrainingGraph() *G.ExprGraph { return m.b.Graph() }
+
+// InferenceGraph returns the inference graph for batch size n, building it
+// if needed. It has no auxiliary heads, no loss and no labels.
+func (m *Model) InferenceGraph(n int) (*G.ExprGraph, error) {
+	ig, err := m.inference(n)
+	if err != nil {
+		return nil, err
+	}
+	return ig.b.Graph(), nil
+}
+
+func (m *Model) inference(n int) (*inferGraph, error) {
+	if ig, ok := m.infer[n]; ok {
+		return ig, nil
+	}
+	if n <= 0 {
+		return nil, errors.Errorf("inception: batch size %d must be positive", n)
+	}
+	c := m.cfg
+	b := graph.New(graph.Options{
+		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(),
+		Values: func(name string) *tensor.Dense {
+			if p, ok := m.b.Param(name); ok {
+				return p.Value()
+			}
+			return nil
+		},
+		BNStats: func(name string) *ops.BNStats {
+			s, _ := m.b.LookupBN(name)
+			return s
+		},
+	})
+	x := b.Input("data", n, c.InChannels, c.InputSize, c.InputSize)
+	net, err := buildChecked(b, c, x, false)
+	if err != nil {
+		return nil, err
+	}
+	ig := &inferGraph{b: b, input: x.Node, logits: net.logits.Node, vm: G.NewTapeMachine(b.Graph())}
+	m.infer[n] = ig
+	return ig, nil
+}
+
+// checkInput validates an input batch and returns its batch size.
+func (m *Model) checkInput(x *tensor.Dense) (int, error) {
+	c := m.cfg
+	if x == nil {
+		return 0, errors.New("inception: nil input")
+	}
+	s := x.Shape()
+	if len(s) != 4 || s[1] != c.InChannels || s[2] != c.InputSize || s[3] != c.InputSize || s[0] <= 0 {
+		return 0, errors.Errorf("inception: input shape %v, want [N %d %d %d]", s, c.InChannels, c.InputSize, c.InputSize)
+	}
+	if x.Dtype() != c.dtype() {
+		return 0, errors.Errorf("inception: input dtype %v, want %v", x.Dtype(), c.dtype())
+	}
+	return s[0], nil
+}
+
+// Forward runs the inference graph (no auxiliary heads, dropout off, batch
+// norm with running statistics) on a batch x of shape [N,C,H,W] and returns
+// the logits [N,Classes] (a copy owned by the caller).
+func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, err := m.checkInput(x)
+	if err != nil {
+		return nil, err
+	}
+	ig, err := m.inference(n)
+	if err != nil {
+		return nil, err
+	}
+	// Share by name: rebind values the training graph replaced.
+	for _, p := range ig.b.Params() {
+		tp, _ := m.b.Param(p.Name)
+		if tv, iv := tp.Value(), p.Value(); tv != iv {
+			if err := G.Let(p.Node, tv); err != nil {
+				return nil, errors.Wrapf(err, "inception: share %s", p.Name)
+			}
+		}
+	}
+	if err := G.Let(ig.input, x); err != nil {
+		return nil, errors.Wrap(err, "inception: input")
+	}
+	ig.vm.Reset()
+	if err := ig.vm.RunAll(); err != nil {
+		return nil, errors.Wrap(err, "inception: forward")
+	}
+	return cloneValue(ig.logits.Value())
+}
+
+// Step runs one training step on a batch x [BatchSize,C,H,W] with integer
+// labels in [0, Classes): forward through the training graph (dropout on,
+// batch statistics), the losses, and the gradients, which it leaves in
+// Param.Grad of every parameter (overwritten, not accumulated). It does not
+// change the weights: a solver does that. It then advances Rand().Step.
+func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
+	n, err := m.checkInput(x)
+	if err != nil {
+		return Losses{}, err
+	}
+	if n != m.cfg.BatchSize {
+		return Losses{}, errors.Errorf("inception: batch of %d, the training graph takes %d (Config.BatchSize)", n, m.cfg.BatchSize)
+	}
+	if len(labels) != n {
+		return Losses{}, errors.Errorf("inception: %d labels for a batch of %d", len(labels), n)
+	}
+	lv := make([]float64, n)
+	for i, l := range labels {
+		if l < 0 || l >= m.cfg.Classes {
+			return Losses{}, errors.Errorf("inception: label %d at %d out of range [0,%d)", l, i, m.cfg.Classes)
+		}
+		lv[i] = float64(l)
+	}
+	lt := denseOf(m.cfg.dtype(), lv, n)
+	var aw interface{} = m.auxWeight
+	if m.cfg.dtype() == tensor.Float32 {
+		aw = float32(m.auxWeight)
+	}
+	if err := G.Let(m.input, x); err != nil {
+		return Losses{}, errors.Wrap(err, "inception: input")
+	}
+	if err := G.Let(m.label, lt); err != nil {
+		return Losses{}, errors.Wrap(err, "inception: labels")
+	}
+	if err := G.Let(m.auxW, aw); err != nil {
+		return Losses{}, errors.Wrap(err, "inception: aux weight")
+	}
+	m.vm.Reset()
+	if err := m.vm.RunAll(); err != nil {
+		return Losses{}, errors.Wrap(err, "inception: training step")
+	}
+	var ls Losses
+	if ls.Main, err = scalar(m.loss0); err == nil {
+		ls.Total, err = scalar(m.total)
+	}
+	for i, a := range m.lossAux {
+		if a == nil || err != nil {
+			continue
+		}
+		v, e := scalar(a)
+		err = e
+		if i == 0 {
+			ls.Aux1 = v
+		} else {
+			ls.Aux2 = v
+		}
+	}
+	if err != nil {
+		return Losses{}, err
+	}
+	for i, p := range m.b.Params() {
+		src, ok := m.grads[i].Value().(*tensor.Dense)
+		if !ok || src == nil {
+			return Losses{}, errors.Errorf("inception: no gradient value for %s", p.Name)
+		}
+		if p.Grad == nil || !equalShape(p.Grad.Shape(), src.Shape()) {
+			p.Grad = tensor.New(tensor.Of(src.Dtype()), tensor.WithShape(src.Shape().Clone()...))
+		}
+		if err := copyDense(p.Grad, src); err != nil {
+			return Losses{}, errors.Wrapf(err, "inception: gradient of %s", p.Name)
+		}
+	}
+	m.b.Rand().Step++
+	return ls, nil
+}
+
+func scalar(n *G.Node) (float64, error) {
+	if n == nil || n.Value() == nil {
+		return 0, errors.New("inception: loss has no value")
+	}
+	switch v := n.Value().Data().(type) {
+	case float32:
+		return float64(v), nil
+	case float64:
+		return v, nil
+	case []float32:
+		if len(v) == 1 {
+			return float64(v[0]), nil
+		}
+	case []float64:
+		if len(v) == 1 {
+			return v[0], nil
+		}
+	}
+	return 0, errors.Errorf("inception: loss value %T is not a scalar", n.Value().Data())
+}
+
+func equalShape(a, b tensor.Shape) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// copyDense copies src's elements into dst (same dtype and size).
+func copyDense(dst, src *tensor.Dense) error {
+	switch d := dst.Data().(type) {
+	case []float32:
+		s, ok := src.Data().([]float32)
+		if !ok || len(s) != len(d) {
+			return errors.New("dtype or size mismatch")
+		}
+		copy(d, s)
+	case []float64:
+		s, ok := src.Data().([]float64)
+		if !ok || len(s) != len(d) {
+			return errors.New("dtype or size mismatch")
+		}
+		copy(d, s)
+	default:
+		return errors.Errorf("unsupported dtype %v", dst.Dtype())
+	}
+	return nil
+}
+
+func cloneValue(v G.Value) (*tensor.Dense, error) {
+	d, ok := v.(*tensor.Dense)
+	if !ok || d == nil {
+		return nil, errors.Errorf("inception: output is %T, not a dense tensor", v)
+	}
+	out := tensor.New(tensor.Of(d.Dtype()), tensor.WithShape(d.Shape().Clone()...))
+	if err := copyDense(out, d); err != nil {
+		return nil, errors.Wrap(err, "inception: output")
+	}
+	return out, nil
+}
+
+func denseOf(dt tensor.Dtype, v []float64, shape ...int) *tensor.Dense {
+	if dt == tensor.Float64 {
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+	}
+	f := make([]float32, len(v))
+	for i, x := range v {
+		f[i] = float32(x)
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+}
