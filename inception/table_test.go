@@ -157,12 +157,14 @@ func TestInputTooSmall(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	bad := map[string]func(*Config){
-		"classes":   func(c *Config) { c.Classes = 0 },
-		"dropout":   func(c *Config) { c.Dropout = 1 },
-		"empty":     func(c *Config) { c.Table = nil },
-		"aux twice": func(c *Config) { c.Table = []Row{{Name: "a", C1x1: 1, C3x3Reduce: 1, C3x3: 1, C5x5Reduce: 1, C5x5: 1, PoolProj: 1, Aux: 1}, {Name: "b", C1x1: 1, C3x3Reduce: 1, C3x3: 1, C5x5Reduce: 1, C5x5: 1, PoolProj: 1, Aux: 1}} },
-		"even k3":   func(c *Config) { c.Branch3Kernel = 4 },
-		"bn eps":    func(c *Config) { c.BatchNorm, c.BNEps = true, 0 },
+		"classes": func(c *Config) { c.Classes = 0 },
+		"dropout": func(c *Config) { c.Dropout = 1 },
+		"empty":   func(c *Config) { c.Table = nil },
+		"aux twice": func(c *Config) {
+			c.Table = []Row{{Name: "a", C1x1: 1, C3x3Reduce: 1, C3x3: 1, C5x5Reduce: 1, C5x5: 1, PoolProj: 1, Aux: 1}, {Name: "b", C1x1: 1, C3x3Reduce: 1, C3x3: 1, C5x5Reduce: 1, C5x5: 1, PoolProj: 1, Aux: 1}}
+		},
+		"even k3": func(c *Config) { c.Branch3Kernel = 4 },
+		"bn eps":  func(c *Config) { c.BatchNorm, c.BNEps = true, 0 },
 	}
 	for name, mod := range bad {
 		c := Paper()
