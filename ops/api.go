@@ -10,9 +10,6 @@ import (
 	G "gorgonia.org/gorgonia"
 )
 
-// errTODO marks constructors whose implementation is being written.
-var errTODO = errors.New("ops: not implemented yet")
-
 // Pad2D is padding on each side of the two spatial axes of an NCHW tensor.
 // Padding may be asymmetric (ONNX "pads" = [Top, Left, Bottom, Right]).
 type Pad2D struct {
@@ -109,14 +106,14 @@ func GlobalAvgPool2D(x *G.Node) (*G.Node, error) {
 }
 
 // LRN is local response normalisation across channels.
-func LRN(x *G.Node, o LRNOpts) (*G.Node, error) { return nil, errTODO }
+func LRN(x *G.Node, o LRNOpts) (*G.Node, error) { return newLRN(x, o) }
 
 // Dropout zeroes each element with probability rate and scales survivors by
 // 1/(1-rate), in forward and backward. index distinguishes the dropout ops
 // of one model (it is mixed into the mask seed). When training is false it
 // returns x unchanged.
 func Dropout(x *G.Node, rate float64, st *RandState, index int, training bool) (*G.Node, error) {
-	return nil, errTODO
+	return newDropout(x, rate, st, index, training)
 }
 
 // Linear returns x·Wᵀ + b for x [N,In], w [Out,In] (PyTorch layout), b [Out]
@@ -142,5 +139,5 @@ func Softmax(x *G.Node) (*G.Node, error) { return newSoftmax(x) }
 // Training mode uses batch statistics and updates st in place; eval mode
 // uses st.Mean and st.Var.
 func BatchNorm(x, gamma, beta *G.Node, st *BNStats, training bool) (*G.Node, error) {
-	return nil, errTODO
+	return newBatchNorm(x, gamma, beta, st, training)
 }

@@ -1,0 +1,196 @@
+package ops
+
+import (
+	"math"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+type lrnParams struct {
+	N, C, H, W int
+	Opts       LRNOpts
+}
+
+// lrnOp is local response normalisation across channels (see LRNOpts).
+type lrnOp struct {
+	opMeta
+	p   lrnParams
+	out outBuf
+}
+
+var (
+	_ G.Op   = (*lrnOp)(nil)
+	_ G.SDOp = (*lrnOp)(nil)
+)
+
+func newLRN(x *G.Node, o LRNOpts) (*G.Node, error) {
+	if _, err := checkFloat(x); err != nil {
+		return nil, errors.Wrap(err, "ops.LRN")
+	}
+	if err := checkRank(x, 4, "input"); err != nil {
+		return nil, errors.Wrap(err, "ops.LRN")
+	}
+	if o.Size <= 0 || o.Size%2 == 0 {
+		return nil, errors.Errorf("ops.LRN: size %d must be odd and positive", o.Size)
+	}
+	if !(o.K > 0) || o.Alpha < 0 || math.IsNaN(o.Beta) || math.IsInf(o.Beta, 0) || math.IsInf(o.Alpha, 0) || math.IsInf(o.K, 0) {
+		return nil, errors.Errorf("ops.LRN: need K > 0, Alpha >= 0 and finite Beta, got %+v", o)
+	}
+	s := shapeOf(x)
+	p := lrnParams{N: s[0], C: s[1], H: s[2], W: s[3], Opts: o}
+	return apply(&lrnOp{opMeta: newMeta("LRN", p), p: p}, x)
+}
+
+func (op *lrnOp) Arity() int         { return 1 }
+func (op *lrnOp) Type() hm.Type      { return fnType(tt(4), tt(4)) }
+func (op *lrnOp) DiffWRT(int) []bool { return []bool{true} }
+func (op *lrnOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.p.N, op.p.C, op.p.H, op.p.W}, nil
+}
+
+// lrnScale writes s = K + Alpha/Size * (sum of x² over the channel window)
+// for one image x[C,HW] into s[C,HW].
+func lrnScale[T float](p lrnParams, x, s []T) {
+	hw := p.H * p.W
+	half := (p.Opts.Size - 1) / 2
+	a := T(p.Opts.Alpha / float64(p.Opts.Size))
+	k := T(p.Opts.K)
+	for c := 0; c < p.C; c++ {
+		sc := s[c*hw : (c+1)*hw]
+		for i := range sc {
+			sc[i] = 0
+		}
+		for j := max(0, c-half); j <= min(p.C-1, c+half); j++ {
+			xj := x[j*hw : (j+1)*hw]
+			for i, v := range xj {
+				sc[i] += v * v
+			}
+		}
+		for i := range sc {
+			sc[i] = k + a*sc[i]
+		}
+	}
+}
+
+// pow returns s^e, with fast paths for GoogLeNet's beta 0.75.
+func pow[T float](s T, e float64) T {
+	switch e {
+	case -0.75:
+		r := math.Sqrt(float64(s))
+		return T(1 / (r * math.Sqrt(r)))
+	case 1:
+		return s
+	}
+	return T(math.Pow(float64(s), e))
+}
+
+func (op *lrnOp) Do(vs ...G.Value) (G.Value, error) {
+	return dispatch(vs[0], func() (G.Value, error) { return lrnDo[float32](op, vs) },
+		func() (G.Value, error) { return lrnDo[float64](op, vs) })
+}
+
+func lrnDo[T float](op *lrnOp, vs []G.Value) (G.Value, error) {
+	p := op.p
+	x, err := floats[T](vs[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLen("LRN input", x, p.N*p.C*p.H*p.W); err != nil {
+		return nil, err
+	}
+	out, y := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
+	img := p.C * p.H * p.W
+	sc := scratchFor[T]()
+	s := sc.get(img)
+	defer sc.put(s)
+	for n := 0; n < p.N; n++ {
+		xn, yn := x[n*img:(n+1)*img], y[n*img:(n+1)*img]
+		lrnScale(p, xn, s)
+		for i, v := range xn {
+			yn[i] = v * pow(s[i], -p.Opts.Beta)
+		}
+	}
+	return out, nil
+}
+
+func (op *lrnOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	dx, err := apply(&lrnGradOp{opMeta: newMeta("LRNGrad", op.p), p: op.p}, inputs[0], output, grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx}, nil
+}
+
+// lrnGradOp computes, from (x, y, dy),
+//
+//	dx_c = dy_c·s_c^-β - (2αβ/n)·x_c·Σ_{j: c ∈ window(j)} dy_j·y_j/s_j
+//
+// (the window is symmetric, so the sum runs over the window of c).
+type lrnGradOp struct {
+	opMeta
+	p   lrnParams
+	out outBuf
+}
+
+var _ G.Op = (*lrnGradOp)(nil)
+
+func (op *lrnGradOp) Arity() int    { return 3 }
+func (op *lrnGradOp) Type() hm.Type { return fnType(tt(4), tt(4), tt(4), tt(4)) }
+func (op *lrnGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.p.N, op.p.C, op.p.H, op.p.W}, nil
+}
+
+func (op *lrnGradOp) Do(vs ...G.Value) (G.Value, error) {
+	return dispatch(vs[0], func() (G.Value, error) { return lrnGradDo[float32](op, vs) },
+		func() (G.Value, error) { return lrnGradDo[float64](op, vs) })
+}
+
+func lrnGradDo[T float](op *lrnGradOp, vs []G.Value) (G.Value, error) {
+	p := op.p
+	size := p.N * p.C * p.H * p.W
+	var in [3][]T
+	for i := range in {
+		var err error
+		if in[i], err = floats[T](vs[i]); err != nil {
+			return nil, err
+		}
+		if err := checkLen("LRN gradient input", in[i], size); err != nil {
+			return nil, err
+		}
+	}
+	x, y, dy := in[0], in[1], in[2]
+	out, dx := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
+	hw, img := p.H*p.W, p.C*p.H*p.W
+	half := (p.Opts.Size - 1) / 2
+	coef := T(2 * p.Opts.Alpha * p.Opts.Beta / float64(p.Opts.Size))
+	sc := scratchFor[T]()
+	s := sc.get(img)
+	r := sc.get(img) // r = dy*y/s
+	defer sc.put(s)
+	defer sc.put(r)
+	for n := 0; n < p.N; n++ {
+		xn, yn, dyn, dxn := x[n*img:(n+1)*img], y[n*img:(n+1)*img], dy[n*img:(n+1)*img], dx[n*img:(n+1)*img]
+		lrnScale(p, xn, s)
+		for i := range r {
+			r[i] = dyn[i] * yn[i] / s[i]
+		}
+		for c := 0; c < p.C; c++ {
+			dc := dxn[c*hw : (c+1)*hw]
+			for i := range dc {
+				j := c*hw + i
+				dc[i] = dyn[j] * pow(s[j], -p.Opts.Beta)
+			}
+			for j := max(0, c-half); j <= min(p.C-1, c+half); j++ {
+				rj := r[j*hw : (j+1)*hw]
+				xc := xn[c*hw : (c+1)*hw]
+				for i := range dc {
+					dc[i] -= coef * xc[i] * rj[i]
+				}
+			}
+		}
+	}
+	return out, nil
+}
