@@ -22,6 +22,8 @@ type command struct {
 	Summary string // one line for the usage listing
 	// Run executes the command with its arguments (without the command
 	// name) and returns the exit code: 0 success, 1 failure, 2 usage error.
+	// "-h" must print the command's usage and return 0 (flag.ErrHelp):
+	// `googlenet help <command>` relies on it.
 	Run func(args []string, stdout, stderr io.Writer) int
 }
 
