@@ -1,31 +1,3 @@
-// Package gradcheck compares the symbolic gradients of a Gorgonia
-// expression with central finite differences, in float64.
-//
-// # Method
-//
-// Check builds a small graph: one input node per Input, the expression under
-// test on top, and a scalar cost
-//
-//	cost = sum(out ⊙ R)
-//
-// where R is a fixed random tensor (so every output element carries a
-// different weight and a wrong index in a backward pass shows up). If the
-// expression is already a scalar, cost = out. gorgonia.Grad gives the
-// analytic gradient of cost with respect to every input not marked NoGrad;
-// the numeric gradient of element i is
-//
-//	(cost(x + h·e_i) - cost(x - h·e_i)) / 2h
-//
-// computed by editing the input in place and re-running the same
-// TapeMachine (Reset, RunAll). The two agree when
-//
-//	|analytic - numeric| <= Tol.Abs + Tol.Rel * max(|analytic|, |numeric|).
-//
-// # Repeated runs
-//
-// After the finite differences, the machine runs once more at the original
-// inputs and the gradients must reproduce the first run's: ops that reuse
-// buffers across runs must not carry state from one run into the next.
 package gradcheck
 
 import (
@@ -34,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -82,11 +55,48 @@ type Result struct {
 	Out      []float64   // the expression's value at the original inputs
 	Analytic [][]float64 // per input (nil for NoGrad inputs)
 	Numeric  [][]float64
+	// Mismatches lists the elements out of tolerance (empty: the check
+	// passed).
+	Mismatches []Mismatch
+}
+
+// Mismatch is one gradient element outside tolerance.
+type Mismatch struct {
+	Input             string
+	Index             int
+	Analytic, Numeric float64
+	// Repeat marks a gradient that changed on a repeated run (Numeric then
+	// holds the first run's value).
+	Repeat bool
+}
+
+func (m Mismatch) String() string {
+	if m.Repeat {
+		return fmt.Sprintf("d cost/d %s[%d] changed on a repeated run: %.10g then %.10g", m.Input, m.Index, m.Numeric, m.Analytic)
+	}
+	return fmt.Sprintf("d cost/d %s[%d]: analytic %.10g, numeric %.10g", m.Input, m.Index, m.Analytic, m.Numeric)
 }
 
 // Check runs the case and reports every mismatch through t.
 func Check(t testing.TB, c Case) Result {
 	t.Helper()
+	res, err := Run(c)
+	if err != nil {
+		t.Fatalf("gradcheck: %+v", err)
+	}
+	for i, m := range res.Mismatches {
+		if i == 10 {
+			t.Errorf("gradcheck: ... %d mismatches in all", len(res.Mismatches))
+			break
+		}
+		t.Errorf("gradcheck: %v", m)
+	}
+	return res
+}
+
+// Run performs the check and returns what it found; the error reports a
+// graph that cannot be built or run.
+func Run(c Case) (res Result, err error) {
 	tol := c.Tol
 	if tol == (Tolerances{}) {
 		tol = Default
@@ -97,6 +107,7 @@ func Check(t testing.TB, c Case) Result {
 	data := make([][]float64, len(c.Inputs))
 	var wrt []*G.Node
 	var wrtIdx []int
+	names := make([]string, len(c.Inputs))
 	for i, in := range c.Inputs {
 		size := 1
 		for _, d := range in.Shape {
@@ -106,7 +117,7 @@ func Check(t testing.TB, c Case) Result {
 		switch {
 		case in.Value != nil:
 			if len(in.Value) != size {
-				t.Fatalf("gradcheck: input %s has %d values for shape %v", in.Name, len(in.Value), in.Shape)
+				return res, errors.Errorf("input %s has %d values for shape %v", in.Name, len(in.Value), in.Shape)
 			}
 			copy(v, in.Value)
 		default:
@@ -119,12 +130,12 @@ func Check(t testing.TB, c Case) Result {
 			}
 		}
 		data[i] = v
-		name := in.Name
-		if name == "" {
-			name = fmt.Sprintf("input%d", i)
+		names[i] = in.Name
+		if names[i] == "" {
+			names[i] = fmt.Sprintf("input%d", i)
 		}
 		val := tensor.New(tensor.WithShape(in.Shape...), tensor.WithBacking(v))
-		nodes[i] = G.NewTensor(g, tensor.Float64, len(in.Shape), G.WithShape(in.Shape...), G.WithName(name), G.WithValue(val))
+		nodes[i] = G.NewTensor(g, tensor.Float64, len(in.Shape), G.WithShape(in.Shape...), G.WithName(names[i]), G.WithValue(val))
 		if !in.NoGrad {
 			wrt = append(wrt, nodes[i])
 			wrtIdx = append(wrtIdx, i)
@@ -132,7 +143,7 @@ func Check(t testing.TB, c Case) Result {
 	}
 	out, err := c.Build(g, nodes)
 	if err != nil {
-		t.Fatalf("gradcheck: build: %+v", err)
+		return res, errors.Wrap(err, "build")
 	}
 	cost := out
 	if s := out.Shape(); !out.IsScalar() && len(s) > 0 {
@@ -144,42 +155,51 @@ func Check(t testing.TB, c Case) Result {
 			G.WithValue(tensor.New(tensor.WithShape(s...), tensor.WithBacking(r))))
 		prod, err := G.HadamardProd(out, rn)
 		if err != nil {
-			t.Fatalf("gradcheck: weighting output: %v", err)
+			return res, errors.Wrap(err, "weighting output")
 		}
 		if cost, err = G.Sum(prod); err != nil {
-			t.Fatalf("gradcheck: summing output: %v", err)
+			return res, errors.Wrap(err, "summing output")
 		}
 	}
 	grads, err := G.Grad(cost, wrt...)
 	if err != nil {
-		t.Fatalf("gradcheck: Grad: %+v", err)
+		return res, errors.Wrap(err, "Grad")
 	}
 	m := G.NewTapeMachine(g)
 	defer m.Close()
-	run := func() {
+	run := func() error {
 		m.Reset()
-		if err := m.RunAll(); err != nil {
-			t.Fatalf("gradcheck: RunAll: %+v", err)
-		}
+		return errors.Wrap(m.RunAll(), "RunAll")
 	}
-	run()
-	var res Result
-	res.Out = copyValue(t, out.Value())
+	if err := run(); err != nil {
+		return res, err
+	}
+	if res.Out, err = copyValue(out.Value()); err != nil {
+		return res, err
+	}
 	res.Analytic = make([][]float64, len(c.Inputs))
 	res.Numeric = make([][]float64, len(c.Inputs))
 	for k, gn := range grads {
-		res.Analytic[wrtIdx[k]] = copyValue(t, gn.Value())
-		if len(res.Analytic[wrtIdx[k]]) != len(data[wrtIdx[k]]) {
-			t.Fatalf("gradcheck: gradient of %s has %d values, want %d", c.Inputs[wrtIdx[k]].Name, len(res.Analytic[wrtIdx[k]]), len(data[wrtIdx[k]]))
+		i := wrtIdx[k]
+		if res.Analytic[i], err = copyValue(gn.Value()); err != nil {
+			return res, err
+		}
+		if len(res.Analytic[i]) != len(data[i]) {
+			return res, errors.Errorf("gradient of %s has %d values, want %d", names[i], len(res.Analytic[i]), len(data[i]))
 		}
 	}
-	costAt := func() float64 {
-		run()
-		v := copyValue(t, cost.Value())
-		if len(v) != 1 {
-			t.Fatalf("gradcheck: cost has %d values", len(v))
+	costAt := func() (float64, error) {
+		if err := run(); err != nil {
+			return 0, err
 		}
-		return v[0]
+		v, err := copyValue(cost.Value())
+		if err != nil {
+			return 0, err
+		}
+		if len(v) != 1 {
+			return 0, errors.Errorf("cost has %d values", len(v))
+		}
+		return v[0], nil
 	}
 	h := tol.Step
 	for _, i := range wrtIdx {
@@ -188,66 +208,68 @@ func Check(t testing.TB, c Case) Result {
 		for j := range d {
 			orig := d[j]
 			d[j] = orig + h
-			fp := costAt()
+			fp, err := costAt()
+			if err != nil {
+				return res, err
+			}
 			d[j] = orig - h
-			fm := costAt()
+			fm, err := costAt()
+			if err != nil {
+				return res, err
+			}
 			d[j] = orig
 			num[j] = (fp - fm) / (2 * h)
 		}
 		res.Numeric[i] = num
 	}
 	for _, i := range wrtIdx {
-		bad := 0
 		for j, a := range res.Analytic[i] {
 			n := res.Numeric[i][j]
 			if math.IsNaN(a) || math.Abs(a-n) > tol.Abs+tol.Rel*math.Max(math.Abs(a), math.Abs(n)) {
-				if bad < 5 {
-					t.Errorf("gradcheck: d cost/d %s[%d]: analytic %.10g, numeric %.10g", c.Inputs[i].Name, j, a, n)
-				}
-				bad++
+				res.Mismatches = append(res.Mismatches, Mismatch{Input: names[i], Index: j, Analytic: a, Numeric: n})
 			}
-		}
-		if bad > 0 {
-			t.Errorf("gradcheck: %s: %d of %d gradient elements out of tolerance %+v", c.Inputs[i].Name, bad, len(res.Analytic[i]), tol)
 		}
 	}
 	// Run again at the original inputs: buffers reused across runs must not
 	// change the results.
-	run()
+	if err := run(); err != nil {
+		return res, err
+	}
 	for k, gn := range grads {
 		i := wrtIdx[k]
-		again := copyValue(t, gn.Value())
+		again, err := copyValue(gn.Value())
+		if err != nil {
+			return res, err
+		}
 		for j, a := range res.Analytic[i] {
 			if math.Abs(again[j]-a) > Repeat*(1+math.Abs(a)) {
-				t.Errorf("gradcheck: gradient of %s[%d] changed on a repeated run: %g then %g", c.Inputs[i].Name, j, a, again[j])
+				res.Mismatches = append(res.Mismatches, Mismatch{Input: names[i], Index: j, Analytic: again[j], Numeric: a, Repeat: true})
 				break
 			}
 		}
 	}
-	return res
+	return res, nil
 }
 
 // copyValue returns a copy of a float64 value's elements.
-func copyValue(t testing.TB, v G.Value) []float64 {
-	t.Helper()
+func copyValue(v G.Value) ([]float64, error) {
 	switch s := v.(type) {
 	case *G.F64:
-		return []float64{float64(*s)}
+		return []float64{float64(*s)}, nil
 	case tensor.Tensor:
 		if x, ok := s.Data().(float64); ok {
-			return []float64{x}
+			return []float64{x}, nil
+		}
+		if dd, ok := s.(*tensor.Dense); ok && dd.IsMaterializable() {
+			s = dd.Materialize()
 		}
 		d, ok := s.Data().([]float64)
 		if !ok {
-			t.Fatalf("gradcheck: value holds %T, want float64", s.Data())
+			return nil, errors.Errorf("value holds %T, want float64", s.Data())
 		}
-		if dd, ok := s.(*tensor.Dense); ok && dd.IsMaterializable() {
-			d = dd.Materialize().Data().([]float64)
-		}
-		return append([]float64(nil), d...)
+		return append([]float64(nil), d...), nil
 	case nil:
-		t.Fatalf("gradcheck: node has no value")
+		return nil, errors.New("node has no value")
 	}
-	t.Fatalf("gradcheck: unsupported value %T", v)
-	return nil
+	return nil, errors.Errorf("unsupported value %T", v)
 }
