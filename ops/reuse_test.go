@@ -130,3 +130,31 @@ func TestRepeatedRunsReuseBuffers(t *testing.T) {
 		t.Errorf("each run allocates %d bytes, more than a quarter of the %d bytes of node values: buffers are not reused", perRun, valueBytes)
 	}
 }
+
+// TestTrainingLoopWithSolver runs a few SGD steps with Gorgonia's
+// BindDualValues machine and VanillaSolver over the ops: the loss falls.
+func TestTrainingLoopWithSolver(t *testing.T) {
+	g, loss, params, _ := smallNet(t, tensor.Float64, 4)
+	m := G.NewTapeMachine(g, G.BindDualValues(params...))
+	defer m.Close()
+	solver := G.NewVanillaSolver(G.WithLearnRate(0.1))
+	var first, last float64
+	for step := 0; step < 30; step++ {
+		m.Reset()
+		if err := m.RunAll(); err != nil {
+			t.Fatalf("step %d: %+v", step, err)
+		}
+		l := values(t, loss.Value())[0]
+		if step == 0 {
+			first = l
+		}
+		last = l
+		if err := solver.Step(G.NodesToValueGrads(params)); err != nil {
+			t.Fatalf("step %d: %+v", step, err)
+		}
+	}
+	t.Logf("loss %v -> %v", first, last)
+	if !(last < 0.8*first) {
+		t.Errorf("loss did not fall: %v -> %v", first, last)
+	}
+}
