@@ -15,7 +15,13 @@ import (
 const (
 	statTol = 0.05 // relative, on the standard deviation
 	meanTol = 0.02 // relative to the bound or the standard deviation
+	// constTol is for values set exactly (constants, defaults).
+	constTol = 1e-15
+	// sameTol: the same seed must reproduce values bit for bit.
+	sameTol = 0
 )
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
 func TestFirstErrorKept(t *testing.T) {
 	b := New(Options{ShapesOnly: true})
@@ -81,7 +87,7 @@ func TestScopesAndUniqueNames(t *testing.T) {
 		t.Fatalf("lookup: %+v %v, want fan-in 36, 144 elements", p, ok)
 	}
 	st, ok := b.LookupBN("inception_4a/branch/3x3_reduce/bn/running_var")
-	if !ok || len(st.Var) != 4 || st.Var[0] != 1 || st.Mean[0] != 0 || st.Eps != 1e-5 || st.Momentum != 0.1 {
+	if !ok || len(st.Var) != 4 || !near(st.Var[0], 1, constTol) || !near(st.Mean[0], 0, constTol) || !near(st.Eps, 1e-5, constTol) || !near(st.Momentum, 0.1, constTol) {
 		t.Fatalf("LookupBN: %+v %v, want 4 channels, var 1, mean 0, PyTorch defaults", st, ok)
 	}
 	if got := len(b.BNStats()); got != 1 {
@@ -243,7 +249,7 @@ func TestTorchvisionInit(t *testing.T) {
 	}
 	g := make([]float64, 4)
 	Torchvision{}.Init(ParamInfo{Kind: BNScale}, paramRand(2, "g"), g)
-	if g[0] != 1 || g[3] != 1 {
+	if !near(g[0], 1, constTol) || !near(g[3], 1, constTol) {
 		t.Fatalf("BN scale %v, want ones", g)
 	}
 }
@@ -278,10 +284,10 @@ func TestInitDeterministic(t *testing.T) {
 		v1, v2, v3 := val(b1, name), val(b2, name), val(b3, name)
 		same := true
 		for i := range v1 {
-			if v1[i] != v2[i] {
+			if !near(v1[i], v2[i], sameTol) {
 				t.Fatalf("%s differs with build order", name)
 			}
-			same = same && v1[i] == v3[i]
+			same = same && near(v1[i], v3[i], sameTol)
 		}
 		if same {
 			t.Fatalf("%s identical for seeds 7 and 8", name)
