@@ -120,6 +120,45 @@ func New(c Config) (*Model, error) {
 	return m, nil
 }
 
+// Nodes are the named nodes of the training graph, for users who extend it
+// (another loss term, a metric) or inspect it.
+type Nodes struct {
+	Input     *G.Node // [BatchSize,C,H,W]
+	Labels    *G.Node // [BatchSize] class indices in the graph's dtype
+	AuxWeight *G.Node // scalar, set from AuxWeight() by Step
+	Logits    *G.Node // [BatchSize,Classes]
+	// Aux1, Aux2 are the auxiliary logits; AuxLoss1, AuxLoss2 their losses
+	// (nil when the table has no such head).
+	Aux1, Aux2         *G.Node
+	Loss               *G.Node // main loss (mean softmax cross-entropy)
+	AuxLoss1, AuxLoss2 *G.Node
+	Total              *G.Node // Loss + AuxWeight*(AuxLoss1+AuxLoss2)
+}
+
+// TrainingNodes returns the named nodes of the training graph.
+func (m *Model) TrainingNodes() Nodes {
+	n := Nodes{Input: m.input, Labels: m.label, AuxWeight: m.auxW, Logits: m.logits.Node,
+		Loss: m.loss0, AuxLoss1: m.lossAux[0], AuxLoss2: m.lossAux[1], Total: m.total}
+	if m.aux1 != nil {
+		n.Aux1 = m.aux1.Node
+	}
+	if m.aux2 != nil {
+		n.Aux2 = m.aux2.Node
+	}
+	return n
+}
+
+// GradNode returns the symbolic gradient node of the named parameter in
+// the training graph.
+func (m *Model) GradNode(name string) (*G.Node, bool) {
+	for i, p := range m.b.Params() {
+		if p.Name == name {
+			return m.grads[i], true
+		}
+	}
+	return nil, false
+}
+
 // Config returns the model's configuration.
 func (m *Model) Config() Config { return m.cfg }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/goinception/googlenet/graph"
@@ -444,5 +445,31 @@ func TestBatchNormStatsShared(t *testing.T) {
 	}
 	if s, _ := m.infer[1].b.LookupBN(m.BNStats()[0].Name); s != st {
 		t.Fatal("a new inference graph has its own statistics")
+	}
+}
+
+func TestTrainingNodes(t *testing.T) {
+	c := tinyConfigs()[0]
+	m, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := m.TrainingNodes()
+	for name, node := range map[string]interface{ Name() string }{
+		"input": n.Input, "labels": n.Labels, "logits": n.Logits, "aux1": n.Aux1, "aux2": n.Aux2,
+		"loss": n.Loss, "aux loss 1": n.AuxLoss1, "aux loss 2": n.AuxLoss2, "total": n.Total, "aux weight": n.AuxWeight,
+	} {
+		if node == (*G.Node)(nil) || node == nil {
+			t.Errorf("%s node missing", name)
+		}
+	}
+	if s := n.Logits.Shape(); s[0] != c.BatchSize || s[1] != c.Classes {
+		t.Errorf("logits shape %v", s)
+	}
+	if g, ok := m.GradNode("loss1/fc/w"); !ok || g == nil {
+		t.Error("no gradient node for loss1/fc/w")
+	}
+	if _, ok := m.GradNode("nope"); ok {
+		t.Error("gradient node for an unknown name")
 	}
 }

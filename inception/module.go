@@ -18,8 +18,9 @@ type ModuleOpts struct {
 	BN        graph.BNOpts
 }
 
-// conv is the one convolution helper of the network: conv -> [batch norm]
-// -> ReLU, with "same" padding for odd kernels unless pad says otherwise.
+// conv is the one convolution helper of the network: conv -> ReLU as in
+// the paper, or conv (no bias) -> batch norm -> ReLU with o.BatchNorm (the
+// torchvision deviation, its BasicConv2d).
 func conv(b *graph.Builder, name string, x *graph.Tensor, out, kernel, stride, pad int, o ModuleOpts) *graph.Tensor {
 	return b.Conv(name, x, out, graph.ConvOpts{
 		Kernel: kernel, Stride: stride, Pad: pad, ReLU: true, BatchNorm: o.BatchNorm, BN: o.BN,
