@@ -1,0 +1,206 @@
+package cpu
+
+import (
+	"io"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+	"github.com/pkg/errors"
+)
+
+// EnvBLAS names the environment variable that chooses the GEMM backend:
+// "go" forces the pure-Go kernels, a path (containing "/") loads that
+// library instead of searching, and empty or "auto" searches
+// DefaultLibraries.
+const EnvBLAS = "GOOGLENET_BLAS"
+
+// DefaultLibraries are the shared libraries tried, in order, when EnvBLAS
+// does not name one. Only the 32-bit-integer CBLAS API is used, so the
+// 64-bit-integer builds (libopenblas64_) are deliberately absent. The
+// reference BLAS (libblas.so.3) is a slow last resort and is used only when
+// it exports cblas_sgemm.
+var DefaultLibraries = []string{"libopenblas.so.0", "libopenblas.so", "libblas.so.3"}
+
+// Hint is the line logged once per process when the pure-Go GEMM is used
+// because no BLAS library was found.
+const Hint = "cpu: OpenBLAS not found; apt-get install libopenblas0 for ~10x faster GEMM"
+
+// CBLAS constants (cblas.h).
+const (
+	cblasRowMajor = 101
+	cblasNoTrans  = 111
+	cblasTrans    = 112
+)
+
+// Library is a CBLAS shared library opened at run time without cgo.
+type Library struct {
+	// Name is the file name or path the library was opened with.
+	Name string
+
+	sgemm func(order, ta, tb, m, n, k int32, alpha float32, a *float32, lda int32, b *float32, ldb int32, beta float32, c *float32, ldc int32)
+	dgemm func(order, ta, tb, m, n, k int32, alpha float64, a *float64, lda int32, b *float64, ldb int32, beta float64, c *float64, ldc int32)
+
+	setThreads func(n int32)
+	getThreads func() int32
+}
+
+// OpenLibrary opens the CBLAS library name (a file name searched by the
+// dynamic loader, or a path) and resolves cblas_sgemm and cblas_dgemm, plus
+// openblas_set_num_threads and openblas_get_num_threads when present.
+func OpenLibrary(name string) (*Library, error) {
+	h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		return nil, errors.Wrapf(err, "cpu: open %s", name)
+	}
+	lib := &Library{Name: name}
+	for _, f := range []struct {
+		sym      string
+		fptr     any
+		required bool
+	}{
+		{"cblas_sgemm", &lib.sgemm, true},
+		{"cblas_dgemm", &lib.dgemm, true},
+		{"openblas_set_num_threads", &lib.setThreads, false},
+		{"openblas_get_num_threads", &lib.getThreads, false},
+	} {
+		addr, err := purego.Dlsym(h, f.sym)
+		if err != nil || addr == 0 {
+			if f.required {
+				purego.Dlclose(h)
+				return nil, errors.Errorf("cpu: %s does not export %s", name, f.sym)
+			}
+			continue
+		}
+		purego.RegisterFunc(f.fptr, addr)
+	}
+	return lib, nil
+}
+
+// Threads returns OpenBLAS's thread count, or 0 when the library does not
+// say (a BLAS other than OpenBLAS).
+func (l *Library) Threads() int {
+	if l == nil || l.getThreads == nil {
+		return 0
+	}
+	return int(l.getThreads())
+}
+
+// SetThreads sets OpenBLAS's thread count (process-wide) when the library
+// supports it and reports whether it did.
+func (l *Library) SetThreads(n int) bool {
+	if l == nil || l.setThreads == nil || n < 1 {
+		return false
+	}
+	l.setThreads(int32(n))
+	return true
+}
+
+func cblasTranspose(t bool) int32 {
+	if t {
+		return cblasTrans
+	}
+	return cblasNoTrans
+}
+
+// ptr32 returns the address of s[0], or nil for an empty slice (never read
+// by BLAS then, since the matching dimension is 0).
+func ptr32(s []float32) *float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.SliceData(s)
+}
+
+func ptr64(s []float64) *float64 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.SliceData(s)
+}
+
+// Sgemm calls cblas_sgemm in row-major order. Arguments are not checked;
+// callers validate them (see checkGemm).
+func (l *Library) Sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	l.sgemm(cblasRowMajor, cblasTranspose(ta), cblasTranspose(tb), int32(m), int32(n), int32(k),
+		alpha, ptr32(a), int32(lda), ptr32(b), int32(ldb), beta, ptr32(c), int32(ldc))
+}
+
+// Dgemm calls cblas_dgemm in row-major order, like Sgemm.
+func (l *Library) Dgemm(ta, tb bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	l.dgemm(cblasRowMajor, cblasTranspose(ta), cblasTranspose(tb), int32(m), int32(n), int32(k),
+		alpha, ptr64(a), int32(lda), ptr64(b), int32(ldb), beta, ptr64(c), int32(ldc))
+}
+
+var (
+	sysOnce sync.Once
+	sysLib  *Library
+	sysErr  error
+)
+
+// errForcedGo is the load error when EnvBLAS is "go".
+var errForcedGo = errors.New("cpu: pure-Go GEMM forced by " + EnvBLAS + "=go")
+
+// SystemLibrary returns the process-wide BLAS library, opening it on first
+// use: EnvBLAS decides (see its documentation), otherwise the first of
+// DefaultLibraries that opens and exports cblas_sgemm. OpenBLAS is set to one
+// thread, because the engine splits work over goroutines itself (see the
+// package documentation). The error says why no library is in use; the
+// pure-Go GEMM is then used and Hint is logged once.
+func SystemLibrary() (*Library, error) {
+	sysOnce.Do(func() {
+		sysLib, sysErr = loadSystem(os.Getenv(EnvBLAS))
+		if sysLib != nil {
+			sysLib.SetThreads(1)
+		} else if sysErr != errForcedGo {
+			logf("%s", Hint)
+		}
+	})
+	return sysLib, sysErr
+}
+
+func loadSystem(env string) (*Library, error) {
+	env = strings.TrimSpace(env)
+	switch {
+	case strings.EqualFold(env, "go"):
+		return nil, errForcedGo
+	case strings.Contains(env, "/"):
+		return OpenLibrary(env)
+	case env != "" && !strings.EqualFold(env, "auto"):
+		return nil, errors.Errorf("cpu: %s=%q: want go, auto or a library path", EnvBLAS, env)
+	}
+	var msgs []string
+	for _, name := range DefaultLibraries {
+		lib, err := OpenLibrary(name)
+		if err == nil {
+			return lib, nil
+		}
+		msgs = append(msgs, err.Error())
+	}
+	return nil, errors.Errorf("cpu: no CBLAS library found (%s)", strings.Join(msgs, "; "))
+}
+
+var (
+	logMu  sync.Mutex
+	logger = log.New(os.Stderr, "", 0)
+)
+
+// SetLogger sets where the package's one-time hints go (standard error by
+// default); nil discards them.
+func SetLogger(l *log.Logger) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	if l == nil {
+		l = log.New(io.Discard, "", 0)
+	}
+	logger = l
+}
+
+func logf(format string, args ...any) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	logger.Printf(format, args...)
+}

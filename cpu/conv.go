@@ -1,0 +1,353 @@
+package cpu
+
+import "github.com/goinception/googlenet/ops"
+
+// geom caches the derived sizes of a convolution.
+type geom struct {
+	ops.ConvGeom
+	sh, sw    int
+	chw, crs  int // input image size, GEMM depth C*R*S
+	ohw, kohw int // output plane size, output image size
+	pointwise bool
+}
+
+func newGeom(g ops.ConvGeom) geom {
+	q := geom{ConvGeom: g, sh: max(g.StrideH, 1), sw: max(g.StrideW, 1)}
+	q.chw = g.C * g.H * g.W
+	q.crs = g.C * g.R * g.S
+	q.ohw = g.OutH * g.OutW
+	q.kohw = g.K * q.ohw
+	q.pointwise = g.R == 1 && g.S == 1 && q.sh == 1 && q.sw == 1 &&
+		g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W
+	return q
+}
+
+// ConvForward computes y = conv(x, w) + b, then max(0, y) if relu (see
+// ops.Engine). A 1x1 stride-1 unpadded convolution is the GEMM
+// Y_n[K,HW] = W[K,C] · X_n[C,HW] on the NCHW image itself; other kernels
+// unroll each image with im2col into a reused buffer first. Bias and ReLU
+// are applied in one pass over each output tile. Images are split over the
+// workers; with fewer images than workers, each image's GEMM is split.
+func (e *Engine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
+	q := newGeom(g)
+	checkConv(g, size{"x", len(x), g.N * q.chw}, size{"w", len(w), g.K * q.crs}, size{"y", len(y), g.N * q.kohw})
+	if b != nil {
+		checkConv(g, size{"b", len(b), g.K})
+	}
+	workers := e.nworkers()
+	if g.N >= workers {
+		parallelRanges(g.N, workers, func(_, lo, hi int) {
+			var col []float32
+			if !q.pointwise {
+				col = e.pool.get(q.crs * q.ohw)
+				defer e.pool.put(col)
+			}
+			for n := lo; n < hi; n++ {
+				xn := x[n*q.chw : (n+1)*q.chw]
+				yn := y[n*q.kohw : (n+1)*q.kohw]
+				src := xn
+				if !q.pointwise {
+					im2col(q, xn, col, 0, g.C)
+					src = col
+				}
+				e.sgemm(false, false, g.K, q.ohw, q.crs, 1, w, q.crs, src, q.ohw, 0, yn, q.ohw)
+				epilogue(yn, b, q.ohw, 0, g.K, relu)
+			}
+		})
+		return
+	}
+	// Fewer images than workers: split each image's work.
+	var col []float32
+	if !q.pointwise {
+		col = e.pool.get(q.crs * q.ohw)
+		defer e.pool.put(col)
+	}
+	for n := 0; n < g.N; n++ {
+		xn := x[n*q.chw : (n+1)*q.chw]
+		yn := y[n*q.kohw : (n+1)*q.kohw]
+		src := xn
+		if !q.pointwise {
+			parallelRanges(g.C, workers, func(_, lo, hi int) { im2col(q, xn, col, lo, hi) })
+			src = col
+		}
+		// Rows of Y (output channels) in blocks of mr, bias and ReLU fused
+		// per block while it is still in cache.
+		blocks := (g.K + mr - 1) / mr
+		parallelRanges(blocks, workers, func(_, lo, hi int) {
+			k0, k1 := lo*mr, min(g.K, hi*mr)
+			e.sgemm(false, false, k1-k0, q.ohw, q.crs, 1, w[k0*q.crs:], q.crs, src, q.ohw, 0, yn[k0*q.ohw:], q.ohw)
+			epilogue(yn, b, q.ohw, k0, k1, relu)
+		})
+	}
+}
+
+// epilogue adds b[k] (when b is non-nil) to rows k0..k1 of y[K,ohw] and
+// clamps at zero when relu, in one pass.
+func epilogue(y, b []float32, ohw, k0, k1 int, relu bool) {
+	if b == nil && !relu {
+		return
+	}
+	for k := k0; k < k1; k++ {
+		row := y[k*ohw : (k+1)*ohw]
+		var bk float32
+		if b != nil {
+			bk = b[k]
+		}
+		if relu {
+			for i, v := range row {
+				v += bk
+				if !(v > 0) { // also maps NaN to 0, like the reference
+					v = 0
+				}
+				row[i] = v
+			}
+		} else {
+			for i := range row {
+				row[i] += bk
+			}
+		}
+	}
+}
+
+// ConvBackwardData computes dx from dy and w (see ops.Engine): the GEMM
+// dcol[CRS,OHW] = Wᵀ · dY_n, written straight into dx for 1x1 stride-1
+// convolutions, otherwise into a reused buffer folded back by col2im.
+func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
+	q := newGeom(g)
+	checkConv(g, size{"w", len(w), g.K * q.crs}, size{"dy", len(dy), g.N * q.kohw}, size{"dx", len(dx), g.N * q.chw})
+	workers := e.nworkers()
+	if g.N >= workers {
+		parallelRanges(g.N, workers, func(_, lo, hi int) {
+			var col []float32
+			if !q.pointwise {
+				col = e.pool.get(q.crs * q.ohw)
+				defer e.pool.put(col)
+			}
+			for n := lo; n < hi; n++ {
+				dyn := dy[n*q.kohw : (n+1)*q.kohw]
+				dxn := dx[n*q.chw : (n+1)*q.chw]
+				if q.pointwise {
+					e.sgemm(true, false, q.crs, q.ohw, g.K, 1, w, q.crs, dyn, q.ohw, 0, dxn, q.ohw)
+					continue
+				}
+				e.sgemm(true, false, q.crs, q.ohw, g.K, 1, w, q.crs, dyn, q.ohw, 0, col, q.ohw)
+				col2im(q, col, dxn, 0, g.C)
+			}
+		})
+		return
+	}
+	var col []float32
+	if !q.pointwise {
+		col = e.pool.get(q.crs * q.ohw)
+		defer e.pool.put(col)
+	}
+	for n := 0; n < g.N; n++ {
+		dyn := dy[n*q.kohw : (n+1)*q.kohw]
+		dxn := dx[n*q.chw : (n+1)*q.chw]
+		dst := dxn
+		if !q.pointwise {
+			dst = col
+		}
+		// Rows of dcol belong to whole input channels (R*S rows each), so
+		// each worker's block can be folded back without the others.
+		parallelRanges(g.C, workers, func(_, lo, hi int) {
+			rs := g.R * g.S
+			e.sgemm(true, false, (hi-lo)*rs, q.ohw, g.K, 1, w[lo*rs:], q.crs, dyn, q.ohw, 0, dst[lo*rs*q.ohw:], q.ohw)
+			if !q.pointwise {
+				col2im(q, col, dxn, lo, hi)
+			}
+		})
+	}
+}
+
+// ConvBackwardFilter computes dw = Σ_n dY_n · col(X_n)ᵀ and db = Σ dY (db
+// may be nil; see ops.Engine). With at least as many images as workers,
+// each worker accumulates its images into its own partial dw through the
+// GEMM's beta = 1, and the partials are summed; otherwise each image's GEMM
+// is split over the output channels.
+func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
+	q := newGeom(g)
+	checkConv(g, size{"x", len(x), g.N * q.chw}, size{"dy", len(dy), g.N * q.kohw}, size{"dw", len(dw), g.K * q.crs})
+	if db != nil {
+		checkConv(g, size{"db", len(db), g.K})
+	}
+	kcrs := g.K * q.crs
+	dw = dw[:kcrs]
+	workers := e.nworkers()
+	if g.N == 0 {
+		clear(dw)
+	} else if g.N >= workers {
+		partial := make([][]float32, min(workers, g.N))
+		parallelRanges(g.N, workers, func(wk, lo, hi int) {
+			acc := dw
+			if wk > 0 {
+				acc = e.pool.get(kcrs)
+			}
+			partial[wk] = acc
+			var col []float32
+			if !q.pointwise {
+				col = e.pool.get(q.crs * q.ohw)
+				defer e.pool.put(col)
+			}
+			for n := lo; n < hi; n++ {
+				xn := x[n*q.chw : (n+1)*q.chw]
+				dyn := dy[n*q.kohw : (n+1)*q.kohw]
+				src := xn
+				if !q.pointwise {
+					im2col(q, xn, col, 0, g.C)
+					src = col
+				}
+				var beta float32
+				if n > lo {
+					beta = 1
+				}
+				e.sgemm(false, true, g.K, q.crs, q.ohw, 1, dyn, q.ohw, src, q.ohw, beta, acc, q.crs)
+			}
+		})
+		if len(partial) > 1 {
+			parallelRanges(kcrs, workers, func(_, lo, hi int) {
+				for _, p := range partial[1:] {
+					d, s := dw[lo:hi], p[lo:hi]
+					for i, v := range s {
+						d[i] += v
+					}
+				}
+			})
+			for _, p := range partial[1:] {
+				e.pool.put(p)
+			}
+		}
+	} else {
+		var col []float32
+		if !q.pointwise {
+			col = e.pool.get(q.crs * q.ohw)
+			defer e.pool.put(col)
+		}
+		blocks := (g.K + mr - 1) / mr
+		for n := 0; n < g.N; n++ {
+			xn := x[n*q.chw : (n+1)*q.chw]
+			dyn := dy[n*q.kohw : (n+1)*q.kohw]
+			src := xn
+			if !q.pointwise {
+				parallelRanges(g.C, workers, func(_, lo, hi int) { im2col(q, xn, col, lo, hi) })
+				src = col
+			}
+			var beta float32
+			if n > 0 {
+				beta = 1
+			}
+			parallelRanges(blocks, workers, func(_, lo, hi int) {
+				k0, k1 := lo*mr, min(g.K, hi*mr)
+				e.sgemm(false, true, k1-k0, q.crs, q.ohw, 1, dyn[k0*q.ohw:], q.ohw, src, q.ohw, beta, dw[k0*q.crs:], q.crs)
+			})
+		}
+	}
+	if db != nil {
+		db = db[:g.K]
+		parallelRanges(g.K, workers, func(_, lo, hi int) {
+			for k := lo; k < hi; k++ {
+				var s float64
+				for n := 0; n < g.N; n++ {
+					var sn float32
+					for _, v := range dy[n*q.kohw+k*q.ohw : n*q.kohw+(k+1)*q.ohw] {
+						sn += v
+					}
+					s += float64(sn)
+				}
+				db[k] = float32(s)
+			}
+		})
+	}
+}
+
+// im2col unrolls channels c0..c1 of one image x[C,H,W] into the rows
+// (c*R+r)*S+s of col[C*R*S, OH*OW], with zeros for padding.
+func im2col(q geom, x, col []float32, c0, c1 int) {
+	ohw, hw := q.ohw, q.H*q.W
+	for c := c0; c < c1; c++ {
+		xc := x[c*hw : (c+1)*hw]
+		for r := 0; r < q.R; r++ {
+			for s := 0; s < q.S; s++ {
+				dst := col[((c*q.R+r)*q.S+s)*ohw:][:ohw]
+				// Output columns ow whose input column iw = ow*sw-PadLeft+s
+				// lies inside the image: [owLo, owHi).
+				owLo, owHi := validRange(q.OutW, q.sw, q.PadLeft-s, q.W)
+				for oh := 0; oh < q.OutH; oh++ {
+					d := dst[oh*q.OutW : (oh+1)*q.OutW]
+					ih := oh*q.sh - q.PadTop + r
+					if ih < 0 || ih >= q.H {
+						clear(d)
+						continue
+					}
+					clear(d[:owLo])
+					clear(d[owHi:])
+					xr := xc[ih*q.W : (ih+1)*q.W]
+					iw := owLo*q.sw - q.PadLeft + s
+					if q.sw == 1 {
+						copy(d[owLo:owHi], xr[iw:])
+						continue
+					}
+					for ow := owLo; ow < owHi; ow++ {
+						d[ow] = xr[iw]
+						iw += q.sw
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im overwrites channels c0..c1 of dx[C,H,W] with the sum of the
+// entries of col[C*R*S, OH*OW] that im2col would have read from them.
+func col2im(q geom, col, dx []float32, c0, c1 int) {
+	ohw, hw := q.ohw, q.H*q.W
+	clear(dx[c0*hw : c1*hw])
+	for c := c0; c < c1; c++ {
+		xc := dx[c*hw : (c+1)*hw]
+		for r := 0; r < q.R; r++ {
+			for s := 0; s < q.S; s++ {
+				src := col[((c*q.R+r)*q.S+s)*ohw:][:ohw]
+				owLo, owHi := validRange(q.OutW, q.sw, q.PadLeft-s, q.W)
+				for oh := 0; oh < q.OutH; oh++ {
+					ih := oh*q.sh - q.PadTop + r
+					if ih < 0 || ih >= q.H {
+						continue
+					}
+					d := src[oh*q.OutW : (oh+1)*q.OutW]
+					xr := xc[ih*q.W : (ih+1)*q.W]
+					iw := owLo*q.sw - q.PadLeft + s
+					if q.sw == 1 {
+						row := xr[iw : iw+owHi-owLo]
+						for i, v := range d[owLo:owHi] {
+							row[i] += v
+						}
+						continue
+					}
+					for ow := owLo; ow < owHi; ow++ {
+						xr[iw] += d[ow]
+						iw += q.sw
+					}
+				}
+			}
+		}
+	}
+}
+
+// validRange returns the output positions o in [0, out) with
+// 0 <= o*stride - off < size, as the half-open range [lo, hi) (lo <= hi).
+func validRange(out, stride, off, size int) (lo, hi int) {
+	// o*stride >= off  =>  o >= ceil(off/stride)
+	if off > 0 {
+		lo = (off + stride - 1) / stride
+	}
+	// o*stride - off <= size-1  =>  o <= floor((size-1+off)/stride)
+	if size-1+off < 0 {
+		return min(lo, out), min(lo, out)
+	}
+	hi = (size-1+off)/stride + 1
+	lo, hi = min(lo, out), min(hi, out)
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}

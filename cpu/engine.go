@@ -1,0 +1,168 @@
+package cpu
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/goinception/googlenet/ops"
+)
+
+// Options configure an Engine. The zero value is the documented default:
+// the system BLAS library when one is found (see SystemLibrary), work split
+// over GOMAXPROCS goroutines.
+type Options struct {
+	// PureGo forces the pure-Go GEMM even when a BLAS library is available.
+	PureGo bool
+	// Library, when non-nil, is used instead of SystemLibrary. New sets its
+	// thread count to one (see the package documentation).
+	Library *Library
+	// Workers is the number of goroutines a call splits its work over;
+	// 0 or less means runtime.GOMAXPROCS(0) at the time of each call.
+	Workers int
+}
+
+// Engine is the fast CPU implementation of ops.Engine. It is safe for
+// concurrent use; its scratch buffers are reused across calls.
+type Engine struct {
+	lib     *Library // nil: pure-Go GEMM
+	workers int
+	pool    bufPool
+}
+
+var _ ops.Engine = (*Engine)(nil)
+
+// New returns an engine configured by o. It never fails: without a BLAS
+// library it uses the pure-Go GEMM (and SystemLibrary logs Hint once).
+//
+//	ops.SetEngine(cpu.New(cpu.Options{}))
+func New(o Options) *Engine {
+	e := &Engine{workers: o.Workers}
+	switch {
+	case o.PureGo:
+	case o.Library != nil:
+		e.lib = o.Library
+		e.lib.SetThreads(1)
+	default:
+		e.lib, _ = SystemLibrary()
+	}
+	return e
+}
+
+// Name returns "cpu/openblas" style names: "cpu/" followed by the BLAS
+// library in use ("go" for the pure-Go GEMM).
+func (e *Engine) Name() string { return "cpu/" + e.BLAS() }
+
+// BLAS names the GEMM backend: the library's name, or "go".
+func (e *Engine) BLAS() string {
+	if e.lib == nil {
+		return "go"
+	}
+	return e.lib.Name
+}
+
+func (e *Engine) nworkers() int {
+	if e.workers > 0 {
+		return e.workers
+	}
+	return defaultWorkers()
+}
+
+// sgemm is the serial GEMM of the engine's backend (arguments checked).
+func (e *Engine) sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if e.lib != nil {
+		if m == 0 || n == 0 {
+			return
+		}
+		e.lib.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	goSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Gemm computes C = alpha*op(A)*op(B) + beta*C in row-major storage, split
+// over the engine's workers. It panics when the matrices do not fit their
+// slices (a programmer error).
+func (e *Engine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)
+	splitGemm(e.nworkers(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, e.sgemm)
+}
+
+// bufPool is a free list of float32 buffers (best fit by capacity).
+type bufPool struct {
+	mu   sync.Mutex
+	free [][]float32
+}
+
+// get returns a buffer of length n with undefined contents.
+func (p *bufPool) get(n int) []float32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	best := -1
+	for i, b := range p.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(p.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return make([]float32, n)
+	}
+	b := p.free[best]
+	p.free = append(p.free[:best], p.free[best+1:]...)
+	return b[:n]
+}
+
+func (p *bufPool) put(b []float32) {
+	p.mu.Lock()
+	p.free = append(p.free, b)
+	p.mu.Unlock()
+}
+
+// parallelRanges splits [0, n) into at most workers contiguous ranges and
+// calls f(w, lo, hi) for each on its own goroutine (the last on the caller's).
+func parallelRanges(n, workers int, f func(w, lo, hi int)) {
+	workers = max(1, min(workers, n))
+	if workers == 1 {
+		if n > 0 {
+			f(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		if w == workers-1 {
+			f(w, lo, hi)
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(w, lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// checkConv panics (a programmer error) when g is inconsistent or a slice
+// is too short for it.
+func checkConv(g ops.ConvGeom, sizes ...struct {
+	name string
+	got  int
+	want int
+}) {
+	if g.N < 0 || g.C <= 0 || g.H <= 0 || g.W <= 0 || g.K <= 0 || g.R <= 0 || g.S <= 0 ||
+		g.OutH <= 0 || g.OutW <= 0 || g.PadTop < 0 || g.PadLeft < 0 || g.StrideH < 0 || g.StrideW < 0 {
+		panic(fmt.Sprintf("cpu: invalid convolution geometry %+v", g))
+	}
+	for _, s := range sizes {
+		if s.got < s.want {
+			panic(fmt.Sprintf("cpu: convolution %s has %d elements, need %d (geometry %+v)", s.name, s.got, s.want, g))
+		}
+	}
+}
+
+type size = struct {
+	name string
+	got  int
+	want int
+}

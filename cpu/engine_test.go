@@ -1,0 +1,302 @@
+package cpu
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/goinception/googlenet/ops"
+	"github.com/goinception/googlenet/ops/opstest"
+)
+
+func TestMain(m *testing.M) {
+	SetLogger(log.New(io.Discard, "", 0)) // no hint lines from tests
+	os.Exit(m.Run())
+}
+
+// engines returns the configurations every conformance test runs: the
+// system BLAS (when found) and the pure-Go GEMM, each with the default
+// workers, one worker and more workers than images.
+func engines(t testing.TB) map[string]*Engine {
+	es := map[string]*Engine{
+		"go":          New(Options{PureGo: true}),
+		"go/workers1": New(Options{PureGo: true, Workers: 1}),
+		"go/workers4": New(Options{PureGo: true, Workers: 4}),
+	}
+	if lib, err := SystemLibrary(); err == nil {
+		es["blas"] = New(Options{Library: lib})
+		es["blas/workers1"] = New(Options{Library: lib, Workers: 1})
+		es["blas/workers4"] = New(Options{Library: lib, Workers: 4})
+	} else {
+		t.Logf("no BLAS library, testing the pure-Go GEMM only: %v", err)
+	}
+	return es
+}
+
+func TestConformance(t *testing.T) {
+	for name, e := range engines(t) {
+		t.Run(name, func(t *testing.T) { opstest.TestEngine(t, e) })
+	}
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.Float64()*2 - 1)
+	}
+	return v
+}
+
+// compare checks got against the float64 sums want with magnitudes mag,
+// with the conformance suite's tolerance.
+func compare(t *testing.T, what string, got []float32, want, mag []float64) {
+	t.Helper()
+	bad := 0
+	for i, w := range want {
+		g := float64(got[i])
+		tol := opstest.RelTol*mag[i] + opstest.AbsTol
+		if math.IsNaN(g) || math.Abs(g-w) > tol {
+			if bad < 3 {
+				t.Errorf("%s[%d] = %v, want %v (tolerance %.3g)", what, i, g, w, tol)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%s: %d of %d values out of tolerance", what, bad, len(want))
+	}
+}
+
+// larger is a set of GoogLeNet-shaped geometries, shrunk spatially to keep
+// the float64 reference loops fast, that cross the GEMM block sizes.
+var larger = []struct {
+	name string
+	g    ops.ConvGeom
+}{
+	{"inception_1x1/C192K64", ops.ConvGeom{N: 2, C: 192, H: 7, W: 7, K: 64, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 7, OutW: 7}},
+	{"inception_1x1/batch1", ops.ConvGeom{N: 1, C: 300, H: 9, W: 5, K: 13, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 9, OutW: 5}},
+	{"3x3/C96K128", ops.ConvGeom{N: 3, C: 40, H: 6, W: 6, K: 100, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 6, OutW: 6}},
+	{"5x5/batch1", ops.ConvGeom{N: 1, C: 16, H: 7, W: 7, K: 32, R: 5, S: 5, StrideH: 1, StrideW: 1, PadTop: 2, PadLeft: 2, OutH: 7, OutW: 7}},
+	{"conv1/7x7s2", ops.ConvGeom{N: 1, C: 3, H: 40, W: 40, K: 64, R: 7, S: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, OutH: 20, OutW: 20}},
+}
+
+func TestLargerGeometries(t *testing.T) {
+	for _, tc := range larger {
+		g := tc.g
+		rng := rand.New(rand.NewPCG(uint64(g.C), uint64(g.K)))
+		x := randSlice(rng, g.N*g.C*g.H*g.W)
+		w := randSlice(rng, g.K*g.C*g.R*g.S)
+		b := randSlice(rng, g.K)
+		dy := randSlice(rng, g.N*g.K*g.OutH*g.OutW)
+		wantY, magY := opstest.RefConvForward(g, x, w, b)
+		for i, v := range wantY {
+			wantY[i] = math.Max(v, 0)
+		}
+		wantDx, magDx := opstest.RefConvBackwardData(g, w, dy)
+		wantDw, magDw, wantDb, magDb := opstest.RefConvBackwardFilter(g, x, dy)
+		for name, e := range engines(t) {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				y := make([]float32, len(wantY))
+				e.ConvForward(g, x, w, b, y, true)
+				compare(t, "y", y, wantY, magY)
+				dx := make([]float32, len(x))
+				e.ConvBackwardData(g, w, dy, dx)
+				compare(t, "dx", dx, wantDx, magDx)
+				dw := make([]float32, len(w))
+				db := make([]float32, g.K)
+				e.ConvBackwardFilter(g, x, dy, dw, db)
+				compare(t, "dw", dw, wantDw, magDw)
+				compare(t, "db", db, wantDb, magDb)
+			})
+		}
+	}
+}
+
+// refGemm is C = alpha*op(A)*op(B) + beta*C in float64 loops, returning
+// the values and the magnitude sums of their terms.
+func refGemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) (want, mag []float64) {
+	want = make([]float64, m*n)
+	mag = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, sm float64
+			for p := 0; p < k; p++ {
+				av, bv := float64(a[i*lda+p]), 0.0
+				if ta {
+					av = float64(a[p*lda+i])
+				}
+				if tb {
+					bv = float64(b[j*ldb+p])
+				} else {
+					bv = float64(b[p*ldb+j])
+				}
+				s += av * bv
+				sm += math.Abs(av * bv)
+			}
+			cv := float64(c[i*ldc+j])
+			want[i*n+j] = float64(alpha)*s + float64(beta)*cv
+			mag[i*n+j] = math.Abs(float64(alpha))*sm + math.Abs(float64(beta)*cv)
+		}
+	}
+	return want, mag
+}
+
+// TestGemmBlocks crosses the pure-Go GEMM's block sizes (mc, kc, nc) and the
+// parallel split, for every transpose combination.
+func TestGemmBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	sizes := [][3]int{{mc + 7, 2*nr + 3, kc + 5}, {5, nc + 9, 40}, {2*mc + 1, 50, 2*kc + 1}, {1, 1, 600}}
+	for name, e := range engines(t) {
+		for _, sz := range sizes {
+			m, n, k := sz[0], sz[1], sz[2]
+			for _, ta := range []bool{false, true} {
+				for _, tb := range []bool{false, true} {
+					ar, ac := m, k
+					if ta {
+						ar, ac = k, m
+					}
+					br, bc := k, n
+					if tb {
+						br, bc = n, k
+					}
+					lda, ldb, ldc := ac+1, bc+2, n+3
+					a := randSlice(rng, ar*lda)
+					b := randSlice(rng, br*ldb)
+					c := randSlice(rng, m*ldc)
+					want, mag := refGemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, -1, c, ldc)
+					e.Gemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, -1, c, ldc)
+					got := make([]float32, m*n)
+					for i := 0; i < m; i++ {
+						copy(got[i*n:], c[i*ldc:i*ldc+n])
+					}
+					compare(t, fmt.Sprintf("%s/Gemm(%v,%v,%d,%d,%d)", name, ta, tb, m, n, k), got, want, mag)
+				}
+			}
+		}
+	}
+}
+
+func TestKernelMatchesGo(t *testing.T) {
+	if !hasFMA {
+		t.Skip("no assembly micro-kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, k := range []int{1, 2, 7, kc} {
+		a := randSlice(rng, k*mr)
+		b := randSlice(rng, k*nr)
+		var got, want [mr * nr]float32
+		kernel(k, a, b, &got)
+		kernelGo(k, a, b, &want)
+		for i := range want {
+			// Different summation order (FMA): compare with a tolerance.
+			if tol := 1e-5 * float64(k); math.Abs(float64(got[i]-want[i])) > tol {
+				t.Fatalf("kc=%d: t[%d] = %v, want %v", k, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestConcurrentUse runs two goroutines on one engine at once (each call
+// itself splits over workers) and checks every result against a serial run.
+func TestConcurrentUse(t *testing.T) {
+	g := ops.ConvGeom{N: 3, C: 8, H: 9, W: 9, K: 12, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 9, OutW: 9}
+	for name, e := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			type job struct{ x, w, dy, y, dx, dw []float32 }
+			jobs := make([]job, 2)
+			for i := range jobs {
+				rng := rand.New(rand.NewPCG(uint64(i), 9))
+				j := job{
+					x:  randSlice(rng, g.N*g.C*g.H*g.W),
+					w:  randSlice(rng, g.K*g.C*g.R*g.S),
+					dy: randSlice(rng, g.N*g.K*g.OutH*g.OutW),
+				}
+				j.y = make([]float32, len(j.dy))
+				j.dx = make([]float32, len(j.x))
+				j.dw = make([]float32, len(j.w))
+				e.ConvForward(g, j.x, j.w, nil, j.y, true)
+				e.ConvBackwardData(g, j.w, j.dy, j.dx)
+				e.ConvBackwardFilter(g, j.x, j.dy, j.dw, nil)
+				jobs[i] = j
+			}
+			const iters = 20
+			const tol = 1e-6 // same inputs, same engine: only the schedule differs
+			var wg sync.WaitGroup
+			errs := make(chan string, 2*iters)
+			for i := range jobs {
+				wg.Add(1)
+				go func(j job) {
+					defer wg.Done()
+					y := make([]float32, len(j.y))
+					dx := make([]float32, len(j.dx))
+					dw := make([]float32, len(j.dw))
+					for it := 0; it < iters; it++ {
+						e.ConvForward(g, j.x, j.w, nil, y, true)
+						e.ConvBackwardData(g, j.w, j.dy, dx)
+						e.ConvBackwardFilter(g, j.x, j.dy, dw, nil)
+						for _, p := range [][2][]float32{{y, j.y}, {dx, j.dx}, {dw, j.dw}} {
+							for k := range p[0] {
+								if math.Abs(float64(p[0][k]-p[1][k])) > tol {
+									errs <- fmt.Sprintf("iteration %d: value %d = %v, serial run gave %v", it, k, p[0][k], p[1][k])
+									return
+								}
+							}
+						}
+					}
+				}(jobs[i])
+			}
+			wg.Wait()
+			close(errs)
+			for msg := range errs {
+				t.Error(msg)
+			}
+		})
+	}
+}
+
+func TestLoadSystem(t *testing.T) {
+	if _, err := loadSystem("go"); err != errForcedGo {
+		t.Errorf(`loadSystem("go") error = %v, want errForcedGo`, err)
+	}
+	if _, err := loadSystem("fastest"); err == nil {
+		t.Error(`loadSystem("fastest") succeeded, want an error for an unknown value`)
+	}
+	if _, err := loadSystem(t.TempDir() + "/libmissing.so"); err == nil {
+		t.Error("loading a missing path succeeded")
+	}
+	if _, err := OpenLibrary("libc.so.6"); err == nil {
+		t.Error("libc.so.6 accepted as a CBLAS library")
+	}
+}
+
+func TestEngineName(t *testing.T) {
+	if got := New(Options{PureGo: true}).Name(); got != "cpu/go" {
+		t.Errorf("pure-Go engine name %q, want cpu/go", got)
+	}
+}
+
+func TestBadArgumentsPanic(t *testing.T) {
+	e := New(Options{PureGo: true})
+	for name, f := range map[string]func(){
+		"short C":   func() { e.Gemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2) },
+		"small lda": func() { e.Gemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2) },
+		"short y": func() {
+			g := ops.ConvGeom{N: 1, C: 1, H: 2, W: 2, K: 1, R: 1, S: 1, OutH: 2, OutW: 2}
+			e.ConvForward(g, make([]float32, 4), make([]float32, 1), nil, make([]float32, 3), false)
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}

@@ -1,0 +1,267 @@
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// Block sizes of the pure-Go GEMM (Goto's algorithm): a kc x nc panel of B
+// and an mc x kc block of A are packed into micro-panels of width nr and
+// height mr, and the micro-kernel computes one mr x nr tile of C per call.
+const (
+	mr = 6   // micro-tile rows (broadcast elements of A)
+	nr = 16  // micro-tile columns (two 8-float AVX vectors of B)
+	kc = 256 // depth of a packed block
+	mc = 96  // rows of a packed A block (a multiple of mr)
+	nc = 1024
+)
+
+// checkGemm panics (a programmer error, as in gonum's BLAS) when the
+// arguments describe matrices that do not fit in the slices.
+func checkGemm[T float32 | float64](ta, tb bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("cpu: negative gemm size m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if ta {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tb {
+		br, bc = n, k
+	}
+	check := func(name string, s []T, rows, cols, ld int) {
+		if ld < max(1, cols) {
+			panic(fmt.Sprintf("cpu: gemm: ld%s=%d < %d", name, ld, max(1, cols)))
+		}
+		if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("cpu: gemm: %s has %d elements, need %d", name, len(s), (rows-1)*ld+cols))
+		}
+	}
+	check("a", a, ar, ac, lda)
+	check("b", b, br, bc, ldb)
+	check("c", c, m, n, ldc)
+}
+
+// scaleC computes C = beta*C for the m x n matrix C (beta = 0 writes zeros
+// without reading C).
+func scaleC[T float32 | float64](m, n int, beta T, c []T, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// packBuf holds one goroutine's packing buffers.
+type packBuf struct {
+	a [mc * kc]float32
+	b [kc * nc]float32
+	t [mr * nr]float32
+}
+
+var packPool = sync.Pool{New: func() any { return new(packBuf) }}
+
+// goSgemm is the serial pure-Go SGEMM: C = alpha*op(A)*op(B) + beta*C,
+// row-major. Arguments must have been checked.
+func goSgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	buf := packPool.Get().(*packBuf)
+	defer packPool.Put(buf)
+	for jc := 0; jc < n; jc += nc {
+		ncb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kcb := min(kc, k-pc)
+			packB(tb, b, ldb, pc, kcb, jc, ncb, buf.b[:])
+			first := pc == 0
+			for ic := 0; ic < m; ic += mc {
+				mcb := min(mc, m-ic)
+				packA(ta, a, lda, ic, mcb, pc, kcb, buf.a[:])
+				for jr := 0; jr < ncb; jr += nr {
+					bp := buf.b[jr*kcb:]
+					nt := min(nr, ncb-jr)
+					for ir := 0; ir < mcb; ir += mr {
+						kernel(kcb, buf.a[ir*kcb:], bp, &buf.t)
+						mt := min(mr, mcb-ir)
+						mergeTile(&buf.t, mt, nt, alpha, beta, first, c[(ic+ir)*ldc+jc+jr:], ldc)
+					}
+				}
+			}
+		}
+	}
+}
+
+// mergeTile adds alpha*t into the mt x nt corner of C at c; on the first
+// depth block it also applies beta (beta = 0 does not read C).
+func mergeTile(t *[mr * nr]float32, mt, nt int, alpha, beta float32, first bool, c []float32, ldc int) {
+	for i := 0; i < mt; i++ {
+		row := c[i*ldc : i*ldc+nt]
+		tr := t[i*nr : i*nr+nt]
+		switch {
+		case !first || beta == 1:
+			for j, v := range tr {
+				row[j] += alpha * v
+			}
+		case beta == 0:
+			for j, v := range tr {
+				row[j] = alpha * v
+			}
+		default:
+			for j, v := range tr {
+				row[j] = beta*row[j] + alpha*v
+			}
+		}
+	}
+}
+
+// packA copies the mcb x kcb block of op(A) starting at (i0, p0) into
+// micro-panels of mr rows: dst[(ir/mr)*mr*kcb + p*mr + i] = op(A)[i0+ir+i,
+// p0+p], zero-padded past mcb.
+func packA(ta bool, a []float32, lda, i0, mcb, p0, kcb int, dst []float32) {
+	for ir := 0; ir < mcb; ir += mr {
+		d := dst[ir*kcb : ir*kcb+mr*kcb]
+		rows := min(mr, mcb-ir)
+		if rows < mr {
+			clear(d)
+		}
+		for i := 0; i < rows; i++ {
+			row := i0 + ir + i
+			if !ta {
+				src := a[row*lda+p0 : row*lda+p0+kcb]
+				for p, v := range src {
+					d[p*mr+i] = v
+				}
+			} else {
+				for p := 0; p < kcb; p++ {
+					d[p*mr+i] = a[(p0+p)*lda+row]
+				}
+			}
+		}
+	}
+}
+
+// packB copies the kcb x ncb block of op(B) starting at (p0, j0) into
+// micro-panels of nr columns: dst[(jr/nr)*nr*kcb + p*nr + j] = op(B)[p0+p,
+// j0+jr+j], zero-padded past ncb.
+func packB(tb bool, b []float32, ldb, p0, kcb, j0, ncb int, dst []float32) {
+	for jr := 0; jr < ncb; jr += nr {
+		d := dst[jr*kcb : jr*kcb+nr*kcb]
+		cols := min(nr, ncb-jr)
+		if !tb {
+			for p := 0; p < kcb; p++ {
+				src := b[(p0+p)*ldb+j0+jr:][:cols]
+				dp := d[p*nr : p*nr+nr]
+				copy(dp, src)
+				if cols < nr {
+					clear(dp[cols:])
+				}
+			}
+			continue
+		}
+		if cols < nr {
+			clear(d)
+		}
+		for j := 0; j < cols; j++ {
+			src := b[(j0+jr+j)*ldb+p0:][:kcb]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+	}
+}
+
+// kernelGo is the portable micro-kernel: t[i*nr+j] = sum_p a[p*mr+i] *
+// b[p*nr+j] for p < kc (a and b are packed micro-panels).
+func kernelGo(kc int, a, b []float32, t *[mr * nr]float32) {
+	var acc [mr][nr]float32
+	a = a[:kc*mr]
+	b = b[:kc*nr]
+	for p := 0; p < kc; p++ {
+		bp := (*[nr]float32)(b[p*nr:])
+		ap := (*[mr]float32)(a[p*mr:])
+		for i := 0; i < mr; i++ {
+			ai := ap[i]
+			r := &acc[i]
+			for j := 0; j < nr; j++ {
+				r[j] += ai * bp[j]
+			}
+		}
+	}
+	for i := 0; i < mr; i++ {
+		copy(t[i*nr:(i+1)*nr], acc[i][:])
+	}
+}
+
+// minParallelFlops is the work below which a GEMM runs on one goroutine.
+const minParallelFlops = 1 << 20
+
+// splitGemm runs a GEMM as up to workers independent sub-GEMMs over
+// disjoint row blocks (m >= n) or column blocks of C, each computed by f
+// (a serial GEMM). The blocks are multiples of mr or nr rows or columns.
+func splitGemm[T float32 | float64](workers int, ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int,
+	f func(ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)) {
+	if workers <= 1 || 2*m*n*k < minParallelFlops || m == 0 || n == 0 {
+		f(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	byRows := m >= n
+	size, unit := n, nr
+	if byRows {
+		size, unit = m, mr
+	}
+	chunk := (size + workers - 1) / workers
+	chunk = (chunk + unit - 1) / unit * unit
+	var wg sync.WaitGroup
+	for lo := 0; lo < size; lo += chunk {
+		hi := min(size, lo+chunk)
+		var sa, sb, sc []T
+		var sm, sn int
+		if byRows {
+			sm, sn = hi-lo, n
+			sb = b
+			sc = c[lo*ldc:]
+			if ta {
+				sa = a[lo:]
+			} else {
+				sa = a[lo*lda:]
+			}
+		} else {
+			sm, sn = m, hi-lo
+			sa = a
+			sc = c[lo:]
+			if tb {
+				sb = b[lo*ldb:]
+			} else {
+				sb = b[lo:]
+			}
+		}
+		if hi == size {
+			f(ta, tb, sm, sn, k, alpha, sa, lda, sb, ldb, beta, sc, ldc)
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(ta, tb, sm, sn, k, alpha, sa, lda, sb, ldb, beta, sc, ldc)
+		}()
+	}
+	wg.Wait()
+}
+
+// defaultWorkers is the number of goroutines work is split over.
+func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
