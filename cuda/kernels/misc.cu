@@ -46,6 +46,8 @@ KERNEL void bias_grad(const float *dy, float *db, int N, int K, int HW)
 {
 	__shared__ float part[THREADS];
 	int k = blockIdx.x;
+	if (k >= K)
+		return; // uniform across the block: no barrier is skipped by part of it
 	float s = 0.0f;
 	long long per = (long long)N * HW;
 	for (long long e = threadIdx.x; e < per; e += blockDim.x) {
@@ -74,6 +76,8 @@ KERNEL void softmax_xent(const float *logits, const int *labels, float *loss, fl
 {
 	__shared__ float red[THREADS];
 	int n = blockIdx.x;
+	if (n >= N)
+		return; // uniform across the block
 	const float *z = logits + (long long)n * K;
 	float *g = grad + (long long)n * K;
 	int label = labels[n];

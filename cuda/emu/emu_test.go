@@ -1,0 +1,95 @@
+//go:build cgo
+
+package emu_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/goinception/googlenet/cuda"
+	"github.com/goinception/googlenet/cuda/cudatest"
+	"github.com/goinception/googlenet/cuda/emu"
+	"github.com/goinception/googlenet/ops/opstest"
+)
+
+// TestEngine runs the ops.Engine conformance suite (convolutions forward and
+// backward, Gemm) on the kernels through the emulation.
+func TestEngine(t *testing.T) {
+	e := cuda.NewEngineOn(emu.New())
+	defer e.Close()
+	opstest.TestEngine(t, e)
+}
+
+// TestDevice runs every other kernel against float64 references.
+func TestDevice(t *testing.T) {
+	d := cuda.NewDevice(emu.New())
+	defer d.Close()
+	cudatest.TestDevice(t, d)
+}
+
+// TestConvChunks forces im2col to split the batch into several chunks.
+func TestConvChunks(t *testing.T) {
+	e := cuda.NewEngineOn(emu.New())
+	e.Device().ScratchBytes = 1 // one image per chunk
+	defer e.Close()
+	opstest.TestEngine(t, e)
+}
+
+// TestGuardZones checks that the emulation catches a kernel writing past
+// the end of its buffer.
+func TestGuardZones(t *testing.T) {
+	ex := emu.New()
+	d := cuda.NewDevice(ex)
+	p, err := ex.Alloc(4 * 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Fill(p, 1, 10); err != nil {
+		t.Fatalf("in-bounds fill: %v", err)
+	}
+	if err := d.Fill(p, 1, 11); err == nil {
+		t.Fatal("a fill one element past the end was not caught")
+	}
+}
+
+// TestLaunchErrors checks that bad launches are errors, not crashes.
+func TestLaunchErrors(t *testing.T) {
+	ex := emu.New()
+	for _, l := range []cuda.Launch{
+		{Module: "misc", Kernel: "fill", Grid: cuda.Dim3{X: 1, Y: 1, Z: 1}, Block: cuda.Dim3{X: 2048, Y: 1, Z: 1}},
+		{Module: "misc", Kernel: "nope", Grid: cuda.Dim3{X: 1, Y: 1, Z: 1}, Block: cuda.Dim3{X: 1, Y: 1, Z: 1}},
+		{Module: "misc", Kernel: "fill", Grid: cuda.Dim3{X: 1, Y: 1, Z: 1}, Block: cuda.Dim3{X: 1, Y: 1, Z: 1},
+			Args: []cuda.Arg{cuda.FloatArg(1)}},
+		{Module: "misc", Kernel: "fill", Grid: cuda.Dim3{X: 1, Y: 1, Z: 1}, Block: cuda.Dim3{X: 1, Y: 1, Z: 1},
+			Args: []cuda.Arg{cuda.PtrArg(12345 << 40), cuda.FloatArg(1), cuda.Int64Arg(1)}},
+	} {
+		if err := ex.Launch(l); err == nil {
+			t.Errorf("%v: no error", l)
+		}
+	}
+}
+
+// Example runs a max pooling on the emulated device.
+func Example() {
+	ex := emu.New()
+	d := cuda.NewDevice(ex)
+	defer d.Close()
+	x := []float32{
+		1, 2, 3,
+		4, 5, 6,
+		7, 8, 9,
+	}
+	g, _ := cuda.NewPoolGeom(1, 1, 3, 3, cudaPool2x2Ceil)
+	px, _ := d.Pool().GetFloats(9)
+	py, _ := d.Pool().GetFloats(4)
+	am, _ := d.Pool().GetFloats(4)
+	_ = ex.Upload(px, x)
+	if err := d.MaxPoolForward(g, px, py, am); err != nil {
+		fmt.Println(err)
+		return
+	}
+	y := make([]float32, g.OutH*g.OutW)
+	_ = ex.Download(y, py)
+	fmt.Println(g.OutH, g.OutW, y)
+	// Output: 2 2 [5 6 8 9]
+}

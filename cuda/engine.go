@@ -1,0 +1,189 @@
+package cuda
+
+import (
+	"fmt"
+
+	"github.com/pkg/errors"
+
+	"github.com/goinception/googlenet/ops"
+)
+
+// Engine implements ops.Engine on a Device: each call uploads its host
+// operands, runs the kernels and downloads the result. It is the drop-in
+// path (ops.SetEngine) that puts the convolution hot path of a CPU Gorgonia
+// graph on the GPU; the Device methods are the device-resident path.
+//
+// ops.Engine's methods return no error, so a failure of the device (an
+// out-of-memory, a launch failure, a lost GPU) panics with a wrapped
+// error. Sizes are validated by package ops before an engine is called.
+type Engine struct {
+	dev  *Device
+	name string
+}
+
+var _ ops.Engine = (*Engine)(nil)
+
+// NewEngineOn returns an Engine over ex (NewEngine picks the GPU).
+func NewEngineOn(ex Executor) *Engine {
+	return &Engine{dev: NewDevice(ex), name: "cuda(" + ex.Name() + ")"}
+}
+
+// Name returns "cuda(<executor>)".
+func (e *Engine) Name() string { return e.name }
+
+// Device returns the engine's device, for device-resident work.
+func (e *Engine) Device() *Device { return e.dev }
+
+// Close frees the engine's device memory.
+func (e *Engine) Close() error { return e.dev.Close() }
+
+// hostCall is one engine call's device buffers.
+type hostCall struct {
+	d    *Device
+	bufs []Ptr
+	err  error
+}
+
+// in uploads v (nil gives the null pointer).
+func (h *hostCall) in(v []float32) Ptr {
+	if h.err != nil || v == nil {
+		return 0
+	}
+	p := h.out(len(v))
+	if h.err == nil {
+		h.err = h.d.ex.Upload(p, v)
+	}
+	return p
+}
+
+// out allocates room for n values.
+func (h *hostCall) out(n int) Ptr {
+	if h.err != nil {
+		return 0
+	}
+	p, err := h.d.pool.GetFloats(n)
+	if err != nil {
+		h.err = err
+		return 0
+	}
+	h.bufs = append(h.bufs, p)
+	return p
+}
+
+func (h *hostCall) do(f func() error) {
+	if h.err == nil {
+		h.err = f()
+	}
+}
+
+func (h *hostCall) get(dst []float32, p Ptr) {
+	if h.err == nil && dst != nil {
+		h.err = h.d.ex.Download(dst, p)
+	}
+}
+
+// finish returns the buffers and panics on a device failure.
+func (h *hostCall) finish(op string) {
+	for _, p := range h.bufs {
+		if err := h.d.pool.Put(p); err != nil && h.err == nil {
+			h.err = err
+		}
+	}
+	if h.err != nil {
+		panic(fmt.Sprintf("cuda: %s: device failure: %+v", op, errors.WithStack(h.err)))
+	}
+}
+
+func convSizes(g ops.ConvGeom) (x, w, y int) {
+	return g.N * g.C * g.H * g.W, g.K * g.C * g.R * g.S, g.N * g.K * g.OutH * g.OutW
+}
+
+// ConvForward: y = conv(x, w) + b (b may be nil), then ReLU if relu.
+func (e *Engine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
+	h := hostCall{d: e.dev}
+	nx, nw, ny := convSizes(g)
+	dx, dw, db := h.in(x[:nx]), h.in(w[:nw]), h.in(b)
+	dy := h.out(ny)
+	h.do(func() error { return e.dev.ConvForward(g, dx, dw, db, dy, relu) })
+	h.get(y[:ny], dy)
+	h.finish("ConvForward")
+}
+
+// ConvBackwardData: dx from dy and w.
+func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
+	h := hostCall{d: e.dev}
+	nx, nw, ny := convSizes(g)
+	pw, pdy := h.in(w[:nw]), h.in(dy[:ny])
+	pdx := h.out(nx)
+	h.do(func() error { return e.dev.ConvBackwardData(g, pw, pdy, pdx) })
+	h.get(dx[:nx], pdx)
+	h.finish("ConvBackwardData")
+}
+
+// ConvBackwardFilter: dw and db (db may be nil) from x and dy.
+func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
+	h := hostCall{d: e.dev}
+	nx, nw, ny := convSizes(g)
+	px, pdy := h.in(x[:nx]), h.in(dy[:ny])
+	pdw := h.out(nw)
+	var pdb Ptr
+	if db != nil {
+		pdb = h.out(g.K)
+	}
+	h.do(func() error { return e.dev.ConvBackwardFilter(g, px, pdy, pdw, pdb) })
+	h.get(dw[:nw], pdw)
+	if db != nil {
+		h.get(db[:g.K], pdb)
+	}
+	h.finish("ConvBackwardFilter")
+}
+
+// Gemm: C = alpha*op(A)*op(B) + beta*C, row-major.
+func (e *Engine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	// Stored extents: the last row needs only its first cols entries.
+	extent := func(rows, cols, ld int) int {
+		if rows == 0 || cols == 0 {
+			return 0
+		}
+		return (rows-1)*ld + cols
+	}
+	ar, ac := m, k
+	if ta {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tb {
+		br, bc = n, k
+	}
+	na, nb, nc := extent(ar, ac, lda), extent(br, bc, ldb), extent(m, n, ldc)
+	h := hostCall{d: e.dev}
+	var pa, pb Ptr
+	if na > 0 {
+		pa = h.in(a[:na])
+	}
+	if nb > 0 {
+		pb = h.in(b[:nb])
+	}
+	var pc Ptr
+	if beta != 0 {
+		pc = h.in(c[:nc])
+	} else {
+		pc = h.out(nc)
+	}
+	h.do(func() error { return e.dev.Gemm(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc) })
+	// Download whole rows of C but restore the gaps between them, which
+	// the GEMM never touches.
+	if h.err == nil {
+		tmp := make([]float32, nc)
+		h.get(tmp, pc)
+		if h.err == nil {
+			for i := 0; i < m; i++ {
+				copy(c[i*ldc:i*ldc+n], tmp[i*ldc:i*ldc+n])
+			}
+		}
+	}
+	h.finish("Gemm")
+}

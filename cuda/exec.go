@@ -1,0 +1,119 @@
+package cuda
+
+import (
+	"sync"
+
+	"github.com/pkg/errors"
+)
+
+// Executor is the memory and launch interface under Device: the CUDA driver
+// in a `gpu` build (see NewGPU), host memory and the CPU emulation of the
+// kernels in package cuda/emu. Operations are ordered: a launch sees every
+// earlier copy and launch, and a download waits for every earlier launch.
+type Executor interface {
+	Name() string
+	// Alloc returns an uninitialised buffer of bytes bytes (> 0).
+	Alloc(bytes int64) (Ptr, error)
+	Free(p Ptr) error
+	// Upload copies host values into device memory at dst.
+	Upload(dst Ptr, src []float32) error
+	UploadInt32(dst Ptr, src []int32) error
+	// Download copies device memory at src into dst.
+	Download(dst []float32, src Ptr) error
+	DownloadInt32(dst []int32, src Ptr) error
+	Launch(l Launch) error
+	// Sync waits for all queued work and reports a deferred failure.
+	Sync() error
+}
+
+// Pool hands out device buffers from size classes (powers of two above
+// 4 KiB) and keeps freed ones for reuse, so a training loop allocates device
+// memory only in its first step. Buffers are plain allocations (never
+// managed memory). Safe for concurrent use.
+type Pool struct {
+	ex   Executor
+	mu   sync.Mutex
+	free map[int64][]Ptr
+	size map[Ptr]int64 // class of every live buffer
+	held int64         // bytes allocated from the executor
+}
+
+// NewPool returns an empty pool over ex.
+func NewPool(ex Executor) *Pool {
+	return &Pool{ex: ex, free: map[int64][]Ptr{}, size: map[Ptr]int64{}}
+}
+
+func sizeClass(bytes int64) int64 {
+	c := int64(4096)
+	for c < bytes {
+		c *= 2
+	}
+	return c
+}
+
+// Get returns a buffer of at least bytes bytes (contents undefined).
+func (p *Pool) Get(bytes int64) (Ptr, error) {
+	if bytes <= 0 {
+		return 0, errors.Errorf("cuda: pool: bad size %d", bytes)
+	}
+	c := sizeClass(bytes)
+	p.mu.Lock()
+	if l := p.free[c]; len(l) > 0 {
+		ptr := l[len(l)-1]
+		p.free[c] = l[:len(l)-1]
+		p.size[ptr] = c
+		p.mu.Unlock()
+		return ptr, nil
+	}
+	p.mu.Unlock()
+	ptr, err := p.ex.Alloc(c)
+	if err != nil {
+		return 0, errors.Wrapf(err, "cuda: pool: allocating %d bytes", c)
+	}
+	p.mu.Lock()
+	p.size[ptr] = c
+	p.held += c
+	p.mu.Unlock()
+	return ptr, nil
+}
+
+// GetFloats returns a buffer for n float32 values.
+func (p *Pool) GetFloats(n int) (Ptr, error) { return p.Get(4 * int64(max(n, 1))) }
+
+// Put returns a buffer to the pool. Putting a pointer the pool did not hand
+// out (or putting one twice) is an error.
+func (p *Pool) Put(ptr Ptr) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.size[ptr]
+	if !ok {
+		return errors.Errorf("cuda: pool: %#x is not a live pool buffer", uint64(ptr))
+	}
+	delete(p.size, ptr)
+	p.free[c] = append(p.free[c], ptr)
+	return nil
+}
+
+// Held returns the bytes the pool has allocated from the executor.
+func (p *Pool) Held() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held
+}
+
+// Release frees every buffer in the free lists (live buffers stay).
+func (p *Pool) Release() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var first error
+	for c, l := range p.free {
+		for _, ptr := range l {
+			if err := p.ex.Free(ptr); err != nil && first == nil {
+				first = errors.Wrap(err, "cuda: pool: free")
+			}
+			p.held -= c
+		}
+		delete(p.free, c)
+	}
+	return first
+}
