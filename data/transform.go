@@ -220,30 +220,23 @@ func RandomSizedRect(rng *rand.Rand, w, h int, minArea, maxArea, minAspect, maxA
 	return image.Rect(x, y, x+cw, y+ch)
 }
 
-// Apply transforms img into dst, which must hold exactly the values of the
-// output shape. rng drives the random steps; it may be nil when
-// t.Random() is false. c is the dataset's channel count (used when
-// t.Channels is 0).
-func (t *Transform) Apply(dst []float32, img image.Image, c int, rng *rand.Rand) error {
-	if t.Random() && rng == nil {
-		return errors.New("transform: random steps need a random source")
-	}
-	if t.Channels != 0 {
-		c = t.Channels
-	}
-	b := img.Bounds()
-	if b.Empty() {
-		return errors.Errorf("transform: empty image %v", b)
-	}
-	sr := b // source rectangle
-	ow, oh := b.Dx(), b.Dy()
-	if t.Size != 0 {
-		ow, oh = t.Size, t.Size
-	}
+// augParams are the random draws for one image.
+type augParams struct {
+	rect                             image.Rectangle // source rectangle
+	interp                           Interp
+	mirror                           bool
+	brightness, contrast, saturation float32    // factors; 0 means off
+	lighting                         [3]float32 // RGB offsets on the 0..255 scale
+}
+
+// draw makes the random choices for an image with bounds b, in a fixed
+// order so that a seed gives the same result whatever is enabled later.
+func (t *Transform) draw(b image.Rectangle, rng *rand.Rand) augParams {
+	p := augParams{rect: b, interp: t.Interp}
 	switch t.Crop {
 	case CropRandom:
 		a0, a1, r0, r1 := t.cropRanges()
-		sr = RandomSizedRect(rng, b.Dx(), b.Dy(), a0, a1, r0, r1).Add(b.Min)
+		p.rect = RandomSizedRect(rng, b.Dx(), b.Dy(), a0, a1, r0, r1).Add(b.Min)
 	case CropCenter:
 		short := min(b.Dx(), b.Dy())
 		scale := 1.0 // output pixels per source pixel
@@ -254,20 +247,62 @@ func (t *Transform) Apply(dst []float32, img image.Image, c int, rng *rand.Rand)
 		}
 		side := int(math.Round(float64(t.Size) / scale))
 		side = max(1, min(side, short))
-		r, err := CenterRect(b, side, side)
-		if err != nil {
-			return errors.Wrap(err, "transform")
-		}
-		sr = r
+		p.rect, _ = CenterRect(b, side, side) // fits: 1 <= side <= short
 	}
-	interp := t.Interp
 	if t.RandomInterp {
-		interp = Interps[rng.IntN(len(Interps))]
+		p.interp = Interps[rng.IntN(len(Interps))]
 	}
+	factor := func(v float64) float32 {
+		if v == 0 {
+			return 0
+		}
+		return float32(1 - v + 2*v*rng.Float64())
+	}
+	p.brightness = factor(t.Brightness)
+	p.contrast = factor(t.Contrast)
+	p.saturation = factor(t.Saturation)
+	if t.Lighting > 0 {
+		var alpha [3]float64
+		for k := range alpha {
+			alpha[k] = rng.NormFloat64() * t.Lighting * PCAEigVal[k]
+		}
+		for k := 0; k < 3; k++ {
+			p.lighting[k] = float32(255 * (PCAEigVec[k][0]*alpha[0] + PCAEigVec[k][1]*alpha[1] + PCAEigVec[k][2]*alpha[2]))
+		}
+	}
+	if t.Mirror {
+		p.mirror = rng.IntN(2) == 1
+	}
+	return p
+}
+
+// Apply transforms img into dst, which must hold exactly the values of the
+// output shape. rng drives the random steps; it may be nil when
+// t.Random() is false. c is the dataset's channel count (used when
+// t.Channels is 0).
+func (t *Transform) Apply(dst []float32, img image.Image, c int, rng *rand.Rand) error {
+	if err := t.Validate(c); err != nil {
+		return err
+	}
+	if t.Random() && rng == nil {
+		return errors.New("transform: random steps need a random source")
+	}
+	if t.Channels != 0 {
+		c = t.Channels
+	}
+	b := img.Bounds()
+	if b.Empty() {
+		return errors.Errorf("transform: empty image %v", b)
+	}
+	ow, oh := b.Dx(), b.Dy()
+	if t.Size != 0 {
+		ow, oh = t.Size, t.Size
+	}
+	p := t.draw(b, rng)
 	var out image.Image = img
-	if sr != b || ow != b.Dx() || oh != b.Dy() || channelsOf(img) != c {
+	if p.rect != b || ow != b.Dx() || oh != b.Dy() || channelsOf(img) != c {
 		var err error
-		if out, err = resample(img, sr, c, ow, oh, interp); err != nil {
+		if out, err = resample(img, p.rect, c, ow, oh, p.interp); err != nil {
 			return errors.Wrap(err, "transform")
 		}
 	}
@@ -275,25 +310,23 @@ func (t *Transform) Apply(dst []float32, img image.Image, c int, rng *rand.Rand)
 		return errors.Wrap(err, "transform")
 	}
 	plane := ow * oh
-	t.photometric(dst, c, plane, rng)
-	if t.Mirror && rng.IntN(2) == 1 {
+	photometric(dst, c, plane, &p)
+	if p.mirror {
 		mirrorCHW(dst, c, ow, oh)
 	}
 	normalize(dst, c, plane, t.Means, t.Stds)
 	return nil
 }
 
-// photometric applies the enabled colour distortions to x (0..255 scale).
-func (t *Transform) photometric(x []float32, c, plane int, rng *rand.Rand) {
-	factor := func(v float64) float32 { return float32(1 - v + 2*v*rng.Float64()) }
-	if t.Brightness > 0 {
-		f := factor(t.Brightness)
+// photometric applies the drawn colour distortions to x (0..255 scale),
+// clamping after each.
+func photometric(x []float32, c, plane int, p *augParams) {
+	if f := p.brightness; f != 0 {
 		for i := range x {
 			x[i] = clamp255(x[i] * f)
 		}
 	}
-	if t.Contrast > 0 {
-		f := factor(t.Contrast)
+	if f := p.contrast; f != 0 {
 		var mean float64
 		if c == 3 {
 			for i := 0; i < plane; i++ {
@@ -312,8 +345,7 @@ func (t *Transform) photometric(x []float32, c, plane int, rng *rand.Rand) {
 	if c != 3 {
 		return
 	}
-	if t.Saturation > 0 {
-		f := factor(t.Saturation)
+	if f := p.saturation; f != 0 {
 		for i := 0; i < plane; i++ {
 			g := lumaR*x[i] + lumaG*x[plane+i] + lumaB*x[2*plane+i]
 			for k := 0; k < 3; k++ {
@@ -321,16 +353,12 @@ func (t *Transform) photometric(x []float32, c, plane int, rng *rand.Rand) {
 			}
 		}
 	}
-	if t.Lighting > 0 {
-		var alpha [3]float64
-		for k := range alpha {
-			alpha[k] = rng.NormFloat64() * t.Lighting * PCAEigVal[k]
-		}
+	if p.lighting != [3]float32{} {
 		for k := 0; k < 3; k++ {
-			d := float32(255 * (PCAEigVec[k][0]*alpha[0] + PCAEigVec[k][1]*alpha[1] + PCAEigVec[k][2]*alpha[2]))
-			p := x[k*plane : (k+1)*plane]
-			for i := range p {
-				p[i] = clamp255(p[i] + d)
+			d := p.lighting[k]
+			q := x[k*plane : (k+1)*plane]
+			for i := range q {
+				q[i] = clamp255(q[i] + d)
 			}
 		}
 	}
