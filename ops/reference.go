@@ -32,7 +32,7 @@ func (Reference) ConvBackwardFilter(g ConvGeom, x, dy, dw, db []float32) {
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C in row-major storage.
 func (Reference) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmPar(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // float is the element type of the generic kernels.
@@ -106,6 +106,37 @@ func gemm[T float](ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb
 			}
 		}
 	}
+}
+
+// parallelGemmMin is the number of multiply-adds above which gemmPar splits
+// the rows of C across goroutines.
+const parallelGemmMin = 1 << 16
+
+// gemmPar is gemm with the rows of C split across GOMAXPROCS goroutines
+// when the product is large enough to pay for them.
+func gemmPar[T float](ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	workers := min(runtime.GOMAXPROCS(0), m)
+	if workers <= 1 || m*n*k < parallelGemmMin {
+		gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		i0, i1 := w*m/workers, (w+1)*m/workers
+		// Rows i0..i1 of op(A): rows of A, or columns when A is transposed.
+		var aa []T
+		if ta {
+			aa = a[i0:]
+		} else {
+			aa = a[i0*lda:]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gemm(ta, tb, i1-i0, n, k, alpha, aa, lda, b, ldb, beta, c[i0*ldc:], ldc)
+		}()
+	}
+	wg.Wait()
 }
 
 // axpy computes y += alpha*x.
@@ -222,6 +253,22 @@ func col2im[T float](g ConvGeom, col, dx []T) {
 	}
 }
 
+// gemmFunc is the signature of gemm and gemmPar.
+type gemmFunc[T float] func(ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
+
+// forImages runs f for each of n images: in parallel with a sequential GEMM
+// when there are at least as many images as GOMAXPROCS, else one image at a
+// time with a parallel GEMM.
+func forImages[T float](n int, f func(i int, mm gemmFunc[T])) {
+	if n >= runtime.GOMAXPROCS(0) {
+		parallelFor(n, func(_, i int) { f(i, gemm[T]) })
+		return
+	}
+	for i := 0; i < n; i++ {
+		f(i, gemmPar[T])
+	}
+}
+
 // parallelFor runs f(i) for i in [0,n) on up to GOMAXPROCS goroutines; each
 // worker gets its own index w for per-worker scratch.
 func parallelFor(n int, f func(w, i int)) {
@@ -306,7 +353,7 @@ func convForward[T float](g ConvGeom, x, w, b, y []T, relu bool) {
 	ohw := g.OutH * g.OutW
 	pw := g.isPointwise()
 	sc := scratchFor[T]()
-	parallelFor(g.N, func(_, n int) {
+	forImages(g.N, func(n int, mm gemmFunc[T]) {
 		xn := x[n*g.C*g.H*g.W : (n+1)*g.C*g.H*g.W]
 		yn := y[n*g.K*ohw : (n+1)*g.K*ohw]
 		col := xn
@@ -315,7 +362,7 @@ func convForward[T float](g ConvGeom, x, w, b, y []T, relu bool) {
 			defer sc.put(col)
 			im2col(g, xn, col)
 		}
-		gemm(false, false, g.K, ohw, crs, 1, w, crs, col, ohw, 0, yn, ohw)
+		mm(false, false, g.K, ohw, crs, 1, w, crs, col, ohw, 0, yn, ohw)
 		for k := 0; k < g.K; k++ {
 			yk := yn[k*ohw : (k+1)*ohw]
 			if b != nil {
@@ -341,16 +388,16 @@ func convBackwardData[T float](g ConvGeom, w, dy, dx []T) {
 	ohw := g.OutH * g.OutW
 	pw := g.isPointwise()
 	sc := scratchFor[T]()
-	parallelFor(g.N, func(_, n int) {
+	forImages(g.N, func(n int, mm gemmFunc[T]) {
 		dyn := dy[n*g.K*ohw : (n+1)*g.K*ohw]
 		dxn := dx[n*g.C*g.H*g.W : (n+1)*g.C*g.H*g.W]
 		if pw {
-			gemm(true, false, crs, ohw, g.K, 1, w, crs, dyn, ohw, 0, dxn, ohw)
+			mm(true, false, crs, ohw, g.K, 1, w, crs, dyn, ohw, 0, dxn, ohw)
 			return
 		}
 		col := sc.get(crs * ohw)
 		defer sc.put(col)
-		gemm(true, false, crs, ohw, g.K, 1, w, crs, dyn, ohw, 0, col, ohw)
+		mm(true, false, crs, ohw, g.K, 1, w, crs, dyn, ohw, 0, col, ohw)
 		col2im(g, col, dxn)
 	})
 }
@@ -361,6 +408,25 @@ func convBackwardFilter[T float](g ConvGeom, x, dy, dw, db []T) {
 	ohw := g.OutH * g.OutW
 	pw := g.isPointwise()
 	sc := scratchFor[T]()
+	if g.N < runtime.GOMAXPROCS(0) {
+		// Few images: one at a time, each GEMM split across goroutines.
+		clear(dw[:g.K*crs])
+		for n := 0; n < g.N; n++ {
+			xn := x[n*g.C*g.H*g.W : (n+1)*g.C*g.H*g.W]
+			dyn := dy[n*g.K*ohw : (n+1)*g.K*ohw]
+			col := xn
+			if !pw {
+				col = sc.get(crs * ohw)
+				im2col(g, xn, col)
+			}
+			gemmPar(false, true, g.K, crs, ohw, 1, dyn, ohw, col, ohw, 1, dw, crs)
+			if !pw {
+				sc.put(col)
+			}
+		}
+		biasGrad(g, dy, db)
+		return
+	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), g.N))
 	// Each worker accumulates into its own partial dw; worker 0 uses dw.
 	partial := make([][]T, workers)
@@ -387,6 +453,13 @@ func convBackwardFilter[T float](g ConvGeom, x, dy, dw, db []T) {
 		axpy(1, partial[i], partial[0])
 		sc.put(partial[i])
 	}
+	biasGrad(g, dy, db)
+}
+
+// biasGrad computes db[k] = sum of dy over images and positions (if db is
+// not nil).
+func biasGrad[T float](g ConvGeom, dy, db []T) {
+	ohw := g.OutH * g.OutW
 	if db != nil {
 		db = db[:g.K]
 		clear(db)
