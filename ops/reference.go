@@ -61,15 +61,37 @@ func gemm[T float](ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb
 	}
 	switch {
 	case !ta && !tb:
-		// C[i,:] += alpha*A[i,p]*B[p,:]
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			arow := a[i*lda : i*lda+k]
-			for p, av := range arow {
-				if av == 0 {
-					continue
+		// C[i,:] += alpha*A[i,p]*B[p,:], four rows of C per pass over a
+		// block of B's rows (kept in cache while the rows of C stream).
+		const kb = 128
+		for p0 := 0; p0 < k; p0 += kb {
+			p1 := min(p0+kb, k)
+			i := 0
+			for ; i+4 <= m; i += 4 {
+				c0 := c[i*ldc : i*ldc+n]
+				c1 := c[(i+1)*ldc : (i+1)*ldc+n]
+				c2 := c[(i+2)*ldc : (i+2)*ldc+n]
+				c3 := c[(i+3)*ldc : (i+3)*ldc+n]
+				for p := p0; p < p1; p++ {
+					a0, a1 := alpha*a[i*lda+p], alpha*a[(i+1)*lda+p]
+					a2, a3 := alpha*a[(i+2)*lda+p], alpha*a[(i+3)*lda+p]
+					br := b[p*ldb : p*ldb+n]
+					c0, c1, c2, c3 := c0[:len(br)], c1[:len(br)], c2[:len(br)], c3[:len(br)]
+					for j, bv := range br {
+						c0[j] += a0 * bv
+						c1[j] += a1 * bv
+						c2[j] += a2 * bv
+						c3[j] += a3 * bv
+					}
 				}
-				axpy(alpha*av, b[p*ldb:p*ldb+n], row)
+			}
+			for ; i < m; i++ {
+				row := c[i*ldc : i*ldc+n]
+				for p := p0; p < p1; p++ {
+					if av := a[i*lda+p]; av != 0 {
+						axpy(alpha*av, b[p*ldb:p*ldb+n], row)
+					}
+				}
 			}
 		}
 	case ta && !tb:
