@@ -57,3 +57,38 @@ func TestConv2DErrors(t *testing.T) {
 		t.Error("channel mismatch: no error")
 	}
 }
+
+func TestNewConvGeom(t *testing.T) {
+	// GoogLeNet conv1: 224x224, 7x7/2 pad 3 -> 112x112.
+	g, err := ops.NewConvGeom([]int{2, 3, 224, 224}, []int{64, 3, 7, 7}, ops.ConvOpts{StrideH: 2, StrideW: 2, Pad: ops.Same(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.OutH != 112 || g.OutW != 112 || g.StrideH != 2 || g.PadTop != 3 {
+		t.Errorf("geometry %+v", g)
+	}
+	if _, err := ops.NewConvGeom([]int{1, 3, 2, 2}, []int{4, 3, 3, 3}, ops.ConvOpts{}); err == nil {
+		t.Error("kernel larger than input: no error")
+	}
+}
+
+// NoInputGrad on a convolution whose input depends on a parameter makes
+// Grad fail with an error (no gradient reaches the parameter), not a panic.
+func TestConv2DNoInputGradOnHiddenLayer(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewTensor(g, G.Float64, 4, G.WithShape(1, 1, 3, 3), G.WithName("x"), G.WithInit(G.Ones()))
+	w1 := G.NewTensor(g, G.Float64, 4, G.WithShape(1, 1, 1, 1), G.WithName("w1"), G.WithInit(G.Ones()))
+	w2 := G.NewTensor(g, G.Float64, 4, G.WithShape(1, 1, 1, 1), G.WithName("w2"), G.WithInit(G.Ones()))
+	h, err := ops.Conv2D(x, w1, nil, ops.ConvOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := ops.Conv2D(h, w2, nil, ops.ConvOpts{NoInputGrad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := G.Sum(y)
+	if _, err := G.Grad(c, w1, w2); err == nil {
+		t.Error("Grad through a NoInputGrad convolution: no error")
+	}
+}

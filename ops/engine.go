@@ -1,5 +1,7 @@
 package ops
 
+import "github.com/pkg/errors"
+
 // ConvGeom is the geometry of one NCHW convolution.
 type ConvGeom struct {
 	N, C, H, W       int // input batch, channels, height, width
@@ -40,4 +42,16 @@ func CurrentEngine() Engine {
 		return Reference{}
 	}
 	return engine
+}
+
+// NewConvGeom returns the geometry of a convolution of an NCHW input of
+// shape x by OIHW filters of shape w with options o, or an error if they do
+// not fit together. Engines and benchmarks use it to build geometries the
+// way Conv2D does.
+func NewConvGeom(x, w []int, o ConvOpts) (ConvGeom, error) {
+	if len(x) != 4 || len(w) != 4 {
+		return ConvGeom{}, errors.Errorf("ops.NewConvGeom: input %v and filter %v must both have rank 4", x, w)
+	}
+	g, err := convGeomFor(x, w, o)
+	return g, errors.Wrap(err, "ops.NewConvGeom")
 }
