@@ -1,0 +1,172 @@
+//go:build gpu
+
+package cuda_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/goinception/googlenet/cuda"
+	"github.com/goinception/googlenet/cuda/cudatest"
+	"github.com/goinception/googlenet/ops"
+	"github.com/goinception/googlenet/ops/opstest"
+)
+
+// These tests need an NVIDIA GPU and a driver: build them anywhere with
+// `go test -c -tags gpu ./cuda/`, run the binary where the GPU is. The
+// gorgonia.org/cu package exits the process at init when no driver or
+// device is found.
+
+func newEngine(t testing.TB) *cuda.Engine {
+	t.Helper()
+	e, err := cuda.NewEngine()
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return e
+}
+
+// TestGPUEngine runs the ops.Engine conformance suite on the GPU.
+func TestGPUEngine(t *testing.T) { opstest.TestEngine(t, newEngine(t)) }
+
+// TestGPUDevice runs the kernel suite (pooling, LRN, softmax, SGD, ...).
+func TestGPUDevice(t *testing.T) { cudatest.TestDevice(t, newEngine(t).Device()) }
+
+// Acceptance bounds against the CPU path (issue 7): relative error, as
+// max|gpu - cpu| / max|cpu| over a tensor.
+const (
+	fwdRel  = 1e-4
+	gradRel = 1e-3
+)
+
+// googlenetConvs are the distinct convolution shapes of GoogLeNet at
+// batch 8 (the first row of each kind of Table 1).
+var googlenetConvs = []struct {
+	name string
+	g    ops.ConvGeom
+}{
+	{"conv1 7x7/2", ops.ConvGeom{N: 8, C: 3, H: 224, W: 224, K: 64, R: 7, S: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, OutH: 112, OutW: 112}},
+	{"conv2 reduce 1x1", ops.ConvGeom{N: 8, C: 64, H: 56, W: 56, K: 64, R: 1, S: 1, OutH: 56, OutW: 56}},
+	{"conv2 3x3", ops.ConvGeom{N: 8, C: 64, H: 56, W: 56, K: 192, R: 3, S: 3, PadTop: 1, PadLeft: 1, OutH: 56, OutW: 56}},
+	{"3a 1x1", ops.ConvGeom{N: 8, C: 192, H: 28, W: 28, K: 64, R: 1, S: 1, OutH: 28, OutW: 28}},
+	{"3a 3x3", ops.ConvGeom{N: 8, C: 96, H: 28, W: 28, K: 128, R: 3, S: 3, PadTop: 1, PadLeft: 1, OutH: 28, OutW: 28}},
+	{"3a 5x5", ops.ConvGeom{N: 8, C: 16, H: 28, W: 28, K: 32, R: 5, S: 5, PadTop: 2, PadLeft: 2, OutH: 28, OutW: 28}},
+	{"4e 3x3", ops.ConvGeom{N: 8, C: 160, H: 14, W: 14, K: 320, R: 3, S: 3, PadTop: 1, PadLeft: 1, OutH: 14, OutW: 14}},
+	{"5b 1x1", ops.ConvGeom{N: 8, C: 832, H: 7, W: 7, K: 384, R: 1, S: 1, OutH: 7, OutW: 7}},
+}
+
+func randoms(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+func poisoned(n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(math.NaN())
+	}
+	return v
+}
+
+func relErr(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	var maxDiff, maxRef float64
+	for i := range want {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) {
+			t.Errorf("%s[%d] is NaN (not written)", what, i)
+			return
+		}
+		maxDiff = math.Max(maxDiff, math.Abs(g-w))
+		maxRef = math.Max(maxRef, math.Abs(w))
+	}
+	rel := maxDiff / math.Max(maxRef, 1e-30)
+	t.Logf("%s: relative error %.2e", what, rel)
+	if rel > tol {
+		t.Errorf("%s: relative error %.3g > %g", what, rel, tol)
+	}
+}
+
+// TestGPUvsCPU compares the GPU with the CPU reference engine on
+// GoogLeNet's convolution shapes: forward (bias, ReLU) and both gradients.
+func TestGPUvsCPU(t *testing.T) {
+	e := newEngine(t)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	cpu := ops.Reference{}
+	for _, tc := range googlenetConvs {
+		t.Run(tc.name, func(t *testing.T) {
+			g := tc.g
+			nx, nw, ny := g.N*g.C*g.H*g.W, g.K*g.C*g.R*g.S, g.N*g.K*g.OutH*g.OutW
+			x, w, b, dy := randoms(rng, nx), randoms(rng, nw), randoms(rng, g.K), randoms(rng, ny)
+			want, got := make([]float32, ny), poisoned(ny)
+			cpu.ConvForward(g, x, w, b, want, true)
+			e.ConvForward(g, x, w, b, got, true)
+			relErr(t, "y", got, want, fwdRel)
+
+			wantDx, gotDx := make([]float32, nx), poisoned(nx)
+			cpu.ConvBackwardData(g, w, dy, wantDx)
+			e.ConvBackwardData(g, w, dy, gotDx)
+			relErr(t, "dx", gotDx, wantDx, gradRel)
+
+			wantDw, gotDw := make([]float32, nw), poisoned(nw)
+			wantDb, gotDb := make([]float32, g.K), poisoned(g.K)
+			cpu.ConvBackwardFilter(g, x, dy, wantDw, wantDb)
+			e.ConvBackwardFilter(g, x, dy, gotDw, gotDb)
+			relErr(t, "dw", gotDw, wantDw, gradRel)
+			relErr(t, "db", gotDb, wantDb, gradRel)
+		})
+	}
+}
+
+// BenchmarkGPUConv measures device-resident forward convolutions (no host
+// copies inside the loop) at batch 128 and reports GFLOP/s.
+func BenchmarkGPUConv(b *testing.B) {
+	e := newEngine(b)
+	d := e.Device()
+	for _, tc := range googlenetConvs {
+		g := tc.g
+		g.N = 128
+		b.Run(tc.name, func(b *testing.B) {
+			nx, nw, ny := g.N*g.C*g.H*g.W, g.K*g.C*g.R*g.S, g.N*g.K*g.OutH*g.OutW
+			var ps []cuda.Ptr
+			for _, n := range []int{nx, nw, g.K, ny} {
+				p, err := d.Pool().GetFloats(n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ps = append(ps, p)
+			}
+			for _, p := range ps[:3] {
+				if err := d.Fill(p, 0.01, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := d.ConvForward(g, ps[0], ps[1], ps[2], ps[3], true); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := d.Sync(); err != nil {
+				b.Fatal(err)
+			}
+			flops := 2 * float64(g.N*g.K*g.OutH*g.OutW*g.C*g.R*g.S)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			for _, p := range ps {
+				_ = d.Pool().Put(p)
+			}
+		})
+	}
+}
