@@ -283,8 +283,12 @@ func TestEngineName(t *testing.T) {
 func TestBadArgumentsPanic(t *testing.T) {
 	e := New(Options{PureGo: true})
 	for name, f := range map[string]func(){
-		"short C":   func() { e.Gemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2) },
-		"small lda": func() { e.Gemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2) },
+		"short C": func() {
+			e.Gemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+		},
+		"small lda": func() {
+			e.Gemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		},
 		"short y": func() {
 			g := ops.ConvGeom{N: 1, C: 1, H: 2, W: 2, K: 1, R: 1, S: 1, OutH: 2, OutW: 2}
 			e.ConvForward(g, make([]float32, 4), make([]float32, 1), nil, make([]float32, 3), false)

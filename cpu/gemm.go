@@ -20,8 +20,15 @@ const (
 // checkGemm panics (a programmer error, as in gonum's BLAS) when the
 // arguments describe matrices that do not fit in the slices.
 func checkGemm[T float32 | float64](ta, tb bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	if msg := gemmArgsErr(ta, tb, m, n, k, a, lda, b, ldb, c, ldc); msg != "" {
+		panic(msg)
+	}
+}
+
+// gemmArgsErr describes what is wrong with GEMM arguments, or returns "".
+func gemmArgsErr[T float32 | float64](ta, tb bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) string {
 	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("cpu: negative gemm size m=%d n=%d k=%d", m, n, k))
+		return fmt.Sprintf("cpu: negative gemm size m=%d n=%d k=%d", m, n, k)
 	}
 	ar, ac := m, k
 	if ta {
@@ -31,17 +38,19 @@ func checkGemm[T float32 | float64](ta, tb bool, m, n, k int, a []T, lda int, b 
 	if tb {
 		br, bc = n, k
 	}
-	check := func(name string, s []T, rows, cols, ld int) {
-		if ld < max(1, cols) {
-			panic(fmt.Sprintf("cpu: gemm: ld%s=%d < %d", name, ld, max(1, cols)))
+	for _, mat := range []struct {
+		name           string
+		s              []T
+		rows, cols, ld int
+	}{{"a", a, ar, ac, lda}, {"b", b, br, bc, ldb}, {"c", c, m, n, ldc}} {
+		if mat.ld < max(1, mat.cols) {
+			return fmt.Sprintf("cpu: gemm: ld%s=%d < %d", mat.name, mat.ld, max(1, mat.cols))
 		}
-		if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
-			panic(fmt.Sprintf("cpu: gemm: %s has %d elements, need %d", name, len(s), (rows-1)*ld+cols))
+		if mat.rows > 0 && mat.cols > 0 && len(mat.s) < (mat.rows-1)*mat.ld+mat.cols {
+			return fmt.Sprintf("cpu: gemm: %s has %d elements, need %d", mat.name, len(mat.s), (mat.rows-1)*mat.ld+mat.cols)
 		}
 	}
-	check("a", a, ar, ac, lda)
-	check("b", b, br, bc, ldb)
-	check("c", c, m, n, ldc)
+	return ""
 }
 
 // scaleC computes C = beta*C for the m x n matrix C (beta = 0 writes zeros

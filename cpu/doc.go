@@ -1,0 +1,78 @@
+// Package cpu is the fast CPU engine: an ops.Engine for float32
+// convolutions and GEMMs on OpenBLAS (loaded at run time, without cgo) or,
+// when no BLAS library is present, on a pure-Go packed SGEMM. It is the CPU
+// twin of package cuda and passes the same conformance suite (ops/opstest).
+//
+// Enable it for every float32 op with one call:
+//
+//	ops.SetEngine(cpu.New(cpu.Options{}))
+//
+// and make Gorgonia's own matrix products use the same GEMM with
+//
+//	cpu.UseWithGorgonia()
+//
+// # Finding the BLAS library
+//
+// The default build needs nothing but Go: the library is opened with
+// github.com/ebitengine/purego (dlopen without cgo) the first time an engine
+// is made. The environment variable GOOGLENET_BLAS (EnvBLAS) chooses:
+//
+//	GOOGLENET_BLAS=go                       pure-Go GEMM, no library is opened
+//	GOOGLENET_BLAS=/path/to/libopenblas.so  that library (error if unusable)
+//	GOOGLENET_BLAS= (or auto)               the first of DefaultLibraries:
+//	                                        libopenblas.so.0, libopenblas.so,
+//	                                        libblas.so.3 (if it has CBLAS)
+//
+// Only cblas_sgemm and cblas_dgemm (32-bit integers) are required;
+// openblas_set_num_threads is used when present. On Debian and Ubuntu,
+// `apt-get install libopenblas0` provides the library. When none is found
+// the engine still works and Hint is logged once, through the logger set
+// with SetLogger (standard error by default). Options.PureGo forces the
+// pure-Go GEMM for one engine.
+//
+// # Threads
+//
+// All parallelism is in Go: OpenBLAS is set to one thread when it is loaded
+// (process-wide), and each call splits its work over Options.Workers
+// goroutines (GOMAXPROCS by default). Convolutions with at least as many
+// images as workers give each goroutine whole images; smaller batches split
+// each image's GEMM by output channels (or input channels for backward
+// data). Engine.Gemm and the Gorgonia BLAS split large products into row or
+// column blocks. One strategy means no oversubscription: OpenBLAS's own
+// threads never run beside the engine's goroutines. Measured on 2 cores,
+// OpenBLAS's two threads on one 1024³ product and two single-threaded calls
+// on halves of it run at the same speed within noise (BenchmarkSgemm).
+//
+// # Convolutions
+//
+// Tensors are NCHW, filters KCRS, as in ops.ConvGeom.
+//
+//   - Forward: a 1x1, stride-1, unpadded convolution (most of GoogLeNet) is
+//     the GEMM Y_n[K,HW] = W[K,C] · X_n[C,HW] on the image itself, with no
+//     copy. Other kernels unroll each image with im2col into a reused
+//     buffer, then Y_n = W[K,CRS] · col[CRS,OHW]. Bias and ReLU are applied
+//     in one pass over the output rows after the GEMM (the epilogue).
+//   - Backward data: dcol = Wᵀ · dY_n (the transpose is the GEMM's flag, not
+//     a copy), written into dX_n directly for 1x1 convolutions, otherwise
+//     folded back by col2im.
+//   - Backward filter: dW = Σ_n dY_n · col_nᵀ, accumulated through the
+//     GEMM's beta = 1, one partial sum per goroutine; db = row sums of dY.
+//
+// Scratch buffers (im2col columns, partial sums, GEMM packing) are kept in
+// free lists and reused across calls; an engine is safe for concurrent use.
+//
+// # The pure-Go GEMM
+//
+// Goto's algorithm: B is packed in kc x nc panels and A in mc x kc blocks
+// into micro-panels, and a 6x16 micro-kernel accumulates one tile of C. On
+// amd64 with AVX2 and FMA the micro-kernel is assembly (kernel_amd64.s,
+// whose doc comment names the Go loop it implements, kernelGo); elsewhere
+// it is kernelGo. It runs at several times gonum's Sgemm.
+//
+// # Errors
+//
+// The engine's methods implement ops.Engine and return nothing: arguments
+// that do not fit their slices are programmer errors and panic with a
+// message prefixed "cpu:", as gonum's BLAS does. Library loading returns
+// errors (OpenLibrary, SystemLibrary).
+package cpu
