@@ -195,6 +195,14 @@ type job struct {
 // iterator must be closed (Close), which stops its goroutines; cancelling
 // ctx stops them too.
 func (l *Loader) Epoch(ctx context.Context, epoch int) *EpochIter {
+	return l.EpochFrom(ctx, epoch, 0)
+}
+
+// EpochFrom is Epoch starting at batch number start (for resuming a run
+// interrupted within an epoch): the batches are those Epoch yields from
+// that step on, identical in content and numbering. A start beyond the
+// last batch gives an empty epoch.
+func (l *Loader) EpochFrom(ctx context.Context, epoch, start int) *EpochIter {
 	ctx, cancel := context.WithCancel(ctx)
 	it := &EpochIter{cancel: cancel, ctx: ctx}
 	order := l.Order(epoch)
@@ -207,7 +215,7 @@ func (l *Loader) Epoch(ctx context.Context, epoch int) *EpochIter {
 		defer it.wg.Done()
 		defer close(jobs)
 		defer close(it.pending)
-		for s := 0; s < steps; s++ {
+		for s := max(start, 0); s < steps; s++ {
 			idx := order[s*bs : min((s+1)*bs, len(order))]
 			j := job{step: s, indices: idx, out: make(chan result, 1)}
 			select {
@@ -251,18 +259,18 @@ func (l *Loader) makeBatch(ctx context.Context, epoch, step int, indices []int) 
 				h, w = bb.Dy(), bb.Dx()
 			}
 			size := b.C * h * w
-			dst := make([]float32, size)
-			if err = t.Apply(dst, s.Image, dc, l.sampleRNG(epoch, i)); err == nil {
-				if b.N > 0 && (h != b.H || w != b.W) {
-					err = pkgerrors.Errorf("image is %dx%d, batch is %dx%d (set Transform.Size)", w, h, b.W, b.H)
-				} else {
-					b.H, b.W = h, w
-					b.X = append(b.X, dst...)
-					b.Labels = append(b.Labels, s.Label)
-					b.Indices = append(b.Indices, i)
-					b.N++
-					continue
-				}
+			if b.N == 0 && cap(b.X) < len(indices)*size {
+				b.X = make([]float32, 0, len(indices)*size)
+			}
+			if b.N > 0 && (h != b.H || w != b.W) {
+				err = pkgerrors.Errorf("image is %dx%d, batch is %dx%d (set Transform.Size)", w, h, b.W, b.H)
+			} else if err = t.Apply(b.X[len(b.X):len(b.X)+size], s.Image, dc, l.sampleRNG(epoch, i)); err == nil {
+				b.H, b.W = h, w
+				b.X = b.X[:len(b.X)+size]
+				b.Labels = append(b.Labels, s.Label)
+				b.Indices = append(b.Indices, i)
+				b.N++
+				continue
 			}
 		}
 		path := s.Path

@@ -94,6 +94,22 @@ func TestLoaderOrderAndDeterminism(t *testing.T) {
 			}
 		}
 	}
+	// Resuming within an epoch gives the same remaining batches.
+	lr, _ := NewLoader(s.Train, opts)
+	it := lr.EpochFrom(context.Background(), 3, 5)
+	for k := 5; ; k++ {
+		b, err := it.Next()
+		if err == io.EOF {
+			if k != 7 {
+				t.Fatalf("resumed epoch ended at step %d", k)
+			}
+			break
+		}
+		if err != nil || b.Step != k || !equalInts(b.Indices, runs[0][k].Indices) || b.X[100] != runs[0][k].X[100] {
+			t.Fatalf("resumed batch %d differs (%v)", k, err)
+		}
+	}
+	it.Close()
 	// Each batch holds exactly the transform of its samples under the
 	// per-sample random stream.
 	l, _ := NewLoader(s.Train, opts)
