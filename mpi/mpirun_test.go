@@ -1,0 +1,244 @@
+package mpi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests build internal/mpitest with -tags mpi and run it on 2 ranks
+// with mpirun (Open MPI). They skip when mpirun or the Open MPI development
+// files are missing; scripts/mpi-test.sh installs both.
+
+const (
+	// mpiTimeout bounds one mpirun; a hang fails the test instead of CI.
+	mpiTimeout = 60 * time.Second
+	// failureEndsWithin is how fast the job must end after one rank fails
+	// or is killed ("within seconds"; Open MPI takes about 0.5-1.5 s here).
+	failureEndsWithin = 8 * time.Second
+)
+
+var (
+	buildOnce sync.Once
+	buildBin  string
+	buildErr  error
+	buildSkip string
+)
+
+// mpitest returns the path of the built test program, skipping the test
+// when MPI is not available.
+func mpitest(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping mpirun tests in -short mode")
+	}
+	buildOnce.Do(func() {
+		if _, err := exec.LookPath("mpirun"); err != nil {
+			buildSkip = "mpirun not on PATH (install openmpi-bin and libopenmpi-dev, or run scripts/mpi-test.sh)"
+			return
+		}
+		if err := exec.Command("pkg-config", "--exists", "ompi-c").Run(); err != nil {
+			buildSkip = "pkg-config cannot find ompi-c (install libopenmpi-dev and pkg-config)"
+			return
+		}
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			buildSkip = "go command not on PATH"
+			return
+		}
+		dir, err := os.MkdirTemp("", "mpitest")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildBin = filepath.Join(dir, "mpitest")
+		cmd := exec.Command(gobin, "build", "-tags", "mpi", "-o", buildBin, "./internal/mpitest")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build -tags mpi ./internal/mpitest: %v\n%s", err, out)
+		}
+	})
+	if buildSkip != "" {
+		t.Skip(buildSkip)
+	}
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
+}
+
+// TestMain removes the built program.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildBin != "" {
+		os.RemoveAll(filepath.Dir(buildBin))
+	}
+	os.Exit(code)
+}
+
+// mpirun starts the program on np ranks of this machine. Shared memory
+// only (btl self,vader, no single-copy mechanism: containers often forbid
+// the ptrace-based one) keeps it fast and independent of the network.
+func mpirun(ctx context.Context, bin string, np int, args ...string) *exec.Cmd {
+	a := []string{"-np", strconv.Itoa(np), "--oversubscribe", "--allow-run-as-root", "--bind-to", "none",
+		"--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none", bin, "-np", strconv.Itoa(np)}
+	cmd := exec.CommandContext(ctx, "mpirun", append(a, args...)...)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+func runOK(t *testing.T, mode string, wantOK int) string {
+	bin := mpitest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
+	defer cancel()
+	out, err := mpirun(ctx, bin, 2, "-mode", mode).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mpirun -mode %s: %v\n%s", mode, err, out)
+	}
+	if strings.Contains(string(out), "FAIL") {
+		t.Fatalf("mpirun -mode %s:\n%s", mode, out)
+	}
+	for r := 0; r < 2; r++ {
+		if n := strings.Count(string(out), fmt.Sprintf("rank %d ok:", r)); n != wantOK {
+			t.Errorf("rank %d passed %d checks, want %d", r, n, wantOK)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
+	return string(out)
+}
+
+// TestMPICollectives runs barrier, broadcasts, all-reduces, all-gather,
+// buckets, weight broadcast and hash checks, and float64 averaging on two
+// ranks, each rank checking exact results.
+func TestMPICollectives(t *testing.T) {
+	runOK(t, "collectives", 11)
+}
+
+// TestMPIDataParallelSGD: 25 steps of momentum SGD on two ranks with batch
+// 4 each leave bit-identical weights on both ranks, within 1e-5 (relative)
+// of one process with batch 8 on the same data order.
+func TestMPIDataParallelSGD(t *testing.T) {
+	out := runOK(t, "sgd", 2)
+	t.Log(strings.TrimSpace(out))
+}
+
+// failedJob runs a job in which one rank fails and checks that mpirun
+// exits non-zero within failureEndsWithin of the failure.
+func failedJob(t *testing.T, mode string, wantCode int) {
+	bin := mpitest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := mpirun(ctx, bin, 2, "-mode", mode)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	code := cmd.ProcessState.ExitCode()
+	if err == nil || code != wantCode {
+		t.Fatalf("mpirun -mode %s: exit code %d (%v), want %d\n%s", mode, code, err, wantCode, out.String())
+	}
+	if strings.Contains(out.String(), "FAIL") {
+		t.Errorf("a surviving rank's collective returned instead of the job ending:\n%s", out.String())
+	}
+	// The failing rank sleeps 200 ms first.
+	if took > failureEndsWithin {
+		t.Errorf("job took %v to end after a rank failed, want under %v", took, failureEndsWithin)
+	}
+	t.Logf("mode %s: job ended with exit code %d after %v", mode, code, took.Round(time.Millisecond))
+}
+
+// TestMPIAbortEndsJob: a rank that fails calls Abort(3); the other rank,
+// blocked in an all-reduce, is killed and mpirun exits with 3.
+func TestMPIAbortEndsJob(t *testing.T) { failedJob(t, "abort", 3) }
+
+// TestMPIExitWithoutFinalizeEndsJob: a rank that exits with status 4
+// without MPI_Finalize (a Go panic or os.Exit) makes mpirun kill the others
+// and exit with 4.
+func TestMPIExitWithoutFinalizeEndsJob(t *testing.T) { failedJob(t, "exit", 4) }
+
+// TestMPIKilledRankEndsJob: SIGKILL to rank 1 while both ranks all-reduce
+// in a loop ends rank 0 and mpirun (non-zero) within seconds.
+func TestMPIKilledRankEndsJob(t *testing.T) {
+	bin := mpitest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
+	defer cancel()
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	var out bytes.Buffer
+	cmd := mpirun(ctx, bin, 2, "-mode", "spin", "-pidfile", pidfile)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	pids := make([]int, 2)
+	deadline := time.Now().Add(20 * time.Second)
+	for r := range pids {
+		for pids[r] == 0 {
+			if b, err := os.ReadFile(fmt.Sprintf("%s.%d", pidfile, r)); err == nil {
+				pids[r], _ = strconv.Atoi(string(b))
+			} else if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("rank %d did not start\n%s", r, out.String())
+			} else {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // let them all-reduce for a while
+	start := time.Now()
+	if err := syscall.Kill(pids[1], syscall.SIGKILL); err != nil {
+		t.Fatalf("kill rank 1 (pid %d): %v", pids[1], err)
+	}
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(failureEndsWithin):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("job still running %v after rank 1 was killed\n%s", failureEndsWithin, out.String())
+	}
+	took := time.Since(start)
+	if err == nil || cmd.ProcessState.ExitCode() == 0 {
+		t.Fatalf("mpirun exited with %v after a rank was killed, want a non-zero exit\n%s", err, out.String())
+	}
+	// Rank 0 must be gone too, if not at once (its daemon kills it) then
+	// within the same bound.
+	for alive(pids[0]) {
+		if time.Since(start) > failureEndsWithin {
+			t.Fatalf("rank 0 (pid %d) still alive %v after rank 1 was killed", pids[0], failureEndsWithin)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("rank 1 killed: mpirun exited with code %d after %v, rank 0 gone after %v",
+		cmd.ProcessState.ExitCode(), took.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: trust the signal probe
+	}
+	// The state follows the parenthesised command name.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z'
+	}
+	return true
+}
