@@ -9,8 +9,9 @@
 // drop rule, asymmetric padding, both average divisors), LRN forward and
 // backward, ReLU backward, channel concat and split, axpy, fill, bias
 // gradient, softmax cross-entropy (loss and gradient, and NaN for a bad
-// label), the SGD momentum update and Linear (GEMM with a column-bias and
-// ReLU epilogue). The convolutions and Gemm are checked by package
+// label), the SGD momentum update, Linear (GEMM with a column-bias and
+// ReLU epilogue), and a whole Inception module forward and backward with
+// every activation and gradient kept on the device, against the CPU path. The convolutions and Gemm are checked by package
 // ops/opstest through cuda.Engine.
 //
 // The float64 references are checked themselves: gradients of nonlinear
@@ -68,6 +69,7 @@ func TestDevice(t *testing.T, d *cuda.Device) {
 	t.Run("SoftmaxCrossEntropy", e.sub(testSoftmaxXent))
 	t.Run("SGDMomentum", e.sub(testSGD))
 	t.Run("Linear", e.sub(testLinear))
+	t.Run("InceptionModule", e.sub(testInception))
 }
 
 type env struct {

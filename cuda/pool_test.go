@@ -1,0 +1,122 @@
+package cuda
+
+import (
+	"testing"
+
+	"github.com/goinception/googlenet/ops"
+)
+
+// TestPoolOutSize pins the output-size rule against PyTorch's
+// (torch.nn.functional.max_pool2d sizes, computed by hand from its formula).
+func TestPoolOutSize(t *testing.T) {
+	for _, tc := range []struct {
+		n, k, s, a, b int
+		ceil          bool
+		want          int
+	}{
+		{112, 3, 2, 0, 0, true, 56},
+		{112, 3, 2, 0, 0, false, 55},
+		{14, 3, 2, 0, 0, true, 7},
+		{7, 3, 1, 1, 1, false, 7},
+		{5, 2, 2, 1, 1, true, 3}, // ceil would give 4, but the last window starts in the padding
+		{14, 5, 3, 0, 0, false, 4},
+		{7, 7, 1, 0, 0, false, 1},
+		{2, 3, 1, 0, 0, false, 0},
+	} {
+		if got := outSize(tc.n, tc.k, tc.s, tc.a, tc.b, tc.ceil); got != tc.want {
+			t.Errorf("outSize(%d, k=%d, s=%d, pads %d,%d, ceil=%v) = %d, want %d",
+				tc.n, tc.k, tc.s, tc.a, tc.b, tc.ceil, got, tc.want)
+		}
+	}
+}
+
+// TestNewPoolGeomErrors checks that bad pooling options are errors.
+func TestNewPoolGeomErrors(t *testing.T) {
+	for _, o := range []ops.PoolOpts{
+		{},
+		{KernelH: 3, KernelW: 3, StrideH: -1},
+		{KernelH: 3, KernelW: 3, Pad: ops.Same(3)},
+		{KernelH: 9, KernelW: 9},
+	} {
+		if _, err := NewPoolGeom(1, 1, 4, 4, o); err == nil {
+			t.Errorf("NewPoolGeom(%+v): no error", o)
+		}
+	}
+}
+
+// TestLaunchValidate checks the hardware limits.
+func TestLaunchValidate(t *testing.T) {
+	ok := Launch{Kernel: "k", Grid: Dim3{1, 1, 1}, Block: Dim3{256, 1, 1}}
+	if err := ok.Validate(); err != nil {
+		t.Error(err)
+	}
+	for _, l := range []Launch{
+		{Kernel: "k", Grid: Dim3{0, 1, 1}, Block: Dim3{1, 1, 1}},
+		{Kernel: "k", Grid: Dim3{1, 70000, 1}, Block: Dim3{1, 1, 1}},
+		{Kernel: "k", Grid: Dim3{1, 1, 1}, Block: Dim3{32, 32, 2}},
+	} {
+		if err := l.Validate(); err == nil {
+			t.Errorf("%v: no error", l)
+		}
+	}
+}
+
+// countingExec is an Executor that only counts allocations.
+type countingExec struct {
+	next          Ptr
+	allocs, frees int
+}
+
+func (c *countingExec) Name() string { return "counting" }
+func (c *countingExec) Alloc(bytes int64) (Ptr, error) {
+	c.allocs++
+	c.next += 1 << 40
+	return c.next, nil
+}
+func (c *countingExec) Free(Ptr) error                   { c.frees++; return nil }
+func (c *countingExec) Upload(Ptr, []float32) error      { return nil }
+func (c *countingExec) UploadInt32(Ptr, []int32) error   { return nil }
+func (c *countingExec) Download([]float32, Ptr) error    { return nil }
+func (c *countingExec) DownloadInt32([]int32, Ptr) error { return nil }
+func (c *countingExec) Launch(Launch) error              { return nil }
+func (c *countingExec) Sync() error                      { return nil }
+
+// TestPoolReuse checks that a second training step allocates nothing and
+// that bad puts are errors.
+func TestPoolReuse(t *testing.T) {
+	ex := &countingExec{}
+	p := NewPool(ex)
+	step := func() {
+		var got []Ptr
+		for _, n := range []int{10, 1000, 5000, 1 << 20, 10} {
+			b, err := p.GetFloats(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, b)
+		}
+		for _, b := range got {
+			if err := p.Put(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	step()
+	first := ex.allocs
+	step()
+	if ex.allocs != first {
+		t.Errorf("second step allocated %d more buffers", ex.allocs-first)
+	}
+	if err := p.Put(12345); err == nil {
+		t.Error("Put of a foreign pointer: no error")
+	}
+	if _, err := p.Get(0); err == nil {
+		t.Error("Get(0): no error")
+	}
+	if err := p.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if ex.frees != first || p.Held() != 0 {
+		t.Errorf("Release freed %d of %d buffers, %d bytes still held", ex.frees, first, p.Held())
+	}
+}
