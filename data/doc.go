@@ -50,8 +50,10 @@
 // from (seed, epoch); with Rank and World set, each rank reads its own
 // contiguous slice of it, so the ranks together cover the epoch exactly
 // once. An unreadable image is skipped, reported and counted
-// (Loader.Skipped), or fails the epoch with Strict. Cancelling the context
-// or closing the iterator stops every goroutine.
+// (Loader.Skipped, Loader.SkippedCount for the end-of-run report), or
+// fails the epoch with Strict. Cancelling the context or closing the
+// iterator stops every goroutine. Loader.EpochFrom resumes an epoch at a
+// given step with the same batches an uninterrupted epoch would give.
 //
 // Memory layout: Batch.X holds image n, channel c, row y, column x at
 // ((n*C+c)*H+y)*W+x, the layout of a tensor.Dense of shape (N, C, H, W).

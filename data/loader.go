@@ -304,11 +304,16 @@ type EpochIter struct {
 }
 
 // Next returns the next batch, io.EOF after the last one, the context's
-// error once it is cancelled, or a sample error in Strict mode. After an
+// error once it is cancelled or the iterator closed (context.Canceled), or
+// a sample error in Strict mode. After an
 // error every later call returns the same error.
 func (it *EpochIter) Next() (*Batch, error) {
 	if it.err != nil {
 		return nil, it.err
+	}
+	if err := it.ctx.Err(); err != nil { // cancelled or closed
+		it.err = err
+		return nil, err
 	}
 	var ch chan result
 	var ok bool
