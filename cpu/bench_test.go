@@ -16,13 +16,13 @@ var googLeNetLayers = []struct {
 	name string
 	g    ops.ConvGeom
 }{
-	{"conv1/7x7s2", conv(8, 3, 224, 64, 7, 2, 3)},
-	{"conv2/3x3_reduce", conv(8, 64, 56, 64, 1, 1, 0)},
-	{"conv2/3x3", conv(8, 64, 56, 192, 3, 1, 1)},
-	{"inception_3a/1x1", conv(8, 192, 28, 64, 1, 1, 0)},
-	{"inception_3a/3x3", conv(8, 96, 28, 128, 3, 1, 1)},
-	{"inception_4a/5x5", conv(8, 16, 14, 48, 5, 1, 2)},
-	{"inception_5b/1x1", conv(8, 832, 7, 384, 1, 1, 0)},
+	{"conv1.7x7s2", conv(8, 3, 224, 64, 7, 2, 3)},
+	{"conv2.3x3_reduce", conv(8, 64, 56, 64, 1, 1, 0)},
+	{"conv2.3x3", conv(8, 64, 56, 192, 3, 1, 1)},
+	{"inception_3a.1x1", conv(8, 192, 28, 64, 1, 1, 0)},
+	{"inception_3a.3x3", conv(8, 96, 28, 128, 3, 1, 1)},
+	{"inception_4a.5x5", conv(8, 16, 14, 48, 5, 1, 2)},
+	{"inception_5b.1x1", conv(8, 832, 7, 384, 1, 1, 0)},
 }
 
 // conv is a square convolution geometry with symmetric padding.

@@ -88,24 +88,31 @@ func epilogue(y, b []float32, ohw, k0, k1 int, relu bool) {
 		return
 	}
 	for k := k0; k < k1; k++ {
-		row := y[k*ohw : (k+1)*ohw]
 		var bk float32
 		if b != nil {
 			bk = b[k]
 		}
-		if relu {
-			for i, v := range row {
-				v += bk
-				if !(v > 0) { // also maps NaN to 0, like the reference
-					v = 0
-				}
-				row[i] = v
-			}
-		} else {
-			for i := range row {
-				row[i] += bk
-			}
+		biasRow(y[k*ohw:(k+1)*ohw], bk, relu)
+	}
+}
+
+// biasRowGo is the portable biasRow: row[i] += b, then max(row[i], 0) if
+// relu, with NaN mapped to 0 like the reference engine. It is branch-free:
+// signs are random, so "if v < 0" mispredicts half the time (7x slower,
+// measured); the NaN test is never taken in practice.
+func biasRowGo(row []float32, b float32, relu bool) {
+	if !relu {
+		for i := range row {
+			row[i] += b
 		}
+		return
+	}
+	for i, v := range row {
+		r := max(v+b, 0)
+		if r != r {
+			r = 0
+		}
+		row[i] = r
 	}
 }
 

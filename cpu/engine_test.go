@@ -304,3 +304,29 @@ func TestBadArgumentsPanic(t *testing.T) {
 		}()
 	}
 }
+
+// TestBiasRow checks the (vectorized) epilogue against its portable loop,
+// over lengths with and without a tail, with NaN and negative zero inputs.
+func TestBiasRow(t *testing.T) {
+	const tol = 1e-7 // one float32 addition either way
+	rng := rand.New(rand.NewPCG(11, 12))
+	nan := float32(math.NaN())
+	for n := 0; n <= 35; n++ {
+		for _, relu := range []bool{false, true} {
+			row := randSlice(rng, n)
+			if n > 3 {
+				row[1], row[3] = nan, float32(math.Copysign(0, -1))
+			}
+			got := append([]float32(nil), row...)
+			want := append([]float32(nil), row...)
+			biasRow(got, 0.25, relu)
+			biasRowGo(want, 0.25, relu)
+			for i := range want {
+				g, w := float64(got[i]), float64(want[i])
+				if math.IsNaN(w) != math.IsNaN(g) || math.Abs(g-w) > tol || (relu && (math.IsNaN(g) || g < 0)) {
+					t.Errorf("n=%d relu=%v: [%d] = %v, want %v", n, relu, i, g, w)
+				}
+			}
+		}
+	}
+}

@@ -21,3 +21,32 @@ func kernel(kc int, a, b []float32, t *[mr * nr]float32) {
 	}
 	kernelGo(kc, a, b, t)
 }
+
+// biasReLUAVX is the ReLU case of biasRow in AVX (epilogue_amd64.s) for n a
+// multiple of 8.
+//
+//go:noescape
+func biasReLUAVX(x *float32, n int, b float32)
+
+// biasAVX is the bias-only case of biasRow in AVX for n a multiple of 8.
+//
+//go:noescape
+func biasAVX(x *float32, n int, b float32)
+
+// biasRow computes row[i] += b, then max(row[i], 0) (NaN to 0) if relu.
+func biasRow(row []float32, b float32, relu bool) {
+	if hasAVX {
+		n8 := len(row) &^ 7
+		if n8 > 0 {
+			if relu {
+				biasReLUAVX(&row[0], n8, b)
+			} else {
+				biasAVX(&row[0], n8, b)
+			}
+		}
+		row = row[n8:]
+	}
+	biasRowGo(row, b, relu)
+}
+
+var hasAVX = cpu.X86.HasAVX
