@@ -16,6 +16,10 @@ average pool, linear 4->2) and writes, next to each Go package that reads them:
   torchpth/testdata/tiny_params.pt        {"w": nn.Parameter} (_rebuild_parameter)
   onnx/testdata/tiny.onnx                 torch.onnx.export, opset 13
   onnx/testdata/tiny_logits.json          input and PyTorch logits for tiny.onnx
+  onnx/testdata/zoo.onnx                  model-zoo style graph built with onnx.helper
+                                          (data_0 input, LRN, MaxPool pads [0,0,1,1],
+                                          Dropout, Softmax, float_data, IR 3 with
+                                          initializers listed as inputs, opset 9)
   */testdata/expected.json                per-tensor dtype, shape, values
 
 Debian has no python3-safetensors, so the .safetensors files are written by
@@ -124,6 +128,43 @@ def main():
     with open(os.path.join(ox, "tiny_logits.json"), "w") as f:
         json.dump({"input_shape": list(x.shape), "input": x.flatten().tolist(),
                    "logits": y.flatten().tolist(), "expected": expected}, f, indent=1)
+    with open(os.path.join(ox, "zoo_expected.json"), "w") as f:
+        json.dump(zoo(os.path.join(ox, "zoo.onnx")), f, indent=1)
+
+
+def zoo(path):
+    import numpy as np
+    from onnx import TensorProto, checker, helper, save
+    rng = np.random.RandomState(7)
+    w = rng.randn(2, 3, 3, 3).astype(np.float32)
+    b = rng.randn(2).astype(np.float32)
+    inits = [
+        helper.make_tensor("conv1_w_0", TensorProto.FLOAT, w.shape, w.flatten().tolist()),
+        helper.make_tensor("conv1_b_0", TensorProto.FLOAT, b.shape, b.tolist()),
+        helper.make_tensor("shape_0", TensorProto.INT64, [2], [1, -1]),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["data_0", "conv1_w_0", "conv1_b_0"], ["conv1_1"], name="conv1",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]),
+        helper.make_node("Relu", ["conv1_1"], ["conv1_2"]),
+        helper.make_node("MaxPool", ["conv1_2"], ["pool1_1"], kernel_shape=[3, 3],
+                         pads=[0, 0, 1, 1], strides=[2, 2]),
+        helper.make_node("LRN", ["pool1_1"], ["norm1_1"], size=5, alpha=0.0001, beta=0.75, bias=1.0),
+        helper.make_node("Dropout", ["norm1_1"], ["drop_1", "drop_mask"], ratio=0.4),
+        helper.make_node("Reshape", ["drop_1", "shape_0"], ["flat_1"]),
+        helper.make_node("Softmax", ["flat_1"], ["prob_1"]),
+    ]
+    inputs = [helper.make_tensor_value_info("data_0", TensorProto.FLOAT, [1, 3, 6, 6])]
+    inputs += [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in inits]
+    graph = helper.make_graph(nodes, "zoo_style", inputs,
+                              [helper.make_tensor_value_info("prob_1", TensorProto.FLOAT, [1, 18])],
+                              initializer=inits)
+    model = helper.make_model(graph, producer_name="make_fixtures.py",
+                              opset_imports=[helper.make_opsetid("", 9)])
+    model.ir_version = 3
+    checker.check_model(model)
+    save(model, path)
+    return {"conv1_w_0": w.flatten().tolist(), "conv1_b_0": b.tolist()}
 
 
 if __name__ == "__main__":
