@@ -132,7 +132,7 @@ func gemmDo[T float](op *gemmOp, vs []G.Value) (G.Value, error) {
 	case []float32:
 		CurrentEngine().Gemm(p.TA, p.TB, p.M, p.N, p.K, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), p.N)
 	case []float64:
-		gemm(p.TA, p.TB, p.M, p.N, p.K, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), p.N)
+		gemmBLAS(p.TA, p.TB, p.M, p.N, p.K, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), p.N)
 	}
 	return out, nil
 }
