@@ -19,6 +19,7 @@
 //	             all-reduce
 //	exit         rank 1 exits with status 4 without MPI_Finalize; the others
 //	             block in an all-reduce
+//	bench        times one step's gradient all-reduce (-floats, -iters)
 package main
 
 import (
@@ -33,7 +34,7 @@ import (
 )
 
 var (
-	mode    = flag.String("mode", "collectives", "collectives, sgd, spin, abort or exit")
+	mode    = flag.String("mode", "collectives", "collectives, sgd, spin, abort, exit or bench")
 	pidfile = flag.String("pidfile", "", "spin mode: write the pid to this path + \".RANK\"")
 	wantNP  = flag.Int("np", 2, "expected number of ranks")
 )
@@ -53,6 +54,8 @@ func main() {
 		err = sgd(c)
 	case "spin":
 		err = spin(c)
+	case "bench":
+		err = bench(c)
 	case "abort":
 		err = abort(c)
 	case "exit":
