@@ -151,15 +151,25 @@ var errForcedGo = errors.New("cpu: pure-Go GEMM forced by " + EnvBLAS + "=go")
 // package documentation). The error says why no library is in use; the
 // pure-Go GEMM is then used and Hint is logged once.
 func SystemLibrary() (*Library, error) {
-	sysOnce.Do(func() {
-		sysLib, sysErr = loadSystem(os.Getenv(EnvBLAS))
-		if sysLib != nil {
-			sysLib.SetThreads(1)
-		} else if sysErr != errForcedGo {
-			logf("%s", Hint)
-		}
-	})
+	sysOnce.Do(func() { sysLib, sysErr = openSystem(os.Getenv(EnvBLAS), logf) })
 	return sysLib, sysErr
+}
+
+// openSystem loads the library env selects and sets it to one thread. When
+// it fails it logs Hint, or the error itself when EnvBLAS named something
+// (a path or an invalid value); a forced pure-Go GEMM logs nothing.
+func openSystem(env string, logf func(format string, args ...any)) (*Library, error) {
+	lib, err := loadSystem(env)
+	switch {
+	case lib != nil:
+		lib.SetThreads(1)
+	case err == errForcedGo:
+	case strings.TrimSpace(env) == "" || strings.EqualFold(strings.TrimSpace(env), "auto"):
+		logf("%s", Hint)
+	default:
+		logf("%v; using the pure-Go GEMM", err)
+	}
+	return lib, err
 }
 
 func loadSystem(env string) (*Library, error) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -328,5 +329,42 @@ func TestBiasRow(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestOpenSystemHint(t *testing.T) {
+	saved := DefaultLibraries
+	defer func() { DefaultLibraries = saved }()
+	DefaultLibraries = []string{t.TempDir() + "/libnothere.so"} // an auto search that fails
+	for _, tc := range []struct {
+		env, wantLog string
+	}{
+		{"", Hint},
+		{"auto", Hint},
+		{"go", ""},
+		{"/nonexistent/libopenblas.so", "cpu: open /nonexistent/libopenblas.so"},
+		{"fastest", `GOOGLENET_BLAS="fastest"`},
+	} {
+		var logged []string
+		lib, err := openSystem(tc.env, func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) })
+		if lib != nil || err == nil {
+			t.Errorf("env %q: got library %v, error %v; want no library and an error", tc.env, lib, err)
+		}
+		switch {
+		case tc.wantLog == "" && len(logged) > 0:
+			t.Errorf("env %q: logged %q, want nothing", tc.env, logged)
+		case tc.wantLog != "" && (len(logged) != 1 || !strings.Contains(logged[0], tc.wantLog)):
+			t.Errorf("env %q: logged %q, want one line containing %q", tc.env, logged, tc.wantLog)
+		}
+	}
+}
+
+func TestSetLogger(t *testing.T) {
+	defer SetLogger(nil)
+	var buf strings.Builder
+	SetLogger(log.New(&buf, "", 0))
+	logf("%s", Hint)
+	if got := buf.String(); got != Hint+"\n" {
+		t.Errorf("logged %q, want %q", got, Hint+"\n")
 	}
 }
