@@ -24,6 +24,8 @@ const (
 	// scaleTol is the relative tolerance of gradients that should scale
 	// exactly (doubling the aux weight doubles the aux heads' gradients).
 	scaleTol = 1e-6
+	// shareTol: adding 1 to a logit's bias moves it by 1 up to rounding.
+	shareTol = 1e-12
 )
 
 func randInput(rng *rand.Rand, dt tensor.Dtype, shape ...int) *tensor.Dense {
@@ -276,8 +278,22 @@ func TestForwardSharesWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	d1, d2 := float64s(t, y1), float64s(t, y2)
-	if math.Abs(d2[0]-d1[0]-1) > 1e-12 || math.Abs(d2[1]-d1[1]) > 1e-12 {
+	if math.Abs(d2[0]-d1[0]-1) > shareTol || math.Abs(d2[1]-d1[1]) > shareTol {
 		t.Fatalf("logits %v then %v after adding 1 to bias 0", d1, d2)
+	}
+	// A replaced value (gorgonia.Let on the training node) is seen too.
+	nb := append([]float64(nil), b...)
+	nb[1] += 2
+	if err := G.Let(p.Node, tensor.New(tensor.WithShape(len(nb)), tensor.WithBacking(nb))); err != nil {
+		t.Fatal(err)
+	}
+	y3, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d3 := float64s(t, y3)
+	if math.Abs(d3[1]-d2[1]-2) > shareTol || math.Abs(d3[0]-d2[0]) > shareTol {
+		t.Fatalf("logits %v then %v after replacing bias 1 by bias+2", d2, d3)
 	}
 }
 
