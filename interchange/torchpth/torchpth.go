@@ -298,6 +298,16 @@ func parseZip(b []byte) (*StateDict, error) {
 		return nil, errors.New("torchpth: zip archive has no data.pkl (not a torch.save file)")
 	}
 	prefix := path.Dir(pkl.Name)
+	if bo := records[path.Join(prefix, "byteorder")]; bo != nil {
+		// PyTorch 2 records the writer's byte order; we read little-endian.
+		order, err := readRecord(bo, min(bo.UncompressedSize64, 16))
+		if err != nil {
+			return nil, err
+		}
+		if string(order) != "little" {
+			return nil, errors.Errorf("torchpth: storages are %q-endian; only little-endian files are supported", order)
+		}
+	}
 	if pkl.UncompressedSize64 > maxPickleSize {
 		return nil, errors.Errorf("torchpth: %s is %d bytes, over the limit of %d", pkl.Name, pkl.UncompressedSize64, maxPickleSize)
 	}

@@ -210,6 +210,7 @@ func TestRejectsBadInput(t *testing.T) {
 			}
 			return data
 		})},
+		{"big-endian", "only little-endian", addRecord(t, pth, "tiny/byteorder", []byte("big"))},
 		{"torchscript", "TorchScript", addRecord(t, pth, "tiny/constants.pkl", []byte("\x80\x02)."))},
 	} {
 		t.Run(c.name, func(t *testing.T) {
