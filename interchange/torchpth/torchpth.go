@@ -482,65 +482,47 @@ func parseLegacy(b []byte) (*StateDict, error) {
 
 // checkPlain walks the unpickled object and rejects anything other than
 // plain data, tensors and storages, so that no global outside the allow-list
-// (including those gopickle resolves itself) can shape the result.
-func checkPlain(v interface{}, seen map[interface{}]bool) error {
-	switch x := v.(type) {
-	case nil, bool, int, float64, string, []byte, *big.Int, *tensorRef, *storageRef:
-		return nil
-	case *types.Tuple:
-		if seen[x] {
-			return nil
+// (including those gopickle resolves itself) can shape the result. It uses
+// an explicit stack: a small pickle can nest containers millions deep.
+func checkPlain(root interface{}) error {
+	seen := map[interface{}]bool{}
+	stack := []interface{}{root}
+	push := func(container interface{}, items ...interface{}) {
+		if !seen[container] {
+			seen[container] = true
+			stack = append(stack, items...)
 		}
-		seen[x] = true
-		for _, e := range *x {
-			if err := checkPlain(e, seen); err != nil {
-				return err
+	}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch x := v.(type) {
+		case nil, bool, int, float64, string, []byte, *big.Int, *tensorRef, *storageRef:
+		case *types.Tuple:
+			push(x, *x...)
+		case *types.List:
+			push(x, *x...)
+		case *types.Dict:
+			if !seen[x] {
+				seen[x] = true
+				for _, e := range *x {
+					stack = append(stack, e.Key, e.Value)
+				}
 			}
-		}
-	case *types.List:
-		if seen[x] {
-			return nil
-		}
-		seen[x] = true
-		for _, e := range *x {
-			if err := checkPlain(e, seen); err != nil {
-				return err
+		case *types.OrderedDict:
+			if !seen[x] {
+				seen[x] = true
+				for e := x.List.Front(); e != nil; e = e.Next() {
+					entry := e.Value.(*types.OrderedDictEntry)
+					stack = append(stack, entry.Key, entry.Value)
+				}
+				for _, a := range x.PyDict { // e.g. the state dict's _metadata
+					stack = append(stack, a)
+				}
 			}
+		default:
+			return errors.Errorf("pickle builds a %s, which is not allowed", describe(v))
 		}
-	case *types.Dict:
-		if seen[x] {
-			return nil
-		}
-		seen[x] = true
-		for _, e := range *x {
-			if err := checkPlain(e.Key, seen); err != nil {
-				return err
-			}
-			if err := checkPlain(e.Value, seen); err != nil {
-				return err
-			}
-		}
-	case *types.OrderedDict:
-		if seen[x] {
-			return nil
-		}
-		seen[x] = true
-		for e := x.List.Front(); e != nil; e = e.Next() {
-			entry := e.Value.(*types.OrderedDictEntry)
-			if err := checkPlain(entry.Key, seen); err != nil {
-				return err
-			}
-			if err := checkPlain(entry.Value, seen); err != nil {
-				return err
-			}
-		}
-		for _, a := range x.PyDict { // e.g. the state dict's _metadata
-			if err := checkPlain(a, seen); err != nil {
-				return err
-			}
-		}
-	default:
-		return errors.Errorf("pickle builds a %s, which is not allowed", describe(v))
 	}
 	return nil
 }
@@ -584,10 +566,17 @@ func entries(v interface{}) ([]string, []interface{}, bool) {
 	return keys, vals, true
 }
 
+// maxWrapperDepth bounds how deeply wrapper dicts may nest a state dict.
+const maxWrapperDepth = 4
+
 func toStateDict(obj interface{}) (*StateDict, error) {
-	if err := checkPlain(obj, map[interface{}]bool{}); err != nil {
+	if err := checkPlain(obj); err != nil {
 		return nil, errors.Wrap(err, "torchpth")
 	}
+	return findStateDict(obj, 0)
+}
+
+func findStateDict(obj interface{}, depth int) (*StateDict, error) {
 	keys, vals, ok := entries(obj)
 	if !ok {
 		return nil, errors.Errorf("torchpth: saved object is %s, want a state dict (a dict of tensors)", describe(obj))
@@ -603,8 +592,8 @@ func toStateDict(obj interface{}) (*StateDict, error) {
 		for _, w := range wrapperKeys {
 			for i, k := range keys {
 				if k == w {
-					if _, _, ok := entries(vals[i]); ok {
-						sd, err := toStateDict(vals[i])
+					if _, _, ok := entries(vals[i]); ok && depth < maxWrapperDepth {
+						sd, err := findStateDict(vals[i], depth+1)
 						return sd, errors.Wrapf(err, "under key %q", w)
 					}
 				}

@@ -298,3 +298,23 @@ func FuzzPth(f *testing.F) {
 		sd.CheckFinite()
 	})
 }
+
+func TestDeeplyNestedPickle(t *testing.T) {
+	// A million nested lists: the safety walk must not exhaust the stack.
+	const depth = 1 << 20
+	p := "\x80\x02" + strings.Repeat("]", depth) + strings.Repeat("a", depth-1) + "."
+	pth, err := os.ReadFile(filepath.Join("testdata", "tiny.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := rewriteZip(t, pth, func(name string, data []byte) []byte {
+		if strings.HasSuffix(name, "data.pkl") {
+			return []byte(p)
+		}
+		return data
+	})
+	_, err = Parse(b)
+	if err == nil || !strings.Contains(err.Error(), "want a state dict") {
+		t.Fatalf("Parse = %v", err)
+	}
+}
