@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -366,5 +367,51 @@ func TestSetLogger(t *testing.T) {
 	logf("%s", Hint)
 	if got := buf.String(); got != Hint+"\n" {
 		t.Errorf("logged %q, want %q", got, Hint+"\n")
+	}
+}
+
+// TestNoLargeAllocations checks that after a warm-up call the convolution
+// kernels reuse their scratch buffers: what a call allocates (goroutine
+// bookkeeping) is far below the size of one im2col buffer.
+func TestNoLargeAllocations(t *testing.T) {
+	g := ops.ConvGeom{N: 4, C: 16, H: 20, W: 20, K: 24, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 20, OutW: 20}
+	colBytes := 4 * g.C * g.R * g.S * g.OutH * g.OutW // 230 KB
+	// A buffer allocated per call would show as >= colBytes per call; a few
+	// one-off allocations while free lists grow (how many calls overlap is
+	// up to the scheduler) stay below this bound over the measured calls.
+	maxBytesPerCall := colBytes / 8
+	rng := rand.New(rand.NewPCG(13, 14))
+	x := randSlice(rng, g.N*g.C*g.H*g.W)
+	w := randSlice(rng, g.K*g.C*g.R*g.S)
+	dy := randSlice(rng, g.N*g.K*g.OutH*g.OutW)
+	y := make([]float32, len(dy))
+	dx := make([]float32, len(x))
+	dw := make([]float32, len(w))
+	db := make([]float32, g.K)
+	// How many GEMMs overlapped during warm-up is up to the scheduler: give
+	// the packing free list enough buffers for every worker up front.
+	for i := 0; i < 8; i++ {
+		putPackBuf(new(packBuf))
+	}
+	for name, e := range engines(t) {
+		step := func() {
+			e.ConvForward(g, x, w, db, y, true)
+			e.ConvBackwardData(g, w, dy, dx)
+			e.ConvBackwardFilter(g, x, dy, dw, db)
+		}
+		step() // warm-up fills the free lists
+		step()
+		var before, after runtime.MemStats
+		const calls = 20
+		runtime.ReadMemStats(&before)
+		for i := 0; i < calls; i++ {
+			step()
+		}
+		runtime.ReadMemStats(&after)
+		perCall := int(after.TotalAlloc-before.TotalAlloc) / (3 * calls)
+		t.Logf("%s: %d bytes allocated per call", name, perCall)
+		if perCall > maxBytesPerCall {
+			t.Errorf("%s: %d bytes allocated per call, want at most %d (an im2col buffer is %d)", name, perCall, maxBytesPerCall, colBytes)
+		}
 	}
 }

@@ -78,7 +78,31 @@ type packBuf struct {
 	t [mr * nr]float32
 }
 
-var packPool = sync.Pool{New: func() any { return new(packBuf) }}
+// packBufs is a free list of packing buffers (1.1 MB each). Unlike a
+// sync.Pool it is not emptied by the garbage collector, so GEMMs never
+// allocate after warm-up; it holds at most as many buffers as GEMMs ever
+// ran at once.
+var packBufs struct {
+	mu   sync.Mutex
+	free []*packBuf
+}
+
+func getPackBuf() *packBuf {
+	packBufs.mu.Lock()
+	defer packBufs.mu.Unlock()
+	if n := len(packBufs.free); n > 0 {
+		b := packBufs.free[n-1]
+		packBufs.free = packBufs.free[:n-1]
+		return b
+	}
+	return new(packBuf)
+}
+
+func putPackBuf(b *packBuf) {
+	packBufs.mu.Lock()
+	packBufs.free = append(packBufs.free, b)
+	packBufs.mu.Unlock()
+}
 
 // goSgemm is the serial pure-Go SGEMM: C = alpha*op(A)*op(B) + beta*C,
 // row-major. Arguments must have been checked.
@@ -90,8 +114,8 @@ func goSgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	buf := packPool.Get().(*packBuf)
-	defer packPool.Put(buf)
+	buf := getPackBuf()
+	defer putPackBuf(buf)
 	for jc := 0; jc < n; jc += nc {
 		ncb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
