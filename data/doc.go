@@ -32,8 +32,9 @@
 // step is switched by a field and the zero value only converts. The
 // paper's training augmentation (TrainTransform) is a random-sized crop of
 // 8%..100% of the area with aspect ratio 3/4..4/3, resized with a random
-// interpolation (bilinear, area, nearest, cubic from golang.org/x/image/draw;
-// "area" is a box filter when shrinking), photometric distortions
+// interpolation (bilinear, area, nearest, cubic; golang.org/x/image/draw's
+// BiLinear, NearestNeighbor and CatmullRom scalers, and exact area
+// averaging when shrinking, which x/image lacks), photometric distortions
 // (brightness, contrast, saturation, AlexNet's PCA lighting noise) and a
 // random horizontal mirror; evaluation (EvalTransform) resizes the shorter
 // side and takes a center crop. Pixels are on the 0..255 scale before the
@@ -54,6 +55,15 @@
 // fails the epoch with Strict. Cancelling the context or closing the
 // iterator stops every goroutine. Loader.EpochFrom resumes an epoch at a
 // given step with the same batches an uninterrupted epoch would give.
+//
+// # Checks against peers
+//
+// testdata/torch_transforms.py (Debian's python3 with torchvision 0.14 and
+// PIL 9.4) writes testdata/torch_transforms.json: brightness, contrast and
+// saturation agree with torchvision's adjust_* functions within 0.05 on
+// the 0..255 scale; bilinear and nearest resizing with PIL's within one
+// 8-bit level (nearest exactly), cubic within one level when shrinking;
+// area with exact area averaging from the integral image within rounding.
 //
 // Memory layout: Batch.X holds image n, channel c, row y, column x at
 // ((n*C+c)*H+y)*W+x, the layout of a tensor.Dense of shape (N, C, H, W).

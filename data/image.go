@@ -16,7 +16,7 @@ type Interp int
 // Interpolation methods. The zero value is bilinear.
 const (
 	Bilinear Interp = iota // draw.BiLinear (tent kernel, widened when shrinking)
-	Area                   // box filter when shrinking (area averaging), bilinear otherwise
+	Area                   // exact area averaging when shrinking (TensorFlow's ResizeArea, OpenCV's INTER_AREA), bilinear otherwise
 	Nearest                // draw.NearestNeighbor
 	Cubic                  // draw.CatmullRom (Catmull-Rom cubic)
 	numInterp
@@ -40,25 +40,13 @@ func (m Interp) String() string {
 	return "Interp(" + strconv.Itoa(int(m)) + ")"
 }
 
-// boxKernel averages the source pixels whose centres fall inside a
-// destination pixel's footprint: x/image/draw widens a kernel's support by
-// the shrink factor, so a box of half-width 0.5 becomes the footprint. This
-// is area averaging (OpenCV's INTER_AREA) except that a source pixel cut by
-// the footprint's edge counts wholly or not at all instead of by its overlap.
-var boxKernel = &draw.Kernel{Support: 0.5, At: func(t float64) float64 { return 1 }}
-
-// scaler returns the x/image/draw scaler for m given the source and
-// destination sizes. Area uses the box kernel only when neither axis is
-// enlarged; when enlarging, a box is nearest-neighbour, and OpenCV's
-// INTER_AREA falls back to bilinear there, as we do.
-func (m Interp) scaler(sw, sh, dw, dh int) (draw.Scaler, error) {
+// scaler returns the x/image/draw scaler for m. Area, when it is not
+// shrinking (see resample), is bilinear: averaging over a footprint smaller
+// than a pixel degenerates to nearest neighbour, and OpenCV's INTER_AREA
+// also interpolates bilinearly when enlarging.
+func (m Interp) scaler() (draw.Scaler, error) {
 	switch m {
-	case Bilinear:
-		return draw.BiLinear, nil
-	case Area:
-		if dw <= sw && dh <= sh {
-			return boxKernel, nil
-		}
+	case Bilinear, Area:
 		return draw.BiLinear, nil
 	case Nearest:
 		return draw.NearestNeighbor, nil
@@ -100,7 +88,10 @@ func resample(src image.Image, sr image.Rectangle, c, w, h int, m Interp) (image
 		draw.Draw(dst, dst.Bounds(), src, sr.Min, draw.Src)
 		return dst, nil
 	}
-	s, err := m.scaler(sr.Dx(), sr.Dy(), w, h)
+	if m == Area && w <= sr.Dx() && h <= sr.Dy() {
+		return areaShrink(src, sr, c, w, h), nil
+	}
+	s, err := m.scaler()
 	if err != nil {
 		return nil, err
 	}
@@ -309,4 +300,77 @@ func normalize(x []float32, channels, plane int, means, stds []float32) {
 			p[i] = (p[i] - m) / s
 		}
 	}
+}
+
+// areaShrink resamples the part sr of src to w x h (no larger than sr) by
+// exact area averaging: each destination pixel is the mean of the source
+// over its footprint, source pixels cut by the footprint's edge weighted by
+// the part inside. This is what TensorFlow's ResizeArea and OpenCV's
+// INTER_AREA compute when shrinking. x/image/draw has no such scaler (a box
+// kernel there counts edge pixels wholly or not at all, by their centres).
+func areaShrink(src image.Image, sr image.Rectangle, c, w, h int) image.Image {
+	sw, sh := sr.Dx(), sr.Dy()
+	tmp := newImage(c, sw, sh)
+	draw.Draw(tmp, tmp.Bounds(), src, sr.Min, draw.Src)
+	x := make([]float32, c*sw*sh)
+	_ = ToCHWInto(x, tmp, c, nil, nil) // sizes match by construction
+	wx, wy := areaWeights(sw, w), areaWeights(sh, h)
+	// Horizontal pass: c*sh rows of sw values to rows of w values.
+	mid := make([]float32, c*sh*w)
+	for r := 0; r < c*sh; r++ {
+		in, out := x[r*sw:(r+1)*sw], mid[r*w:(r+1)*w]
+		for i, ws := range wx {
+			var acc float64
+			for _, t := range ws {
+				acc += t.w * float64(in[t.j])
+			}
+			out[i] = float32(acc)
+		}
+	}
+	// Vertical pass straight into the destination image.
+	dst := newImage(c, w, h)
+	for ch := 0; ch < c; ch++ {
+		plane := mid[ch*sh*w : (ch+1)*sh*w]
+		for y, ws := range wy {
+			for i := 0; i < w; i++ {
+				var acc float64
+				for _, t := range ws {
+					acc += t.w * float64(plane[t.j*w+i])
+				}
+				v := uint8(math.Min(255, math.Max(0, math.Round(acc))))
+				switch d := dst.(type) {
+				case *image.Gray:
+					d.Pix[y*d.Stride+i] = v
+				case *image.RGBA:
+					d.Pix[y*d.Stride+4*i+ch] = v
+					d.Pix[y*d.Stride+4*i+3] = 255
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// areaTap is one source index and its weight.
+type areaTap struct {
+	j int
+	w float64
+}
+
+// areaWeights returns, for each of n destination pixels along an axis of
+// size src (n <= src), the source pixels overlapping its footprint
+// [i*s, (i+1)*s), s = src/n, with weights overlap/s (summing to 1).
+func areaWeights(src, n int) [][]areaTap {
+	s := float64(src) / float64(n)
+	out := make([][]areaTap, n)
+	for i := range out {
+		lo, hi := float64(i)*s, float64(i+1)*s
+		for j := int(lo); j < src && float64(j) < hi; j++ {
+			ov := math.Min(hi, float64(j+1)) - math.Max(lo, float64(j))
+			if ov > 1e-12 {
+				out[i] = append(out[i], areaTap{j, ov / s})
+			}
+		}
+	}
+	return out
 }

@@ -254,7 +254,7 @@ func (t *Transform) draw(b image.Rectangle, rng *rand.Rand) augParams {
 	}
 	factor := func(v float64) float32 {
 		if v == 0 {
-			return 0
+			return 1
 		}
 		return float32(1 - v + 2*v*rng.Float64())
 	}
@@ -321,12 +321,12 @@ func (t *Transform) Apply(dst []float32, img image.Image, c int, rng *rand.Rand)
 // photometric applies the drawn colour distortions to x (0..255 scale),
 // clamping after each.
 func photometric(x []float32, c, plane int, p *augParams) {
-	if f := p.brightness; f != 0 {
+	if f := p.brightness; f != 1 {
 		for i := range x {
 			x[i] = clamp255(x[i] * f)
 		}
 	}
-	if f := p.contrast; f != 0 {
+	if f := p.contrast; f != 1 {
 		var mean float64
 		if c == 3 {
 			for i := 0; i < plane; i++ {
@@ -345,7 +345,7 @@ func photometric(x []float32, c, plane int, p *augParams) {
 	if c != 3 {
 		return
 	}
-	if f := p.saturation; f != 0 {
+	if f := p.saturation; f != 1 {
 		for i := 0; i < plane; i++ {
 			g := lumaR*x[i] + lumaG*x[plane+i] + lumaB*x[2*plane+i]
 			for k := 0; k < 3; k++ {
