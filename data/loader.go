@@ -96,6 +96,9 @@ func NewLoader(ds Dataset, opts LoaderOptions) (*Loader, error) {
 	}
 	l := &Loader{ds: ds, opts: opts, skipped: map[string]string{}}
 	l.c, l.h, l.w = opts.Transform.OutputShape(c, h, w)
+	if l.Steps() == 0 {
+		return nil, pkgerrors.Errorf("loader: batch size %d with DropLast leaves no batch of the %d samples per rank", opts.BatchSize, l.shardLen())
+	}
 	return l, nil
 }
 
@@ -132,16 +135,23 @@ func (l *Loader) Order(epoch int) []int {
 		rng := rand.New(rand.NewPCG(l.opts.Seed, 0x5eed0000_00000000^uint64(epoch)))
 		rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
 	}
-	lo, hi := ShardRange(n, l.opts.Rank, l.opts.World)
+	lo, _ := ShardRange(n, l.opts.Rank, l.opts.World)
+	return order[lo : lo+l.shardLen()]
+}
+
+// shardLen is the number of samples this rank reads per epoch.
+func (l *Loader) shardLen() int {
+	n := l.ds.Len()
 	if l.opts.DropLast {
-		hi = lo + n/l.opts.World
+		return n / l.opts.World
 	}
-	return order[lo:hi]
+	lo, hi := ShardRange(n, l.opts.Rank, l.opts.World)
+	return hi - lo
 }
 
 // Steps returns the number of batches this loader yields per epoch.
 func (l *Loader) Steps() int {
-	n := len(l.Order(0))
+	n := l.shardLen()
 	if l.opts.DropLast {
 		return n / l.opts.BatchSize
 	}

@@ -172,8 +172,11 @@ func TestLoaderShardsCoverEpoch(t *testing.T) {
 			}
 		}
 	}
-	if _, err := NewLoader(s.Train, LoaderOptions{Rank: 3, World: 3}); err == nil {
-		t.Error("rank 3 of 3 accepted")
+	for _, o := range []LoaderOptions{{Rank: 3, World: 3}, {BatchSize: 20, World: 3, DropLast: true},
+		{BatchSize: -1}, {Workers: -2}, {World: 51}, {Transform: Transform{Crop: CropRandom}}} {
+		if _, err := NewLoader(s.Train, o); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
 	}
 }
 
