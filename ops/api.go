@@ -28,6 +28,8 @@ type ConvOpts struct {
 	// NoInputGrad skips the gradient with respect to the input x (its
 	// gradient node is not built, so no machine computes it). Set it on the
 	// first convolution of a network, whose input is data, not a parameter.
+	// On a convolution whose input depends on parameters, gorgonia.Grad
+	// then fails (no gradient reaches them).
 	NoInputGrad bool
 }
 
@@ -41,8 +43,11 @@ type PoolOpts struct {
 	// out = ceil((in + padBefore + padAfter - k) / s) + 1, dropping a last
 	// window that would start entirely in the after-padding.
 	CeilMode bool
-	// CountIncludePad divides average pools by the full window size including
-	// padding (Caffe); otherwise by the number of valid elements (ONNX default).
+	// CountIncludePad divides average pools by the window size including
+	// padding (Caffe, PyTorch's default); otherwise by the number of valid
+	// elements (ONNX default). As in PyTorch, a window that a ceil-mode
+	// overhang extends past the padding counts only up to the padding's end.
+	// Ignored by max pooling.
 	CountIncludePad bool
 }
 
@@ -74,8 +79,9 @@ type BNStats struct {
 	// Momentum of the running-average update (torchvision: 0.1):
 	// running = (1-Momentum)*running + Momentum*batch, with the unbiased
 	// batch variance as PyTorch does.
+	// Zero means DefaultBNMomentum (0.1).
 	Momentum float64
-	Eps      float64 // torchvision GoogLeNet: 1e-3
+	Eps      float64 // torchvision GoogLeNet: 1e-3; zero means DefaultBNEps (1e-5)
 }
 
 // Conv2D returns conv(x, w) + b (b may be nil), optionally followed by ReLU.
@@ -136,8 +142,10 @@ func SoftmaxCrossEntropy(logits, labels *G.Node) (*G.Node, error) { return newSC
 func Softmax(x *G.Node) (*G.Node, error) { return newSoftmax(x) }
 
 // BatchNorm normalises x [N,C,H,W] per channel with learnable gamma, beta [C].
-// Training mode uses batch statistics and updates st in place; eval mode
-// uses st.Mean and st.Var.
+// Training mode uses batch statistics and updates st in place each time the
+// machine runs; eval mode uses st.Mean and st.Var. If st.Mean and st.Var
+// are both nil, BatchNorm sets them to PyTorch's initial 0 and 1; zero
+// Momentum and Eps are set to their defaults.
 func BatchNorm(x, gamma, beta *G.Node, st *BNStats, training bool) (*G.Node, error) {
 	return newBatchNorm(x, gamma, beta, st, training)
 }

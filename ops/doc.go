@@ -62,7 +62,7 @@
 //
 // float32 convolutions and matrix products run on an Engine: the
 // CurrentEngine at the time the machine runs, Reference (pure Go, im2col +
-// GEMM) unless SetEngine installed another (OpenBLAS on the CPU, CUDA on a
+// gonum's GEMM, no cgo) unless SetEngine installed another (OpenBLAS on the CPU, CUDA on a
 // GPU). float64 always uses the generic reference kernels; it is the type
 // for gradient checks. Package opstest is the conformance suite every
 // engine runs.
