@@ -65,10 +65,15 @@ const maxCount = math.MaxInt32
 
 // The MPI library is driven from one goroutine locked to one OS thread (the
 // one that called MPI_Init_thread), so MPI_THREAD_FUNNELED suffices whatever
-// goroutine the caller runs on; calls from several goroutines are
-// serialised.
+// goroutine the caller runs on. Calls from several goroutines are
+// serialised in the order they reach that thread, which is unspecified:
+// every rank must issue its collectives in the same order, so a trainer
+// issues them from one goroutine.
 type mpiState struct {
-	mu     sync.Mutex // guards the fields below and the order of calls
+	// mu is held for reading during each call (and by World) and for
+	// writing by Init and Finalize, so a call never meets a closed channel
+	// and World does not wait for a collective to finish.
+	mu     sync.RWMutex
 	calls  chan func()
 	rank   int
 	size   int
@@ -149,15 +154,15 @@ func Finalize() error {
 // World returns the communicator of all ranks (MPI_COMM_WORLD) between Init
 // and Finalize, and Local otherwise.
 func World() Comm {
-	world.mu.Lock()
-	defer world.mu.Unlock()
+	world.mu.RLock()
+	defer world.mu.RUnlock()
 	if !world.inited {
 		return Local{}
 	}
 	return mpiComm{rank: world.rank, size: world.size}
 }
 
-// call runs f on the MPI thread; world.mu must be held.
+// call runs f on the MPI thread; world.mu must be held (either way).
 func (w *mpiState) call(op string, f func() C.int) error {
 	if !w.inited {
 		return errors.Errorf("mpi: %s: MPI is not initialised (or already finalised)", op)
@@ -189,8 +194,8 @@ func mpiError(op string, rc C.int) error {
 
 // errorFromCode converts an MPI return code to an *Error (for tests).
 func errorFromCode(op string, code int) error {
-	world.mu.Lock()
-	defer world.mu.Unlock()
+	world.mu.RLock()
+	defer world.mu.RUnlock()
 	var err error
 	if cerr := world.call(op, func() C.int { err = mpiError(op, C.int(code)); return C.MPI_SUCCESS }); cerr != nil {
 		return cerr
@@ -212,8 +217,8 @@ func (c mpiComm) Available() bool { return true }
 
 // do runs one MPI call on the MPI thread.
 func do(op string, f func() C.int) error {
-	world.mu.Lock()
-	defer world.mu.Unlock()
+	world.mu.RLock()
+	defer world.mu.RUnlock()
 	return world.call(op, f)
 }
 

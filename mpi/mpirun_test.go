@@ -163,6 +163,11 @@ func failedJob(t *testing.T, mode string, wantCode int) {
 // blocked in an all-reduce, is killed and mpirun exits with 3.
 func TestMPIAbortEndsJob(t *testing.T) { failedJob(t, "abort", 3) }
 
+// TestMPIAbortWhileBlocked: Abort(5) from one goroutine while another of
+// the same rank waits in a barrier that never completes; the other rank is
+// busy outside MPI. The job still ends at once with 5.
+func TestMPIAbortWhileBlocked(t *testing.T) { failedJob(t, "abortbusy", 5) }
+
 // TestMPIExitWithoutFinalizeEndsJob: a rank that exits with status 4
 // without MPI_Finalize (a Go panic or os.Exit) makes mpirun kill the others
 // and exit with 4.

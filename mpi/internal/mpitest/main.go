@@ -17,6 +17,9 @@
 //	             forever (the test kills one rank)
 //	abort        rank 1 fails and calls Abort(3); the others block in an
 //	             all-reduce
+//	abortbusy    rank 1 calls Abort(5) from one goroutine while another is
+//	             blocked in a barrier that rank 0, busy outside MPI,
+//	             never joins
 //	exit         rank 1 exits with status 4 without MPI_Finalize; the others
 //	             block in an all-reduce
 //	bench        times one step's gradient all-reduce (-floats, -iters)
@@ -34,7 +37,7 @@ import (
 )
 
 var (
-	mode    = flag.String("mode", "collectives", "collectives, sgd, spin, abort, exit or bench")
+	mode    = flag.String("mode", "collectives", "collectives, sgd, spin, abort, abortbusy, exit or bench")
 	pidfile = flag.String("pidfile", "", "spin mode: write the pid to this path + \".RANK\"")
 	wantNP  = flag.Int("np", 2, "expected number of ranks")
 )
@@ -58,6 +61,8 @@ func main() {
 		err = bench(c)
 	case "abort":
 		err = abort(c)
+	case "abortbusy":
+		err = abortBusy(c)
 	case "exit":
 		err = exit(c)
 	default:
@@ -307,6 +312,22 @@ func abort(c mpi.Comm) error {
 	buf := make([]float32, 10)
 	err := c.AllreduceSumFloat32(buf)
 	return fmt.Errorf("all-reduce with an aborted rank returned (err %v)", err)
+}
+
+// abortBusy: Abort must work while this rank's MPI thread is blocked in a
+// collective (a watchdog or a failing goroutine beside a stuck step), and
+// must end a rank that is busy outside MPI.
+func abortBusy(c mpi.Comm) error {
+	if c.Rank() == 1 {
+		go c.Barrier()
+		time.Sleep(300 * time.Millisecond)
+		fmt.Printf("rank %d: calling Abort(5) while the MPI thread waits in a barrier\n", c.Rank())
+		os.Stdout.Sync()
+		c.Abort(5)
+		return fmt.Errorf("Abort returned")
+	}
+	time.Sleep(45 * time.Second) // "computing"
+	return fmt.Errorf("rank 0 outlived an aborted job by 45 s")
 }
 
 // exit: rank 1 leaves without MPI_Finalize.
