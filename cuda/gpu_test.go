@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"gorgonia.org/tensor"
+
 	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/cuda/cudatest"
+	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/ops"
 	"github.com/goinception/googlenet/ops/opstest"
 )
@@ -168,5 +171,121 @@ func BenchmarkGPUConv(b *testing.B) {
 				_ = d.Pool().Put(p)
 			}
 		})
+	}
+}
+
+// TestGPUNetVsCPU runs a training step of a small paper-topology GoogLeNet
+// on the GPU and compares the loss and gradients with the CPU graph.
+func TestGPUNetVsCPU(t *testing.T) {
+	cfg := inception.Paper()
+	cfg.InputSize, cfg.Classes, cfg.BatchSize = 64, 7, 4
+	cfg.Dtype = tensor.Float64
+	cfg.Conv1, cfg.Conv2Reduce, cfg.Conv2 = 8, 8, 16
+	cfg.Table = []inception.Row{
+		{Name: "3a", C1x1: 6, C3x3Reduce: 4, C3x3: 8, C5x5Reduce: 2, C5x5: 4, PoolProj: 4},
+		{Name: "4a", MaxPoolBefore: true, C1x1: 8, C3x3Reduce: 6, C3x3: 6, C5x5Reduce: 2, C5x5: 4, PoolProj: 6},
+	}
+	cfg.Dropout, cfg.AuxWeight = 0, 0
+	m, err := inception.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	n := cfg.BatchSize
+	x32 := randoms(rng, n*3*cfg.InputSize*cfg.InputSize)
+	x := make([]float64, len(x32))
+	for i, v := range x32 {
+		x[i] = float64(v)
+	}
+	labels := []int{1, 6, 0, 3}
+	want, err := m.Step(tensor.New(tensor.WithShape(n, 3, cfg.InputSize, cfg.InputSize), tensor.WithBacking(x)), labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := cuda.NewNet(newEngine(t).Device(), m, n)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	defer net.Close()
+	loss, err := net.Step(x32, []int32{1, 6, 0, 3})
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	if math.Abs(loss-want.Main) > fwdRel*math.Abs(want.Main) {
+		t.Errorf("loss %v, CPU %v", loss, want.Main)
+	}
+	for _, name := range net.ParamNames() {
+		got, err := net.Grad(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := m.Param(name)
+		ref := p.Grad.Data().([]float64)
+		want := make([]float32, len(ref))
+		for i, v := range ref {
+			want[i] = float32(v)
+		}
+		relErr(t, name, got, want, gradRel)
+	}
+}
+
+// BenchmarkGPUTrainStep measures the device-resident training step
+// (forward, loss, backward, SGD) of the paper GoogLeNet without dropout and
+// auxiliary heads at batch 128, 224x224, and reports images per second.
+func BenchmarkGPUTrainStep(b *testing.B) { benchNet(b, true) }
+
+// BenchmarkGPUInference measures the device-resident forward pass.
+func BenchmarkGPUInference(b *testing.B) { benchNet(b, false) }
+
+func benchNet(b *testing.B, train bool) {
+	const batch = 128
+	cfg := inception.Paper()
+	cfg.BatchSize, cfg.Dropout, cfg.AuxWeight = 1, 0, 0
+	m, err := inception.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEngine(b)
+	net, err := cuda.NewNet(e.Device(), m, batch)
+	if err != nil {
+		b.Fatalf("%+v", err)
+	}
+	defer net.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := randoms(rng, batch*3*224*224)
+	labels := make([]int32, batch)
+	for i := range labels {
+		labels[i] = int32(rng.IntN(1000))
+	}
+	step := func() {
+		if train {
+			if _, err := net.Step(x, labels); err != nil {
+				b.Fatal(err)
+			}
+			if err := net.SGD(0.01, 0.9, 2e-4); err != nil {
+				b.Fatal(err)
+			}
+		} else if _, err := net.Logits(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	step() // warm-up: JIT of the PTX, pool allocations
+	if err := e.Device().Sync(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
+	}
+	if err := e.Device().Sync(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "img/s")
+	if g, ok := e.Device().Executor().(*cuda.GPU); ok {
+		if free, total, err := g.MemInfo(); err == nil {
+			b.ReportMetric(float64(total-free)/(1<<20), "MiB-used")
+		}
 	}
 }
