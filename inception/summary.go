@@ -109,10 +109,21 @@ func blank64(v int64) string {
 }
 
 func megas(m int64) string {
-	if m == 0 {
+	switch {
+	case m == 0:
 		return ""
+	case m < 100000:
+		return fmt.Sprintf("%.1fK", float64(m)/1e3)
 	}
 	return fmt.Sprintf("%.1fM", float64(m)/1e6)
+}
+
+// total formats a multiply-add count in G (M below 0.1 G).
+func total(m int64) string {
+	if m < 1e8 {
+		return fmt.Sprintf("%.3f M", float64(m)/1e6)
+	}
+	return fmt.Sprintf("%.3f G", float64(m)/1e9)
 }
 
 // WriteText writes the summary as a table laid out like the paper's Table 1
@@ -143,8 +154,8 @@ func (s Summary) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "total (main path): %s params, %.3f G multiply-adds\nauxiliary heads:   %s params, %.3f G multiply-adds\n",
-		Commas(s.Total.Params), float64(s.Total.MACs)/1e9, Commas(s.AuxTot.Params), float64(s.AuxTot.MACs)/1e9)
+	_, err := fmt.Fprintf(w, "total (main path): %s params, %s multiply-adds\nauxiliary heads:   %s params, %s multiply-adds\n",
+		Commas(s.Total.Params), total(s.Total.MACs), Commas(s.AuxTot.Params), total(s.AuxTot.MACs))
 	return err
 }
 
