@@ -52,8 +52,8 @@ type Batch struct {
 	Step       int // batch number within the epoch, from 0
 }
 
-// Loader produces batches of a dataset with parallel decoding. A Loader is
-// safe for use by one epoch iterator at a time.
+// Loader produces batches of a dataset with parallel decoding. Several
+// epoch iterators may run at once (each has its own goroutines).
 type Loader struct {
 	ds      Dataset
 	opts    LoaderOptions
@@ -184,7 +184,7 @@ type SkipRecord struct {
 	Err  string
 }
 
-// sampleSeed gives each (seed, epoch, index) its own random stream, so the
+// sampleRNG gives each (seed, epoch, index) its own random stream, so the
 // augmentation of a sample does not depend on which goroutine decodes it.
 func (l *Loader) sampleRNG(epoch, index int) *rand.Rand {
 	return rand.New(rand.NewPCG(l.opts.Seed^0x9e3779b97f4a7c15, uint64(epoch)<<40^uint64(index)))
