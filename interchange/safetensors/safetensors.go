@@ -380,8 +380,8 @@ func checkEntry(name string, e headerEntry, dataLen uint64) (Tensor, error) {
 	}
 	shape := make([]int, len(e.Shape))
 	for i, d := range e.Shape {
-		if d < 0 || d > math.MaxInt32*int64(math.MaxInt32) {
-			return Tensor{}, errors.Errorf("safetensors: tensor %q: dimension %d is %d", name, i, d)
+		if d < 0 {
+			return Tensor{}, errors.Errorf("safetensors: tensor %q: dimension %d is negative (%d)", name, i, d)
 		}
 		shape[i] = int(d)
 	}
