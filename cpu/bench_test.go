@@ -46,9 +46,37 @@ func benchEngines(b *testing.B) []struct {
 		es = append([]struct {
 			name string
 			e    ops.Engine
-		}{{"openblas", New(Options{Library: lib})}}, es...)
+		}{
+			{"openblas", New(Options{Library: lib})},
+			{"openblas_threads", blasThreaded{New(Options{Library: lib, Workers: 1}), lib}},
+		}, es...)
 	}
 	return es
+}
+
+// blasThreaded is the strategy the engine does not use, kept to measure it:
+// one goroutine, OpenBLAS's own threads inside each GEMM.
+type blasThreaded struct {
+	*Engine
+	lib *Library
+}
+
+func (b blasThreaded) run(f func()) {
+	b.lib.SetThreads(defaultWorkers())
+	defer b.lib.SetThreads(1)
+	f()
+}
+
+func (b blasThreaded) ConvForward(g ops.ConvGeom, x, w, bias, y []float32, relu bool) {
+	b.run(func() { b.Engine.ConvForward(g, x, w, bias, y, relu) })
+}
+
+func (b blasThreaded) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
+	b.run(func() { b.Engine.ConvBackwardData(g, w, dy, dx) })
+}
+
+func (b blasThreaded) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
+	b.run(func() { b.Engine.ConvBackwardFilter(g, x, dy, dw, db) })
 }
 
 // BenchmarkConv reports GFLOP/s (2 flops per multiply-add) of the forward
