@@ -96,18 +96,18 @@ func mpirun(ctx context.Context, bin string, np int, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func runOK(t *testing.T, mode string, wantOK int) string {
+func runOK(t *testing.T, mode string, np, wantOK int) string {
 	bin := mpitest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
 	defer cancel()
-	out, err := mpirun(ctx, bin, 2, "-mode", mode).CombinedOutput()
+	out, err := mpirun(ctx, bin, np, "-mode", mode).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mpirun -mode %s: %v\n%s", mode, err, out)
 	}
 	if strings.Contains(string(out), "FAIL") {
 		t.Fatalf("mpirun -mode %s:\n%s", mode, out)
 	}
-	for r := 0; r < 2; r++ {
+	for r := 0; r < np; r++ {
 		if n := strings.Count(string(out), fmt.Sprintf("rank %d ok:", r)); n != wantOK {
 			t.Errorf("rank %d passed %d checks, want %d", r, n, wantOK)
 		}
@@ -120,17 +120,24 @@ func runOK(t *testing.T, mode string, wantOK int) string {
 
 // TestMPICollectives runs barrier, broadcasts, all-reduces, all-gather,
 // buckets, weight broadcast and hash checks, and float64 averaging on two
-// ranks, each rank checking exact results.
+// and three ranks (Open MPI picks other algorithms for a size that is not a
+// power of two), each rank checking its results.
 func TestMPICollectives(t *testing.T) {
-	runOK(t, "collectives", 11)
+	for _, np := range []int{2, 3} {
+		t.Run(fmt.Sprintf("np%d", np), func(t *testing.T) { runOK(t, "collectives", np, 11) })
+	}
 }
 
-// TestMPIDataParallelSGD: 25 steps of momentum SGD on two ranks with batch
-// 4 each leave bit-identical weights on both ranks, within 1e-5 (relative)
-// of one process with batch 8 on the same data order.
+// TestMPIDataParallelSGD: 25 steps of momentum SGD on np ranks with batch 4
+// each leave bit-identical weights on all ranks, within 1e-5 (relative) of
+// one process with batch 4*np on the same data order.
 func TestMPIDataParallelSGD(t *testing.T) {
-	out := runOK(t, "sgd", 2)
-	t.Log(strings.TrimSpace(out))
+	for _, np := range []int{2, 3} {
+		t.Run(fmt.Sprintf("np%d", np), func(t *testing.T) {
+			out := runOK(t, "sgd", np, 2)
+			t.Log(strings.TrimSpace(out))
+		})
+	}
 }
 
 // failedJob runs a job in which one rank fails and checks that mpirun
