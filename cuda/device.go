@@ -261,48 +261,69 @@ func (d *Device) ConvBackwardData(g ops.ConvGeom, w, dy, dx Ptr) error {
 	return nil
 }
 
-// ConvBackwardFilter computes dw = Σ_n dy_n·col(x_n)ᵀ (one GEMM per image,
-// accumulating with beta = 1 after the first) and db = Σ dy per channel
-// (db may be 0).
+// ConvBackwardFilter computes dw = Σ_n dy_n·col(x_n)ᵀ and db = Σ dy per
+// channel (db may be 0). Per chunk of images, one strided-batched GEMM
+// writes each image's partial dw, and a second GEMM with a ones vector sums
+// the partials into dw (beta = 1 after the first chunk): two launches per
+// chunk instead of one small GEMM per image.
 func (d *Device) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db Ptr) error {
 	if err := checkConv(g); err != nil {
 		return err
 	}
 	crs, ohw := g.C*g.R*g.S, g.OutH*g.OutW
-	ga := gemmArgs{tb: true, m: g.K, n: crs, k: ohw, alpha: 1, lda: ohw, ldb: ohw, c: dw, ldc: crs, batch: 1}
+	kcrs := g.K * crs
 	pw := pointwise(g)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	nb := 1
+	// Images per chunk: bounded by the im2col scratch and by the partials.
+	nb := int(max(1, min(int64(g.N), d.ScratchBytes/int64(4*kcrs))))
+	if !pw {
+		nb = min(nb, d.chunk(g))
+	}
 	var col Ptr
 	if !pw {
-		nb = d.chunk(g)
 		var err error
 		if col, err = d.scratch(int64(4 * nb * crs * ohw)); err != nil {
 			return err
 		}
 	}
+	parts, err := d.pool.GetFloats(nb * kcrs)
+	if err != nil {
+		return errors.Wrap(err, "cuda: ConvBackwardFilter partials")
+	}
+	defer d.pool.Put(parts)
+	ones, err := d.pool.GetFloats(nb)
+	if err != nil {
+		return errors.Wrap(err, "cuda: ConvBackwardFilter ones")
+	}
+	defer d.pool.Put(ones)
+	if err := d.Fill(ones, 1, nb); err != nil {
+		return err
+	}
 	for n0 := 0; n0 < g.N; n0 += nb {
 		m := min(nb, g.N-n0)
-		if !pw {
+		ga := gemmArgs{tb: true, m: g.K, n: crs, k: ohw, alpha: 1, a: dy.Add(n0 * g.K * ohw), lda: ohw, sa: g.K * ohw,
+			ldb: ohw, c: parts, ldc: crs, sc: kcrs, batch: m}
+		if pw {
+			ga.b, ga.sb = x.Add(n0*g.C*ohw), g.C*ohw
+		} else {
 			if err := d.run(d.im2colArgs("im2col", g, x, col, n0, m, m*crs*ohw)); err != nil {
 				return errors.Wrap(err, "cuda: ConvBackwardFilter")
 			}
+			ga.b, ga.sb = col, crs*ohw
 		}
-		for i := 0; i < m; i++ {
-			ga.a = dy.Add((n0 + i) * g.K * ohw)
-			if pw {
-				ga.b = x.Add((n0 + i) * g.C * ohw)
-			} else {
-				ga.b = col.Add(i * crs * ohw)
-			}
-			ga.beta = 1
-			if n0+i == 0 {
-				ga.beta = 0
-			}
-			if err := d.gemm(ga); err != nil {
-				return errors.Wrap(err, "cuda: ConvBackwardFilter")
-			}
+		if err := d.gemm(ga); err != nil {
+			return errors.Wrap(err, "cuda: ConvBackwardFilter")
+		}
+		// dw[1, K*CRS] (+)= ones[1, m] · parts[m, K*CRS]
+		beta := float32(1)
+		if n0 == 0 {
+			beta = 0
+		}
+		red := gemmArgs{m: 1, n: kcrs, k: m, alpha: 1, a: ones, lda: m, b: parts, ldb: kcrs, beta: beta,
+			c: dw, ldc: kcrs, batch: 1}
+		if err := d.gemm(red); err != nil {
+			return errors.Wrap(err, "cuda: ConvBackwardFilter")
 		}
 	}
 	if db != 0 {
