@@ -15,6 +15,7 @@ func TestConv2DGradient(t *testing.T) {
 		bias bool
 		opts ops.ConvOpts
 	}{
+		{"7x7/stride2/pad3/noinputgrad", []int{1, 3, 9, 9}, []int{2, 3, 7, 7}, true, ops.ConvOpts{StrideH: 2, StrideW: 2, Pad: ops.Same(3), NoInputGrad: true}},
 		{"1x1", []int{2, 3, 4, 4}, []int{2, 3, 1, 1}, true, ops.ConvOpts{}},
 		{"3x3/pad1/relu", []int{2, 2, 5, 5}, []int{3, 2, 3, 3}, true, ops.ConvOpts{Pad: ops.Same(1), ReLU: true}},
 		{"3x3/stride2/nobias", []int{1, 2, 7, 6}, []int{2, 2, 3, 3}, false, ops.ConvOpts{StrideH: 2, StrideW: 2}},
@@ -22,7 +23,7 @@ func TestConv2DGradient(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ins := []gradcheck.Input{{Name: "x", Shape: c.x}, {Name: "w", Shape: c.w}}
+			ins := []gradcheck.Input{{Name: "x", Shape: c.x, NoGrad: c.opts.NoInputGrad}, {Name: "w", Shape: c.w}}
 			if c.bias {
 				ins = append(ins, gradcheck.Input{Name: "b", Shape: []int{c.w[0]}})
 			}
