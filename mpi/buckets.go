@@ -3,6 +3,7 @@ package mpi
 import (
 	"encoding/binary"
 	"hash/fnv"
+	"time"
 
 	"github.com/pkg/errors"
 )
@@ -31,6 +32,17 @@ type Buckets struct {
 	segs  []segment   // one per slice
 	bufs  [][]float32 // the buckets
 	hash  uint64      // of names, lengths and bucket boundaries
+	stats CommStats
+}
+
+// CommStats accumulates the collectives of a Buckets: how many
+// AllreduceMean calls (steps), how many collective calls, how many bytes
+// each rank contributed, and the wall time spent inside the collectives
+// (waiting for slower ranks included; packing and unpacking excluded).
+type CommStats struct {
+	Steps, Calls int
+	Bytes        int64
+	Time         time.Duration
 }
 
 // segment places slice i at bufs[bucket][off:off+lens[i]].
@@ -164,8 +176,14 @@ func (b *Buckets) AllreduceMean(c Comm, xs [][]float32) error {
 		return err
 	}
 	n := float32(c.Size())
+	b.stats.Steps++
 	for i, buf := range b.bufs {
-		if err := c.AllreduceSumFloat32(buf); err != nil {
+		start := time.Now()
+		err := c.AllreduceSumFloat32(buf)
+		b.stats.Time += time.Since(start)
+		b.stats.Calls++
+		b.stats.Bytes += 4 * int64(len(buf))
+		if err != nil {
 			return errors.Wrapf(err, "mpi: all-reduce of bucket %d/%d (%d floats)", i+1, len(b.bufs), len(buf))
 		}
 		for j := range buf {
@@ -174,6 +192,14 @@ func (b *Buckets) AllreduceMean(c Comm, xs [][]float32) error {
 	}
 	return b.Unpack(xs)
 }
+
+// Stats returns the accumulated statistics of AllreduceMean (with one rank
+// nothing is communicated and nothing counted). A trainer reports
+// Stats().Time / Steps as the communication time per step.
+func (b *Buckets) Stats() CommStats { return b.stats }
+
+// ResetStats sets the statistics to zero (e.g. after warm-up steps).
+func (b *Buckets) ResetStats() { b.stats = CommStats{} }
 
 // Broadcast overwrites xs on every rank with root's xs, one BcastFloat32 per
 // bucket: how every rank starts from rank 0's initial (or resumed) weights.

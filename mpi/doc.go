@@ -50,7 +50,11 @@
 // all-gather); synchronous SGD keeps them bit-identical because every rank
 // applies the same averaged gradient with the same solver state.
 // AverageFloat64s averages batch-norm running statistics across ranks at
-// checkpoint time (the policy is in docs/distributed.md).
+// checkpoint time (the policy is in docs/distributed.md). Shard cuts a
+// global batch (Size x per-rank batch, the same on every rank) into this
+// rank's part, StepsPerEpoch counts the full global batches of an epoch,
+// and Buckets.Stats reports the time spent in the all-reduces (the
+// communication time per step).
 //
 // The helpers take plain slices ([]float32 per parameter), not Gorgonia
 // tensors, so this package depends on nothing but the standard library and

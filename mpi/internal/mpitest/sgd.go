@@ -132,11 +132,18 @@ func sgd(c mpi.Comm) error {
 		copy(ws[k], w[k])
 	}
 	global := p * sgdB
-	perEpoch := sgdN / global
+	perEpoch, err := mpi.StepsPerEpoch(c, sgdN, sgdB)
+	if err != nil {
+		return err
+	}
 	for t := 0; t < sgdSteps; t++ {
 		ord := order(t / perEpoch)
 		batch := ord[(t%perEpoch)*global : (t%perEpoch+1)*global]
-		grad(d, w, g, batch[r*sgdB:(r+1)*sgdB]) // this rank's shard
+		mine, err := mpi.Shard(c, batch)
+		if err != nil {
+			return err
+		}
+		grad(d, w, g, mine)
 		if err := b.AllreduceMean(c, g); err != nil {
 			return err
 		}
@@ -157,6 +164,9 @@ func sgd(c mpi.Comm) error {
 	}
 	if worst > sgdTol {
 		return fmt.Errorf("parallel and serial weights differ by %.3g (tolerance %g)", worst, sgdTol)
+	}
+	if st := b.Stats(); st.Steps != sgdSteps || st.Calls != sgdSteps*b.Len() {
+		return fmt.Errorf("stats %+v after %d steps", st, sgdSteps)
 	}
 	ok(c, "matches one process with batch %d: max relative difference %.3g (tolerance %g)", global, worst, sgdTol)
 	return nil
