@@ -120,3 +120,18 @@ func TestPoolReuse(t *testing.T) {
 		t.Errorf("Release freed %d of %d buffers, %d bytes still held", ex.frees, first, p.Held())
 	}
 }
+
+// TestEngineFor checks the --device values (the default build has no GPU).
+func TestEngineFor(t *testing.T) {
+	if e, err := EngineFor("cpu"); e != nil || err != nil {
+		t.Errorf("EngineFor(cpu) = %v, %v", e, err)
+	}
+	if _, err := EngineFor("tpu"); err == nil {
+		t.Error("EngineFor(tpu): no error")
+	}
+	if !Built {
+		if _, err := EngineFor("gpu"); err != ErrNotBuilt {
+			t.Errorf("EngineFor(gpu) without the gpu tag: %v, want ErrNotBuilt", err)
+		}
+	}
+}
