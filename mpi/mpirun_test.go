@@ -140,6 +140,20 @@ func TestMPIDataParallelSGD(t *testing.T) {
 	}
 }
 
+// TestMPIGoogLeNetMini is the acceptance check on the real model
+// (mini variant with auxiliary heads, batch norm and dropout off, inception
+// and solvers packages): 3 steps of momentum SGD on np ranks with batch 2
+// each leave bit-identical weights, within 1e-6 (relative) of one process
+// with batch 2*np on the same data order.
+func TestMPIGoogLeNetMini(t *testing.T) {
+	for _, np := range []int{2, 3} {
+		t.Run(fmt.Sprintf("np%d", np), func(t *testing.T) {
+			out := runOK(t, "googlenet", np, 3)
+			t.Log(strings.TrimSpace(out))
+		})
+	}
+}
+
 // failedJob runs a job in which one rank fails and checks that mpirun
 // exits non-zero within failureEndsWithin of the failure.
 func failedJob(t *testing.T, mode string, wantCode int) {

@@ -13,6 +13,7 @@
 //	sgd          K steps of data-parallel SGD on least squares, per-rank
 //	             batch B: ranks bit-identical, and equal within tolerance to
 //	             one process with batch Size*B on the same data order
+//	googlenet    the same on the mini GoogLeNet (batch norm and dropout off)
 //	spin         every rank writes its pid to -pidfile.RANK, then all-reduces
 //	             forever (the test kills one rank)
 //	abort        rank 1 fails and calls Abort(3); the others block in an
@@ -37,7 +38,7 @@ import (
 )
 
 var (
-	mode    = flag.String("mode", "collectives", "collectives, sgd, spin, abort, abortbusy, exit or bench")
+	mode    = flag.String("mode", "collectives", "collectives, sgd, googlenet, spin, abort, abortbusy, exit or bench")
 	pidfile = flag.String("pidfile", "", "spin mode: write the pid to this path + \".RANK\"")
 	wantNP  = flag.Int("np", 2, "expected number of ranks")
 )
@@ -55,6 +56,8 @@ func main() {
 		err = collectives(c)
 	case "sgd":
 		err = sgd(c)
+	case "googlenet":
+		err = googlenet(c)
 	case "spin":
 		err = spin(c)
 	case "bench":
