@@ -68,6 +68,7 @@ func TestNetVsCPU(t *testing.T) {
 		t.Errorf("loss %v, CPU %v", loss, want.Main)
 	}
 	names := net.ParamNames()
+	t.Logf("%d parameters", len(names))
 	if len(names) != len(m.Params()) {
 		t.Errorf("device net has %d parameters, the model %d", len(names), len(m.Params()))
 	}
