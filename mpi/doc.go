@@ -74,7 +74,8 @@
 //     panic exits with 2, os.Exit with its argument, a signal kills it), is
 //     noticed by Open MPI's mpirun, which kills the other ranks and exits
 //     non-zero ("mpirun detected that one or more processes exited with
-//     non-zero status, thus causing the job to be terminated").
+//     non-zero status, thus causing the job to be terminated"; status 0
+//     without MPI_Finalize is "exiting improperly", and mpirun exits with 1).
 //   - Errors from MPI itself come back as *Error (MPI_ERRORS_RETURN), so
 //     the rank can report and Abort.
 //

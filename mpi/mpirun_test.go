@@ -156,12 +156,12 @@ func TestMPIGoogLeNetMini(t *testing.T) {
 
 // failedJob runs a job in which one rank fails and checks that mpirun
 // exits non-zero within failureEndsWithin of the failure.
-func failedJob(t *testing.T, mode string, wantCode int) {
+func failedJob(t *testing.T, mode string, wantCode int, args ...string) {
 	bin := mpitest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
 	defer cancel()
 	var out bytes.Buffer
-	cmd := mpirun(ctx, bin, 2, "-mode", mode)
+	cmd := mpirun(ctx, bin, 2, append([]string{"-mode", mode}, args...)...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err := cmd.Run()
@@ -193,6 +193,11 @@ func TestMPIAbortWhileBlocked(t *testing.T) { failedJob(t, "abortbusy", 5) }
 // without MPI_Finalize (a Go panic or os.Exit) makes mpirun kill the others
 // and exit with 4.
 func TestMPIExitWithoutFinalizeEndsJob(t *testing.T) { failedJob(t, "exit", 4) }
+
+// TestMPIExitZeroWithoutFinalizeEndsJob: even status 0 without
+// MPI_Finalize is an abnormal termination for Open MPI: mpirun kills the
+// others and exits with 1.
+func TestMPIExitZeroWithoutFinalizeEndsJob(t *testing.T) { failedJob(t, "exit", 1, "-code", "0") }
 
 // TestMPIKilledRankEndsJob: SIGKILL to rank 1 while both ranks all-reduce
 // in a loop ends rank 0 and mpirun (non-zero) within seconds.

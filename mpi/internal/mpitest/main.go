@@ -21,7 +21,7 @@
 //	abortbusy    rank 1 calls Abort(5) from one goroutine while another is
 //	             blocked in a barrier that rank 0, busy outside MPI,
 //	             never joins
-//	exit         rank 1 exits with status 4 without MPI_Finalize; the others
+//	exit         rank 1 exits with status -code (4) without MPI_Finalize; the others
 //	             block in an all-reduce
 //	bench        times one step's gradient all-reduce (-floats, -iters)
 package main
@@ -41,6 +41,7 @@ var (
 	mode    = flag.String("mode", "collectives", "collectives, sgd, googlenet, spin, abort, abortbusy, exit or bench")
 	pidfile = flag.String("pidfile", "", "spin mode: write the pid to this path + \".RANK\"")
 	wantNP  = flag.Int("np", 2, "expected number of ranks")
+	code    = flag.Int("code", 4, "exit mode: rank 1's exit status")
 )
 
 func main() {
@@ -337,9 +338,9 @@ func abortBusy(c mpi.Comm) error {
 func exit(c mpi.Comm) error {
 	if c.Rank() == 1 {
 		time.Sleep(200 * time.Millisecond)
-		fmt.Printf("rank %d: exiting with status 4 without MPI_Finalize\n", c.Rank())
+		fmt.Printf("rank %d: exiting with status %d without MPI_Finalize\n", c.Rank(), *code)
 		os.Stdout.Sync()
-		os.Exit(4)
+		os.Exit(*code)
 	}
 	buf := make([]float32, 10)
 	err := c.AllreduceSumFloat32(buf)
