@@ -183,6 +183,8 @@ func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
 	workers := e.nworkers()
 	if g.N == 0 {
 		clear(dw)
+	} else if g.N > 1 && q.ohw < smallPlane {
+		e.filterBatched(q, x, dy, dw, workers)
 	} else if g.N >= workers {
 		partial := make([][]float32, min(workers, g.N))
 		parallelRanges(g.N, workers, func(wk, lo, hi int) {
@@ -265,6 +267,48 @@ func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
 			}
 		})
 	}
+}
+
+// smallPlane is the output plane size (OH*OW) below which backward filter
+// gathers the whole batch into one GEMM: per image, the GEMM's depth would
+// be only OH*OW while it reads and writes all of dw. This covers
+// GoogLeNet's 7x7 planes (inception_5b/1x1 at batch 8: 1.2 ms instead of
+// 2.4 ms, best of 4 on a loaded machine); at 14x14 per-image GEMMs measured
+// faster.
+const smallPlane = 64
+
+// filterBatched computes dw = dY[K, N*OHW] · col(X)[CRS, N*OHW]ᵀ as one GEMM
+// split over workers, after gathering each image's rows side by
+// side (dY_n's row k becomes columns n*OHW.. of row k; no transposition).
+func (e *Engine) filterBatched(q geom, x, dy, dw []float32, workers int) {
+	g := q.ConvGeom
+	width := g.N * q.ohw
+	dyAll := e.pool.get(g.K * width)
+	colAll := e.pool.get(q.crs * width)
+	defer e.pool.put(dyAll)
+	defer e.pool.put(colAll)
+	parallelRanges(g.N, workers, func(_, lo, hi int) {
+		var col []float32
+		if !q.pointwise {
+			col = e.pool.get(q.crs * q.ohw)
+			defer e.pool.put(col)
+		}
+		for n := lo; n < hi; n++ {
+			src := x[n*q.chw : (n+1)*q.chw]
+			if !q.pointwise {
+				im2col(q, src, col, 0, g.C)
+				src = col
+			}
+			for r := 0; r < q.crs; r++ {
+				copy(colAll[r*width+n*q.ohw:][:q.ohw], src[r*q.ohw:])
+			}
+			dyn := dy[n*q.kohw:]
+			for k := 0; k < g.K; k++ {
+				copy(dyAll[k*width+n*q.ohw:][:q.ohw], dyn[k*q.ohw:])
+			}
+		}
+	})
+	splitGemm(workers, false, true, g.K, q.crs, width, 1, dyAll, width, colAll, width, 0, dw, q.crs, e.sgemm)
 }
 
 // im2col unrolls channels c0..c1 of one image x[C,H,W] into the rows

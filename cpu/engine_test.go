@@ -84,6 +84,7 @@ var larger = []struct {
 	{"inception_1x1/batch1", ops.ConvGeom{N: 1, C: 300, H: 9, W: 5, K: 13, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 9, OutW: 5}},
 	{"3x3/C96K128", ops.ConvGeom{N: 3, C: 40, H: 6, W: 6, K: 100, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 6, OutW: 6}},
 	{"5x5/batch1", ops.ConvGeom{N: 1, C: 16, H: 7, W: 7, K: 32, R: 5, S: 5, StrideH: 1, StrideW: 1, PadTop: 2, PadLeft: 2, OutH: 7, OutW: 7}},
+	{"3x3/batch4/plane100", ops.ConvGeom{N: 4, C: 8, H: 10, W: 10, K: 12, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 10, OutW: 10}},
 	{"conv1/7x7s2", ops.ConvGeom{N: 1, C: 3, H: 40, W: 40, K: 64, R: 7, S: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, OutH: 20, OutW: 20}},
 }
 
