@@ -28,6 +28,9 @@
 // MPI_ERRORS_RETURN handler: a failing call returns an *Error with MPI's
 // code, class and message instead of aborting inside the library. World
 // returns the Comm of all ranks; Finalize ends MPI (once per process).
+// Init fails when the launcher's environment announces another world size
+// than MPI reports (a launcher from another MPI implementation starts N
+// singletons).
 // Init also keeps Open MPI from installing its own SIGSEGV/SIGBUS/SIGFPE/
 // SIGABRT handlers (OMPI_MCA_opal_signal=""), which would otherwise turn
 // Go's nil-pointer panics into MPI aborts.

@@ -11,9 +11,10 @@ package mpi
 // are macros over addresses of globals that cgo cannot use directly.
 
 static int gm_init(int *provided) {
-	int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, provided);
-	if (rc != MPI_SUCCESS) return rc;
-	// Report errors as return codes instead of aborting inside MPI.
+	return MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, provided);
+}
+// Report errors as return codes instead of aborting inside MPI.
+static int gm_errors_return(void) {
 	return MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 }
 static int gm_initialized(int *flag) { return MPI_Initialized(flag); }
@@ -95,8 +96,11 @@ var world mpiState
 func Init() error {
 	world.mu.Lock()
 	defer world.mu.Unlock()
-	if world.inited || world.done {
+	if world.inited {
 		return errors.New("mpi: Init called twice")
+	}
+	if world.done {
+		return errors.New("mpi: Init after Finalize (MPI cannot be initialised again)")
 	}
 	if _, set := os.LookupEnv("OMPI_MCA_opal_signal"); !set {
 		if err := os.Setenv("OMPI_MCA_opal_signal", ""); err != nil {
@@ -111,7 +115,12 @@ func Init() error {
 		runtime.LockOSThread()
 		var provided C.int
 		if rc := C.gm_init(&provided); rc != C.MPI_SUCCESS {
-			ready <- mpiError("MPI_Init_thread", rc)
+			// MPI_Error_string is not allowed before a successful init.
+			ready <- &Error{Op: "MPI_Init_thread", Code: int(rc), Class: -1, Msg: "initialisation failed"}
+			return
+		}
+		if rc := C.gm_errors_return(); rc != C.MPI_SUCCESS {
+			ready <- mpiError("MPI_Comm_set_errhandler", rc)
 			return
 		}
 		// Any provided level will do (even MPI_THREAD_SINGLE): only this
@@ -134,6 +143,13 @@ func Init() error {
 		return err
 	}
 	world.rank, world.size = int(r), int(s)
+	// A launcher of another MPI implementation (MPICH's mpiexec starting an
+	// Open MPI binary, say) starts N singletons that each see a world of
+	// one and would train N unrelated models.
+	if l, ok := Launched(); ok && l.Size != world.size {
+		return errors.Errorf("mpi: launched as rank %d of %d by %s, but MPI sees a world of %d: the launcher does not match the MPI library this binary uses (Open MPI)",
+			l.Rank, l.Size, l.Launcher, world.size)
+	}
 	return nil
 }
 

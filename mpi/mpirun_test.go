@@ -273,3 +273,24 @@ func alive(pid int) bool {
 	}
 	return true
 }
+
+// TestMPILauncherMismatch: a process whose environment says it is rank 0 of
+// 2 (PMI variables, as MPICH's mpiexec sets) but whose MPI library sees a
+// world of one must refuse to run rather than train alone.
+func TestMPILauncherMismatch(t *testing.T) {
+	bin := mpitest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-mode", "collectives")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OMPI_") && !strings.HasPrefix(kv, "PMI") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "PMI_RANK=0", "PMI_SIZE=2")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "launched as rank 0 of 2 by PMI, but MPI sees a world of 1") {
+		t.Errorf("got %v\n%s", err, out)
+	}
+}
