@@ -429,3 +429,28 @@ func (d *Device) SGDMomentum(w, g, v Ptr, n int, lr, mu, wd float32) error {
 	return d.run(launch1D("sgd_momentum", n, PtrArg(w), PtrArg(g), PtrArg(v), Int64Arg(int64(n)),
 		FloatArg(lr), FloatArg(mu), FloatArg(wd)))
 }
+
+// splitmix64 and dropoutKey reproduce ops' dropout mask derivation (see
+// ops.DropoutKeep); TestDropout checks the device mask against it.
+func splitmix64(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func dropoutKey(seed, step uint64, index int) uint64 {
+	return splitmix64(splitmix64(splitmix64(seed)^step) ^ uint64(index))
+}
+
+// Dropout computes y = x·mask/(1-rate) over n elements with the mask of
+// ops.Dropout for (seed, step, index): element i is kept when
+// ops.DropoutKeep(seed, step, index, i, rate). Applied to dy with the same
+// arguments it is the backward pass.
+func (d *Device) Dropout(x, y Ptr, n int, seed, step uint64, index int, rate float64) error {
+	if n <= 0 || !(rate >= 0 && rate < 1) {
+		return errors.Errorf("cuda: Dropout: bad size %d or rate %v", n, rate)
+	}
+	return d.run(launch1D("dropout", n, PtrArg(x), PtrArg(y), Int64Arg(int64(n)),
+		Uint64Arg(dropoutKey(seed, step, index)), Float64Arg(rate), FloatArg(float32(1/(1-rate)))))
+}

@@ -43,7 +43,7 @@ var Kernels = map[string]string{
 	"maxpool_fwd": "pool", "maxpool_bwd": "pool", "avgpool_fwd": "pool", "avgpool_bwd": "pool",
 	"lrn_fwd": "lrn", "lrn_bwd": "lrn",
 	"relu_bwd": "misc", "channel_copy": "misc", "axpy": "misc", "fill": "misc",
-	"bias_grad": "misc", "softmax_xent": "misc", "sgd_momentum": "misc",
+	"bias_grad": "misc", "softmax_xent": "misc", "sgd_momentum": "misc", "dropout": "misc",
 }
 
 // threads is THREADS in kernels/common.cuh: the block size of 1-D kernels

@@ -39,6 +39,12 @@ func Int64Arg(v int64) Arg { return Arg{slot: uint64(v)} }
 // FloatArg passes a float parameter.
 func FloatArg(v float32) Arg { return Arg{slot: uint64(math.Float32bits(v))} }
 
+// Float64Arg passes a double parameter.
+func Float64Arg(v float64) Arg { return Arg{slot: math.Float64bits(v)} }
+
+// Uint64Arg passes an unsigned long long parameter.
+func Uint64Arg(v uint64) Arg { return Arg{slot: v} }
+
 // Slot returns the 8-byte parameter slot.
 func (a Arg) Slot() uint64 { return a.slot }
 

@@ -69,6 +69,7 @@ func TestDevice(t *testing.T, d *cuda.Device) {
 	t.Run("SoftmaxCrossEntropy", e.sub(testSoftmaxXent))
 	t.Run("SGDMomentum", e.sub(testSGD))
 	t.Run("Linear", e.sub(testLinear))
+	t.Run("Dropout", e.sub(testDropout))
 	t.Run("InceptionModule", e.sub(testInception))
 }
 
@@ -676,6 +677,33 @@ func testLinear(e *env) {
 				}
 			}
 			e.compare(fmt.Sprintf("linear%v/relu=%v", sz, relu), e.download(py, n*out), want, mag, FwdTol)
+		}
+	}
+}
+
+func testDropout(e *env) {
+	n := 3000
+	x := e.random(n)
+	px := e.upload(x)
+	for _, tc := range []struct {
+		seed, step uint64
+		index      int
+		rate       float64
+	}{{1, 0, 0, 0.4}, {42, 17, 2, 0.7}, {7, 3, 1, 0}} {
+		py := e.poisoned(n)
+		e.check(e.d.Dropout(px, py, n, tc.seed, tc.step, tc.index, tc.rate))
+		got := e.download(py, n)
+		want := make([]float64, n)
+		kept := 0
+		for i := range want {
+			if ops.DropoutKeep(tc.seed, tc.step, tc.index, i, tc.rate) {
+				want[i] = float64(x[i]) / (1 - tc.rate)
+				kept++
+			}
+		}
+		e.compare(fmt.Sprintf("dropout%+v", tc), got, want, absAll(want), FwdTol)
+		if frac := float64(kept) / float64(n); math.Abs(frac-(1-tc.rate)) > 0.05 {
+			e.t.Errorf("dropout%+v kept %.3f of the elements", tc, frac)
 		}
 	}
 }

@@ -118,6 +118,7 @@ extern "C" int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned g
 	K(bias_grad, true)
 	K(softmax_xent, true)
 	K(sgd_momentum, false)
+	K(dropout, false)
 #undef K
 	return -1;
 }

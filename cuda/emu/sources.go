@@ -4,4 +4,4 @@ package emu
 
 // kernelSourceHash is the SHA-256 of cuda/kernels/common.cuh followed by
 // cuda/kernels/*.cu in name order, as compiled into this package.
-const kernelSourceHash = "ad7ff7b6c9ddbf6391ca1e862c69c31aba0d199418c6307baa21a17a44c4d87a"
+const kernelSourceHash = "c8ee8ed07ea48c6f9382a76d33d0ae179df80662402c33ea03032e7deff750e0"

@@ -127,3 +127,25 @@ KERNEL void sgd_momentum(float *w, const float *g, float *v, long long n, float 
 		w[t] -= lr * vv;
 	}
 }
+
+// splitmix64 is the SplitMix64 finaliser (as ops/dropout.go).
+__device__ static unsigned long long splitmix64(unsigned long long z)
+{
+	z += 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+// dropout: y = x*scale where element t is kept, else 0. Element t is kept
+// when its uniform draw u = splitmix64(key + t*golden) / 2^64 (53 bits) is
+// at least rate: the mask of ops.DropoutKeep, so the device and the CPU
+// graph drop the same elements. The backward is the same map applied to dy.
+KERNEL void dropout(const float *x, float *y, long long n, unsigned long long key, double rate, float scale)
+{
+	for (long long t = gid(); t < n; t += gstride()) {
+		unsigned long long h = splitmix64(key + (unsigned long long)t * 0x9e3779b97f4a7c15ULL);
+		double u = (double)(h >> 11) / 9007199254740992.0; // 2^53
+		y[t] = u >= rate ? x[t] * scale : 0.0f;
+	}
+}
