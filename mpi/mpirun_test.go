@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,62 +26,52 @@ const (
 	failureEndsWithin = 8 * time.Second
 )
 
-var (
-	buildOnce sync.Once
-	buildBin  string
-	buildErr  error
-	buildSkip string
-)
-
-// mpitest returns the path of the built test program, skipping the test
-// when MPI is not available.
-func mpitest(t *testing.T) string {
+// buildMPITest builds the test program into dir, or skips the test when
+// MPI is not available.
+func buildMPITest(t *testing.T, dir string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping mpirun tests in -short mode")
 	}
-	buildOnce.Do(func() {
-		if _, err := exec.LookPath("mpirun"); err != nil {
-			buildSkip = "mpirun not on PATH (install openmpi-bin and libopenmpi-dev, or run scripts/mpi-test.sh)"
-			return
-		}
-		if err := exec.Command("pkg-config", "--exists", "ompi-c").Run(); err != nil {
-			buildSkip = "pkg-config cannot find ompi-c (install libopenmpi-dev and pkg-config)"
-			return
-		}
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			buildSkip = "go command not on PATH"
-			return
-		}
-		dir, err := os.MkdirTemp("", "mpitest")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildBin = filepath.Join(dir, "mpitest")
-		cmd := exec.Command(gobin, "build", "-tags", "mpi", "-o", buildBin, "./internal/mpitest")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build -tags mpi ./internal/mpitest: %v\n%s", err, out)
-		}
-	})
-	if buildSkip != "" {
-		t.Skip(buildSkip)
+	if _, err := exec.LookPath("mpirun"); err != nil {
+		t.Skip("mpirun not on PATH (install openmpi-bin and libopenmpi-dev, or run scripts/mpi-test.sh)")
 	}
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if err := exec.Command("pkg-config", "--exists", "ompi-c").Run(); err != nil {
+		t.Skip("pkg-config cannot find ompi-c (install libopenmpi-dev and pkg-config)")
 	}
-	return buildBin
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go command not on PATH")
+	}
+	bin := filepath.Join(dir, "mpitest")
+	cmd := exec.Command(gobin, "build", "-tags", "mpi", "-o", bin, "./internal/mpitest")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags mpi ./internal/mpitest: %v\n%s", err, out)
+	}
+	return bin
 }
 
-// TestMain removes the built program.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildBin != "" {
-		os.RemoveAll(filepath.Dir(buildBin))
+// TestMPI builds internal/mpitest once (into its temporary directory) and
+// runs the multi-rank checks as subtests.
+func TestMPI(t *testing.T) {
+	bin := buildMPITest(t, t.TempDir())
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, string)
+	}{
+		{"Collectives", testCollectives},
+		{"DataParallelSGD", testDataParallelSGD},
+		{"GoogLeNetMini", testGoogLeNetMini},
+		{"AbortEndsJob", func(t *testing.T, bin string) { failedJob(t, bin, "abort", 3) }},
+		{"AbortWhileBlocked", func(t *testing.T, bin string) { failedJob(t, bin, "abortbusy", 5) }},
+		{"ExitWithoutFinalizeEndsJob", func(t *testing.T, bin string) { failedJob(t, bin, "exit", 4) }},
+		{"ExitZeroWithoutFinalizeEndsJob", func(t *testing.T, bin string) { failedJob(t, bin, "exit", 1, "-code", "0") }},
+		{"KilledRankEndsJob", testKilledRankEndsJob},
+		{"LauncherMismatch", testLauncherMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, bin) })
 	}
-	os.Exit(code)
 }
 
 // mpirun starts the program on np ranks of this machine. Shared memory
@@ -96,8 +85,7 @@ func mpirun(ctx context.Context, bin string, np int, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func runOK(t *testing.T, mode string, np, wantOK int) string {
-	bin := mpitest(t)
+func runOK(t *testing.T, bin, mode string, np, wantOK int) string {
 	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
 	defer cancel()
 	out, err := mpirun(ctx, bin, np, "-mode", mode).CombinedOutput()
@@ -118,46 +106,53 @@ func runOK(t *testing.T, mode string, np, wantOK int) string {
 	return string(out)
 }
 
-// TestMPICollectives runs barrier, broadcasts, all-reduces, all-gather,
+// testCollectives runs barrier, broadcasts, all-reduces, all-gather,
 // buckets, weight broadcast and hash checks, and float64 averaging on two
 // and three ranks (Open MPI picks other algorithms for a size that is not a
 // power of two), each rank checking its results.
-func TestMPICollectives(t *testing.T) {
+func testCollectives(t *testing.T, bin string) {
 	for _, np := range []int{2, 3} {
-		t.Run(fmt.Sprintf("np%d", np), func(t *testing.T) { runOK(t, "collectives", np, 11) })
+		t.Run(fmt.Sprintf("np%d", np), func(t *testing.T) { runOK(t, bin, "collectives", np, 11) })
 	}
 }
 
-// TestMPIDataParallelSGD: 25 steps of momentum SGD on np ranks with batch 4
+// testDataParallelSGD: 25 steps of momentum SGD on np ranks with batch 4
 // each leave bit-identical weights on all ranks, within 1e-5 (relative) of
 // one process with batch 4*np on the same data order.
-func TestMPIDataParallelSGD(t *testing.T) {
+func testDataParallelSGD(t *testing.T, bin string) {
 	for _, np := range []int{2, 3} {
 		t.Run(fmt.Sprintf("np%d", np), func(t *testing.T) {
-			out := runOK(t, "sgd", np, 2)
+			out := runOK(t, bin, "sgd", np, 2)
 			t.Log(strings.TrimSpace(out))
 		})
 	}
 }
 
-// TestMPIGoogLeNetMini is the acceptance check on the real model
+// testGoogLeNetMini is the acceptance check on the real model
 // (mini variant with auxiliary heads, batch norm and dropout off, inception
 // and solvers packages): 3 steps of momentum SGD on np ranks with batch 2
 // each leave bit-identical weights, within 1e-6 (relative) of one process
 // with batch 2*np on the same data order.
-func TestMPIGoogLeNetMini(t *testing.T) {
+func testGoogLeNetMini(t *testing.T, bin string) {
 	for _, np := range []int{2, 3} {
 		t.Run(fmt.Sprintf("np%d", np), func(t *testing.T) {
-			out := runOK(t, "googlenet", np, 3)
+			out := runOK(t, bin, "googlenet", np, 3)
 			t.Log(strings.TrimSpace(out))
 		})
 	}
 }
 
 // failedJob runs a job in which one rank fails and checks that mpirun
-// exits non-zero within failureEndsWithin of the failure.
-func failedJob(t *testing.T, mode string, wantCode int, args ...string) {
-	bin := mpitest(t)
+// exits non-zero within failureEndsWithin of the failure. The cases:
+//   - abort: a rank that fails calls Abort(3); the other rank, blocked in
+//     an all-reduce, is killed and mpirun exits with 3;
+//   - abortbusy: Abort(5) from one goroutine while another of the same rank
+//     waits in a barrier that never completes, the other rank computing
+//     outside MPI; the job still ends at once with 5;
+//   - exit: a rank exits with status 4 without MPI_Finalize (a Go panic or
+//     os.Exit): mpirun kills the others and exits with 4; with status 0 it
+//     is "exiting improperly" and mpirun exits with 1.
+func failedJob(t *testing.T, bin, mode string, wantCode int, args ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
 	defer cancel()
 	var out bytes.Buffer
@@ -180,29 +175,9 @@ func failedJob(t *testing.T, mode string, wantCode int, args ...string) {
 	t.Logf("mode %s: job ended with exit code %d after %v", mode, code, took.Round(time.Millisecond))
 }
 
-// TestMPIAbortEndsJob: a rank that fails calls Abort(3); the other rank,
-// blocked in an all-reduce, is killed and mpirun exits with 3.
-func TestMPIAbortEndsJob(t *testing.T) { failedJob(t, "abort", 3) }
-
-// TestMPIAbortWhileBlocked: Abort(5) from one goroutine while another of
-// the same rank waits in a barrier that never completes; the other rank is
-// busy outside MPI. The job still ends at once with 5.
-func TestMPIAbortWhileBlocked(t *testing.T) { failedJob(t, "abortbusy", 5) }
-
-// TestMPIExitWithoutFinalizeEndsJob: a rank that exits with status 4
-// without MPI_Finalize (a Go panic or os.Exit) makes mpirun kill the others
-// and exit with 4.
-func TestMPIExitWithoutFinalizeEndsJob(t *testing.T) { failedJob(t, "exit", 4) }
-
-// TestMPIExitZeroWithoutFinalizeEndsJob: even status 0 without
-// MPI_Finalize is an abnormal termination for Open MPI: mpirun kills the
-// others and exits with 1.
-func TestMPIExitZeroWithoutFinalizeEndsJob(t *testing.T) { failedJob(t, "exit", 1, "-code", "0") }
-
-// TestMPIKilledRankEndsJob: SIGKILL to rank 1 while both ranks all-reduce
+// testKilledRankEndsJob: SIGKILL to rank 1 while both ranks all-reduce
 // in a loop ends rank 0 and mpirun (non-zero) within seconds.
-func TestMPIKilledRankEndsJob(t *testing.T) {
-	bin := mpitest(t)
+func testKilledRankEndsJob(t *testing.T, bin string) {
 	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
 	defer cancel()
 	pidfile := filepath.Join(t.TempDir(), "pid")
@@ -274,11 +249,10 @@ func alive(pid int) bool {
 	return true
 }
 
-// TestMPILauncherMismatch: a process whose environment says it is rank 0 of
+// testLauncherMismatch: a process whose environment says it is rank 0 of
 // 2 (PMI variables, as MPICH's mpiexec sets) but whose MPI library sees a
 // world of one must refuse to run rather than train alone.
-func TestMPILauncherMismatch(t *testing.T) {
-	bin := mpitest(t)
+func testLauncherMismatch(t *testing.T, bin string) {
 	ctx, cancel := context.WithTimeout(context.Background(), mpiTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-mode", "collectives")

@@ -4,7 +4,7 @@
 # tests the package in both builds. The mpirun tests start 2 ranks on this
 # machine (--oversubscribe, --allow-run-as-root), so one core is enough.
 #
-# Usage: scripts/mpi-test.sh [extra go test flags, e.g. -v -run MPIKilled]
+# Usage: scripts/mpi-test.sh [extra go test flags, e.g. -v -run MPI/KilledRank]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
