@@ -57,6 +57,9 @@
 //     folded back by col2im.
 //   - Backward filter: dW = Σ_n dY_n · col_nᵀ, accumulated through the
 //     GEMM's beta = 1, one partial sum per goroutine; db = row sums of dY.
+//     For small output planes (OH*OW < 64, GoogLeNet's 7x7 stages) the
+//     rows of all images are gathered side by side and dW is one GEMM of
+//     depth N*OH*OW instead of N GEMMs that each sweep all of dW.
 //
 // Scratch buffers (im2col columns, partial sums, GEMM packing) are kept in
 // free lists and reused across calls; an engine is safe for concurrent use.

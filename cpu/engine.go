@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/goinception/googlenet/ops"
@@ -69,7 +70,7 @@ func (e *Engine) nworkers() int {
 
 // sgemm is the serial GEMM of the engine's backend (arguments checked).
 func (e *Engine) sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if e.lib != nil {
+	if e.lib != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
 		if m == 0 || n == 0 {
 			return
 		}
@@ -77,6 +78,17 @@ func (e *Engine) sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda
 		return
 	}
 	goSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// fitsInt32 reports whether every size fits CBLAS's 32-bit integers (larger
+// products fall back to the pure-Go GEMM).
+func fitsInt32(v ...int) bool {
+	for _, x := range v {
+		if x > math.MaxInt32 {
+			return false
+		}
+	}
+	return true
 }
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C in row-major storage, split

@@ -71,7 +71,7 @@ func (b *BLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []floa
 	ta, okA := transposed(tA)
 	tb, okB := transposed(tB)
 	lib := b.e.lib
-	if lib == nil || !okA || !okB || gemmArgsErr(ta, tb, m, n, k, a, lda, bm, ldb, c, ldc) != "" {
+	if lib == nil || !okA || !okB || !fitsInt32(m, n, k, lda, ldb, ldc) || gemmArgsErr(ta, tb, m, n, k, a, lda, bm, ldb, c, ldc) != "" {
 		b.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc)
 		return
 	}
