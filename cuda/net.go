@@ -16,12 +16,15 @@ import (
 // activation gradient stay device-resident. Per step only the input batch
 // and the labels go up and the per-image losses come down.
 //
-// Net covers the paper topology of package inception (conv stem with LRN,
+// Net covers the paper topology of package inception: conv stem with LRN,
 // the Inception modules of Config.Table with their max pools, global
-// average pool, linear classifier, softmax cross-entropy) and rejects what
-// it does not implement on the device: batch norm, the small stem, naive
-// modules, dropout (Config.Dropout must be 0) and the auxiliary heads
-// (Config.AuxWeight must be 0; rows with Aux are then built without them).
+// average pool, dropout, linear classifier, softmax cross-entropy, and the
+// auxiliary heads (average pool 5x5/3, 1x1 conv, fc + ReLU, dropout,
+// classifier, loss weighted by Config.AuxWeight). Dropout masks are those
+// of the CPU graph (ops.DropoutKeep with the model's seed and step), so a
+// Net step and Model.Step compute the same function. It rejects what it
+// does not implement on the device: batch norm, the small stem, naive
+// modules and adaptive auxiliary pools (the torchvision and mini variants).
 // Not safe for concurrent use.
 type Net struct {
 	d      *Device
@@ -34,10 +37,17 @@ type Net struct {
 	input  *act
 	logits *act
 	labels Ptr
-	losses Ptr
-	tmp    Ptr // scratch for gradients that accumulate (fan-out)
-	tmpN   int
-	bufs   []Ptr
+	heads  []lossHead // main classifier first, then the auxiliary heads
+	seed   uint64     // dropout masks: ops.DropoutKeep(seed, step, index, i, rate)
+	step   uint64
+	nDrop  int
+
+	// AuxWeight weighs the auxiliary losses in the total (from the model's
+	// AuxWeight when the Net was made).
+	AuxWeight float64
+	tmp       Ptr // scratch for gradients that accumulate (fan-out)
+	tmpN      int
+	bufs      []Ptr
 }
 
 type netParam struct {
@@ -46,6 +56,13 @@ type netParam struct {
 	w, g  Ptr
 	v     Ptr // momentum
 	shape []int
+}
+
+// lossHead is one softmax cross-entropy on logits, weighted in the total.
+type lossHead struct {
+	logits *act
+	weight float64
+	losses Ptr // per image
 }
 
 // act is one activation [batch, c, h, w] and its gradient.
@@ -73,12 +90,12 @@ func NewNet(d *Device, m *inception.Model, batch int) (*Net, error) {
 		return nil, errors.Errorf("cuda: NewNet: batch %d", batch)
 	case c.BatchNorm || c.SmallStem || c.Naive:
 		return nil, errors.New("cuda: NewNet: batch norm, the small stem and naive modules are not implemented on the device")
-	case c.Dropout != 0:
-		return nil, errors.Errorf("cuda: NewNet: dropout %g is not implemented on the device (set Config.Dropout to 0)", c.Dropout)
-	case c.AuxWeight != 0 && hasAux(c.Table):
-		return nil, errors.New("cuda: NewNet: auxiliary heads are not implemented on the device (set Config.AuxWeight to 0)")
+	case c.AuxAdaptivePool > 0 && hasAux(c.Table):
+		return nil, errors.New("cuda: NewNet: adaptive auxiliary pools are not implemented on the device")
 	}
-	n := &Net{d: d, batch: batch, cfg: c, byName: map[string]*netParam{}}
+	rs := m.Rand()
+	n := &Net{d: d, batch: batch, cfg: c, byName: map[string]*netParam{}, seed: rs.Seed, step: rs.Step,
+		AuxWeight: m.AuxWeight()}
 	if err := n.build(m); err != nil {
 		n.Close()
 		return nil, err
@@ -336,6 +353,11 @@ func (n *Net) build(m *inception.Model) error {
 		}
 	}
 	pool := 3
+	type auxAt struct {
+		k int
+		x *act
+	}
+	var aux []auxAt
 	for i, r := range c.Table {
 		if r.MaxPoolBefore {
 			o := pool3
@@ -349,6 +371,9 @@ func (n *Net) build(m *inception.Model) error {
 		}
 		if x, err = n.module(m, "inception_"+r.Name, x, r); err != nil {
 			return err
+		}
+		if r.Aux > 0 {
+			aux = append(aux, auxAt{r.Aux, x})
 		}
 	}
 	// Global average pool (the paper's 7x7/1 at 224x224).
@@ -369,16 +394,30 @@ func (n *Net) build(m *inception.Model) error {
 			}
 			return n.accumulate(in.g, in.size(n.batch))
 		}})
-	if err := n.classifier(m, pooled); err != nil {
+	// The main classifier goes first in n.heads; the auxiliary heads are
+	// built after it but draw their dropout indices first, as in the CPU
+	// graph, which builds them inline after their modules.
+	n.nDrop = len(aux) // one dropout per auxiliary head
+	dropped, err := n.dropout("pool5/drop_7x7_s1", pooled, c.Dropout)
+	if err != nil {
 		return err
+	}
+	if n.logits, err = n.linear(m, "loss3/classifier", dropped, c.Classes, false); err != nil {
+		return err
+	}
+	if err := n.head(n.logits, 1); err != nil {
+		return err
+	}
+	n.nDrop = 0
+	for _, a := range aux {
+		if err := n.auxHead(m, a.k, a.x); err != nil {
+			return err
+		}
 	}
 	if n.tmp, err = n.alloc(n.tmpN); err != nil {
 		return err
 	}
-	if n.labels, err = n.alloc(n.batch); err != nil {
-		return err
-	}
-	n.losses, err = n.alloc(n.batch)
+	n.labels, err = n.alloc(n.batch)
 	return err
 }
 
@@ -414,37 +453,127 @@ func (n *Net) module(m *inception.Model, name string, x *act, r inception.Row) (
 	return n.concat(name+"/output", []*act{b1, b2, b3, b4})
 }
 
-func (n *Net) classifier(m *inception.Model, x *act) error {
-	in, out := x.c, n.cfg.Classes
-	w, err := n.param(m, "loss3/classifier/w", out, in)
+// linear adds a fully connected layer name (parameters name/w [out,in],
+// name/b) on x flattened to [batch, c*h*w], with an optional ReLU.
+func (n *Net) linear(m *inception.Model, name string, x *act, out int, relu bool) (*act, error) {
+	in := x.c * x.h * x.w
+	w, err := n.param(m, name+"/w", out, in)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b, err := n.param(m, "loss3/classifier/b", out)
+	b, err := n.param(m, name+"/b", out)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	logits, err := n.newAct(out, 1, 1)
+	y, err := n.newAct(out, 1, 1)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	n.logits = logits
-	n.layers = append(n.layers, netLayer{name: "loss3/classifier",
-		forward: func() error { return n.d.Linear(x.p, w.w, b.w, logits.p, n.batch, in, out, false) },
+	dz := y.g
+	if relu {
+		if dz, err = n.alloc(y.size(n.batch)); err != nil {
+			return nil, err
+		}
+	}
+	n.layers = append(n.layers, netLayer{name: name,
+		forward: func() error { return n.d.Linear(x.p, w.w, b.w, y.p, n.batch, in, out, relu) },
 		backward: func() error {
-			// dW[out,in] = dYᵀ·X; db = Σ_n dY; dX = dY·W.
-			if err := n.d.Gemm(true, false, out, in, n.batch, 1, logits.g, out, x.p, in, 0, w.g, in); err != nil {
+			if relu {
+				if err := n.d.ReLUBackward(y.p, y.g, dz, y.size(n.batch)); err != nil {
+					return err
+				}
+			}
+			// dW[out,in] = dZᵀ·X; db = Σ_n dZ; dX = dZ·W.
+			if err := n.d.Gemm(true, false, out, in, n.batch, 1, dz, out, x.p, in, 0, w.g, in); err != nil {
 				return err
 			}
-			if err := n.d.BiasGrad(logits.g, b.g, n.batch, out, 1); err != nil {
+			if err := n.d.BiasGrad(dz, b.g, n.batch, out, 1); err != nil {
 				return err
 			}
-			if err := n.d.Gemm(false, false, n.batch, in, out, 1, logits.g, out, w.w, in, 0, n.tmp, in); err != nil {
+			if err := n.d.Gemm(false, false, n.batch, in, out, 1, dz, out, w.w, in, 0, n.tmp, in); err != nil {
 				return err
 			}
 			return n.accumulate(x.g, x.size(n.batch))
 		}})
+	return y, nil
+}
+
+// dropout adds the model's next dropout op (ops index in build order); rate
+// 0 is the identity, as in the CPU graph, but still takes an index.
+func (n *Net) dropout(name string, x *act, rate float64) (*act, error) {
+	index := n.nDrop
+	n.nDrop++
+	if rate == 0 {
+		return x, nil
+	}
+	y, err := n.newAct(x.c, x.h, x.w)
+	if err != nil {
+		return nil, err
+	}
+	size := y.size(n.batch)
+	n.layers = append(n.layers, netLayer{name: name,
+		forward: func() error { return n.d.Dropout(x.p, y.p, size, n.seed, n.step, index, rate) },
+		backward: func() error {
+			if err := n.d.Dropout(y.g, n.tmp, size, n.seed, n.step, index, rate); err != nil {
+				return err
+			}
+			return n.accumulate(x.g, size)
+		}})
+	return y, nil
+}
+
+// avgPool adds an average pool.
+func (n *Net) avgPool(name string, x *act, o ops.PoolOpts) (*act, error) {
+	pg, err := NewPoolGeom(n.batch, x.c, x.h, x.w, o)
+	if err != nil {
+		return nil, errors.Wrapf(err, "cuda: NewNet: %s", name)
+	}
+	y, err := n.newAct(x.c, pg.OutH, pg.OutW)
+	if err != nil {
+		return nil, err
+	}
+	n.layers = append(n.layers, netLayer{name: name,
+		forward: func() error { return n.d.AvgPoolForward(pg, x.p, y.p) },
+		backward: func() error {
+			if err := n.d.AvgPoolBackward(pg, y.g, n.tmp); err != nil {
+				return err
+			}
+			return n.accumulate(x.g, x.size(n.batch))
+		}})
+	return y, nil
+}
+
+// head adds a loss head on logits with the given weight.
+func (n *Net) head(logits *act, weight float64) error {
+	p, err := n.alloc(n.batch)
+	if err != nil {
+		return err
+	}
+	n.heads = append(n.heads, lossHead{logits: logits, weight: weight, losses: p})
 	return nil
+}
+
+// auxHead adds auxiliary classifier k on x (package inception's auxHead).
+func (n *Net) auxHead(m *inception.Model, k int, x *act) error {
+	c := n.cfg
+	scope := fmt.Sprintf("loss%d", k)
+	y, err := n.avgPool(scope+"/ave_pool", x, ops.PoolOpts{KernelH: 5, KernelW: 5, StrideH: 3, StrideW: 3, CeilMode: true})
+	if err != nil {
+		return err
+	}
+	if y, err = n.conv(m, scope+"/conv", y, c.AuxConv, 1, 1, 0); err != nil {
+		return err
+	}
+	if y, err = n.linear(m, scope+"/fc", y, c.AuxFC, true); err != nil {
+		return err
+	}
+	if y, err = n.dropout(scope+"/drop_fc", y, c.AuxDropout); err != nil {
+		return err
+	}
+	if y, err = n.linear(m, scope+"/classifier", y, c.Classes, false); err != nil {
+		return err
+	}
+	return n.head(y, 0) // Step weighs it by n.AuxWeight
 }
 
 func (n *Net) upload(x []float32) error {
@@ -477,51 +606,82 @@ func (n *Net) Logits(x []float32) ([]float32, error) {
 	return out, errors.Wrap(n.d.ex.Download(out, n.logits.p), "cuda: Net: downloading logits")
 }
 
-// Step runs forward and backward on x with the given labels and returns the
-// mean softmax cross-entropy loss. The gradients stay on the device (see
-// Grad, SGD).
-func (n *Net) Step(x []float32, labels []int32) (float64, error) {
+// Step runs forward and backward on x with the given labels and returns
+// the losses (batch means; Total = Main + AuxWeight·(Aux1 + Aux2), as
+// Model.Step). The gradients stay on the device (see Grad, SGD). Like
+// Model.Step it then advances the dropout step.
+func (n *Net) Step(x []float32, labels []int32) (inception.Losses, error) {
+	var ls inception.Losses
 	if len(labels) != n.batch {
-		return 0, errors.Errorf("cuda: Net: %d labels for a batch of %d", len(labels), n.batch)
+		return ls, errors.Errorf("cuda: Net: %d labels for a batch of %d", len(labels), n.batch)
 	}
 	for i, l := range labels {
 		if l < 0 || int(l) >= n.cfg.Classes {
-			return 0, errors.Errorf("cuda: Net: label %d at %d out of range [0,%d)", l, i, n.cfg.Classes)
+			return ls, errors.Errorf("cuda: Net: label %d at %d out of range [0,%d)", l, i, n.cfg.Classes)
 		}
 	}
 	if err := n.upload(x); err != nil {
-		return 0, err
+		return ls, err
 	}
 	if err := n.d.ex.UploadInt32(n.labels, labels); err != nil {
-		return 0, errors.Wrap(err, "cuda: Net: uploading labels")
+		return ls, errors.Wrap(err, "cuda: Net: uploading labels")
 	}
 	if err := n.forward(); err != nil {
-		return 0, err
+		return ls, err
 	}
 	for _, a := range n.acts {
 		if err := n.d.Fill(a.g, 0, a.size(n.batch)); err != nil {
-			return 0, err
+			return ls, err
 		}
 	}
-	if err := n.d.SoftmaxCrossEntropy(n.logits.p, n.labels, n.losses, n.logits.g, n.batch, n.cfg.Classes,
-		1/float32(n.batch)); err != nil {
-		return 0, err
+	// Each head's loss gradient is written straight into its logits'
+	// gradient, scaled by its weight in the total and by 1/batch (the
+	// batch mean).
+	for i, h := range n.heads {
+		w := h.weight
+		if i > 0 {
+			w = n.AuxWeight
+		}
+		if err := n.d.SoftmaxCrossEntropy(h.logits.p, n.labels, h.losses, h.logits.g, n.batch, n.cfg.Classes,
+			float32(w/float64(n.batch))); err != nil {
+			return ls, err
+		}
 	}
 	for i := len(n.layers) - 1; i >= 0; i-- {
 		if err := n.layers[i].backward(); err != nil {
-			return 0, errors.Wrapf(err, "cuda: Net: backward %s", n.layers[i].name)
+			return ls, errors.Wrapf(err, "cuda: Net: backward %s", n.layers[i].name)
 		}
 	}
+	means := make([]float64, len(n.heads))
 	losses := make([]float32, n.batch)
-	if err := n.d.ex.Download(losses, n.losses); err != nil {
-		return 0, errors.Wrap(err, "cuda: Net: downloading the loss")
+	for i, h := range n.heads {
+		if err := n.d.ex.Download(losses, h.losses); err != nil {
+			return ls, errors.Wrap(err, "cuda: Net: downloading the loss")
+		}
+		for _, l := range losses {
+			means[i] += float64(l)
+		}
+		means[i] /= float64(n.batch)
 	}
-	s := 0.0
-	for _, l := range losses {
-		s += float64(l)
+	ls.Main, ls.Total = means[0], means[0]
+	for i, v := range means[1:] {
+		if i == 0 {
+			ls.Aux1 = v
+		} else {
+			ls.Aux2 = v
+		}
+		ls.Total += n.AuxWeight * v
 	}
-	return s / float64(n.batch), nil
+	n.step++
+	return ls, nil
 }
+
+// Rand returns the dropout seed and the step the next Step draws its masks
+// for (the model's RandState when the Net was made, advanced per Step).
+func (n *Net) Rand() ops.RandState { return ops.RandState{Seed: n.seed, Step: n.step} }
+
+// SetRand sets the dropout seed and step (to resume a run).
+func (n *Net) SetRand(st ops.RandState) { n.seed, n.step = st.Seed, st.Step }
 
 // SGD applies PyTorch's SGD with momentum mu and weight decay wd to every
 // parameter, on the device.

@@ -15,17 +15,20 @@ import (
 )
 
 // tinyPaper is the paper topology (stem with LRN, modules with 5x5
-// branches, ceil-mode pools, global average pool, linear) at toy widths.
+// branches, ceil-mode pools, both auxiliary heads, global average pool,
+// dropout 0.4 and 0.7, linear) at toy widths.
 func tinyPaper() inception.Config {
 	c := inception.Paper()
-	c.InputSize, c.Classes, c.BatchSize = 32, 5, 2
+	c.InputSize, c.Classes, c.BatchSize = 64, 5, 2
 	c.Dtype = tensor.Float64
+	c.Seed = 11
 	c.Conv1, c.Conv2Reduce, c.Conv2 = 4, 4, 6
+	c.AuxConv, c.AuxFC = 4, 8
 	c.Table = []inception.Row{
-		{Name: "3a", C1x1: 3, C3x3Reduce: 2, C3x3: 4, C5x5Reduce: 2, C5x5: 3, PoolProj: 2},
+		{Name: "3a", C1x1: 3, C3x3Reduce: 2, C3x3: 4, C5x5Reduce: 2, C5x5: 3, PoolProj: 2, Aux: 1},
+		{Name: "3b", C1x1: 2, C3x3Reduce: 2, C3x3: 3, C5x5Reduce: 2, C5x5: 2, PoolProj: 2, Aux: 2},
 		{Name: "4a", MaxPoolBefore: true, C1x1: 4, C3x3Reduce: 3, C3x3: 3, C5x5Reduce: 2, C5x5: 2, PoolProj: 3},
 	}
-	c.Dropout, c.AuxWeight = 0, 0
 	return c
 }
 
@@ -48,24 +51,30 @@ func TestNetVsCPU(t *testing.T) {
 		x[i] = float64(x32[i])
 	}
 	labels := []int{1, 4}
-	want, err := m.Step(tensor.New(tensor.WithShape(n, 3, cfg.InputSize, cfg.InputSize), tensor.WithBacking(x)), labels)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	d := cuda.NewDevice(emu.New())
 	defer d.Close()
-	net, err := cuda.NewNet(d, m, n)
+	net, err := cuda.NewNet(d, m, n) // before m.Step: the same dropout step
 	if err != nil {
 		t.Fatalf("%+v", err)
 	}
 	defer net.Close()
-	loss, err := net.Step(x32, []int32{1, 4})
+	want, err := m.Step(tensor.New(tensor.WithShape(n, 3, cfg.InputSize, cfg.InputSize), tensor.WithBacking(x)), labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := net.Step(x32, []int32{1, 4})
 	if err != nil {
 		t.Fatalf("%+v", err)
 	}
-	if math.Abs(loss-want.Main) > 1e-4*math.Abs(want.Main) {
-		t.Errorf("loss %v, CPU %v", loss, want.Main)
+	for _, l := range [][3]interface{}{{"main", got.Main, want.Main}, {"aux1", got.Aux1, want.Aux1},
+		{"aux2", got.Aux2, want.Aux2}, {"total", got.Total, want.Total}} {
+		g, w := l[1].(float64), l[2].(float64)
+		if math.Abs(g-w) > 1e-4*math.Abs(w) {
+			t.Errorf("%s loss %v, CPU %v", l[0], g, w)
+		}
+	}
+	if net.Rand() != *m.Rand() {
+		t.Errorf("dropout state %+v after a step, CPU %+v", net.Rand(), *m.Rand())
 	}
 	names := net.ParamNames()
 	t.Logf("%d parameters", len(names))
@@ -109,9 +118,9 @@ func TestNetVsCPU(t *testing.T) {
 // TestNetRejects checks that unsupported configurations are errors.
 func TestNetRejects(t *testing.T) {
 	for _, mod := range []func(*inception.Config){
-		func(c *inception.Config) { c.Dropout = 0.4 },
 		func(c *inception.Config) { c.BatchNorm, c.BNEps = true, 1e-3 },
-		func(c *inception.Config) { c.AuxWeight, c.AuxAdaptivePool = 0.3, 1; c.Table[1].Aux = 1 },
+		func(c *inception.Config) { c.AuxAdaptivePool = 1 },
+		func(c *inception.Config) { c.NoLRN, c.BatchNorm, c.BNEps = true, true, 1e-3 },
 	} {
 		c := tinyPaper()
 		c.Table = append([]inception.Row(nil), c.Table...)
