@@ -47,6 +47,8 @@ type Net struct {
 	AuxWeight float64
 	tmp       Ptr // scratch for gradients that accumulate (fan-out)
 	tmpN      int
+	dz        Ptr // scratch for ReLU-masked output gradients (one layer at a time)
+	dzN       int
 	bufs      []Ptr
 }
 
@@ -210,14 +212,11 @@ func (n *Net) conv(m *inception.Model, name string, in *act, k, r, stride, pad i
 	if err != nil {
 		return nil, err
 	}
-	dz, err := n.alloc(out.size(n.batch))
-	if err != nil {
-		return nil, err
-	}
+	n.dzN = max(n.dzN, out.size(n.batch))
 	n.layers = append(n.layers, netLayer{name: name,
 		forward: func() error { return n.d.ConvForward(g, in.p, w.w, b.w, out.p, true) },
 		backward: func() error {
-			sz := out.size(n.batch)
+			sz, dz := out.size(n.batch), n.dz
 			if err := n.d.ReLUBackward(out.p, out.g, dz, sz); err != nil {
 				return err
 			}
@@ -417,6 +416,9 @@ func (n *Net) build(m *inception.Model) error {
 	if n.tmp, err = n.alloc(n.tmpN); err != nil {
 		return err
 	}
+	if n.dz, err = n.alloc(n.dzN); err != nil {
+		return err
+	}
 	n.labels, err = n.alloc(n.batch)
 	return err
 }
@@ -469,16 +471,15 @@ func (n *Net) linear(m *inception.Model, name string, x *act, out int, relu bool
 	if err != nil {
 		return nil, err
 	}
-	dz := y.g
 	if relu {
-		if dz, err = n.alloc(y.size(n.batch)); err != nil {
-			return nil, err
-		}
+		n.dzN = max(n.dzN, y.size(n.batch))
 	}
 	n.layers = append(n.layers, netLayer{name: name,
 		forward: func() error { return n.d.Linear(x.p, w.w, b.w, y.p, n.batch, in, out, relu) },
 		backward: func() error {
+			dz := y.g
 			if relu {
+				dz = n.dz
 				if err := n.d.ReLUBackward(y.p, y.g, dz, y.size(n.batch)); err != nil {
 					return err
 				}

@@ -135,3 +135,16 @@ func TestEngineFor(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeClass checks the rounding: never down, at most 12.5% up.
+func TestSizeClass(t *testing.T) {
+	for _, b := range []int64{1, 4096, 4097, 5000, 8191, 8192, 1 << 20, 1<<20 + 1, 3 << 29, 123456789} {
+		c := sizeClass(b)
+		if c < b || (b > 4096 && float64(c) > 1.125*float64(b)) {
+			t.Errorf("sizeClass(%d) = %d", b, c)
+		}
+		if sizeClass(c) != c {
+			t.Errorf("sizeClass(%d) = %d is not a fixed point", c, sizeClass(c))
+		}
+	}
+}
