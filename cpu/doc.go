@@ -39,9 +39,17 @@
 // each image's GEMM by output channels (or input channels for backward
 // data). Engine.Gemm and the Gorgonia BLAS split large products into row or
 // column blocks. One strategy means no oversubscription: OpenBLAS's own
-// threads never run beside the engine's goroutines. Measured on 2 cores,
-// OpenBLAS's two threads on one 1024³ product and two single-threaded calls
-// on halves of it run at the same speed within noise (BenchmarkSgemm).
+// threads never run beside the engine's goroutines, and the engine's calls
+// from several goroutines at once stay correct (TestConcurrentUse).
+//
+// The alternative, one goroutine and OpenBLAS's threads inside each GEMM, is
+// kept in the benchmarks ("openblas_threads"). On the 2-core development
+// machines (shared, so differences under about 30% are noise) it was faster
+// on a lone square SGEMM (512³: 131 vs 125 GFLOP/s with
+// OPENBLAS_CORETYPE=Haswell, 369 vs 273 with OpenBLAS's native kernels) and
+// within noise on most GoogLeNet layers at batch 8, where whole images per
+// goroutine won on the small 1x1 layers (inception_3a/1x1 forward 0.78 vs
+// 0.98 ms, backward data 0.68 vs 1.33 ms).
 //
 // # Convolutions
 //
