@@ -17,8 +17,8 @@ const Built = true
 // GPU is an Executor on an NVIDIA GPU through the CUDA driver API
 // (gorgonia.org/cu). CUDA contexts are bound to OS threads, so every driver
 // call runs on one goroutine locked to its thread; the methods hand it work
-// and wait. Kernels run in order on one stream; copies are ordered with
-// them.
+// and wait. Kernels run in order on one blocking stream; copies are
+// synchronous calls on the legacy default stream, which is ordered with it.
 type GPU struct {
 	work chan func()
 	done chan struct{}
@@ -154,9 +154,12 @@ func upload[T float32 | int32](g *GPU, dst Ptr, src []T) error {
 		return nil
 	}
 	return g.do(func() error {
-		// From pageable memory the driver stages src before returning,
-		// so src may be reused at once; the copy is ordered on the stream.
-		err := cu.MemcpyHtoDAsync(cu.DevicePtr(dst), unsafe.Pointer(&src[0]), int64(len(src))*4, g.stream)
+		// cuMemcpyHtoD runs on the legacy default stream, which our
+		// (blocking) stream synchronises with, so the copy is ordered after
+		// earlier kernels and before later ones. From pageable memory it
+		// returns once src is staged: the driver keeps no pointer into Go
+		// memory after the call (cgo's rule).
+		err := cu.MemcpyHtoD(cu.DevicePtr(dst), unsafe.Pointer(&src[0]), int64(len(src))*4)
 		return errors.Wrapf(err, "cuda: upload of %d values", len(src))
 	})
 }
@@ -166,11 +169,10 @@ func download[T float32 | int32](g *GPU, dst []T, src Ptr) error {
 		return nil
 	}
 	return g.do(func() error {
-		err := cu.MemcpyDtoHAsync(unsafe.Pointer(&dst[0]), cu.DevicePtr(src), int64(len(dst))*4, g.stream)
-		if err != nil {
-			return errors.Wrapf(err, "cuda: download of %d values", len(dst))
-		}
-		return errors.Wrap(g.stream.Synchronize(), "cuda: waiting for a download")
+		// Synchronous: waits for the earlier kernels (legacy default stream
+		// semantics) and for the copy itself.
+		err := cu.MemcpyDtoH(unsafe.Pointer(&dst[0]), cu.DevicePtr(src), int64(len(dst))*4)
+		return errors.Wrapf(err, "cuda: download of %d values", len(dst))
 	})
 }
 
