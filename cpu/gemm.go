@@ -219,24 +219,33 @@ func packB(tb bool, b []float32, ldb, p0, kcb, j0, ncb int, dst []float32) {
 }
 
 // kernelGo is the portable micro-kernel: t[i*nr+j] = sum_p a[p*mr+i] *
-// b[p*nr+j] for p < kc (a and b are packed micro-panels).
+// b[p*nr+j] for p < kc (a and b are packed micro-panels). It works on 2x4
+// sub-tiles so that the eight sums stay in registers.
 func kernelGo(kc int, a, b []float32, t *[mr * nr]float32) {
-	var acc [mr][nr]float32
 	a = a[:kc*mr]
 	b = b[:kc*nr]
-	for p := 0; p < kc; p++ {
-		bp := (*[nr]float32)(b[p*nr:])
-		ap := (*[mr]float32)(a[p*mr:])
-		for i := 0; i < mr; i++ {
-			ai := ap[i]
-			r := &acc[i]
-			for j := 0; j < nr; j++ {
-				r[j] += ai * bp[j]
+	for i := 0; i < mr; i += 2 {
+		for j := 0; j < nr; j += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 float32
+			for p := 0; p < kc; p++ {
+				ap := a[p*mr+i : p*mr+i+2 : p*mr+i+2]
+				bp := b[p*nr+j : p*nr+j+4 : p*nr+j+4]
+				a0, a1 := ap[0], ap[1]
+				b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+				c00 += a0 * b0
+				c01 += a0 * b1
+				c02 += a0 * b2
+				c03 += a0 * b3
+				c10 += a1 * b0
+				c11 += a1 * b1
+				c12 += a1 * b2
+				c13 += a1 * b3
 			}
+			r0 := t[i*nr+j : i*nr+j+4 : i*nr+j+4]
+			r1 := t[(i+1)*nr+j : (i+1)*nr+j+4 : (i+1)*nr+j+4]
+			r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
+			r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
 		}
-	}
-	for i := 0; i < mr; i++ {
-		copy(t[i*nr:(i+1)*nr], acc[i][:])
 	}
 }
 
