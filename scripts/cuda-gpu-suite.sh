@@ -15,12 +15,15 @@ bin=${1:-bin/cuda-gpu.test}
 out=${2:-${OUT:-out/gpu}}
 mkdir -p "$out"
 root=$(cd "$(dirname "$0")/.." && pwd)
+case $bin in /*) ;; *) bin=$root/$bin ;; esac
+case $out in /*) ;; *) out=$root/$out ;; esac
+mkdir -p "$out"
 nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || true
 rc=0
 # Tests: the binary runs in its package directory, as go test would.
-(cd "$root/cuda" && "$root/$bin" -test.v -test.count=1 -test.timeout 300s) >"$out/tests.txt" 2>&1 || rc=1
+(cd "$root/cuda" && "$bin" -test.v -test.count=1 -test.timeout 300s) >"$out/tests.txt" 2>&1 || rc=1
 tail -n 5 "$out/tests.txt"
-(cd "$root/cuda" && "$root/$bin" -test.run '^$' -test.bench . -test.benchtime 10x -test.timeout 300s) >"$out/bench.txt" 2>&1 || rc=1
+(cd "$root/cuda" && "$bin" -test.run '^$' -test.bench . -test.benchtime 10x -test.timeout 300s) >"$out/bench.txt" 2>&1 || rc=1
 cat "$out/bench.txt"
 py=${PYTHON:-python3}
 for args in "--mode train" "--mode infer" "--mode train --strict-fp32" "--mode infer --strict-fp32"; do
