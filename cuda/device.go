@@ -94,6 +94,9 @@ type gemmArgs struct {
 	batch          int
 	bias           Ptr
 	biasMode, relu int
+	// Column blocking (see kernels/gemm.cu): storage column s of A, B or C
+	// is at (s/blk)*blkStride + s%blk when blk > 0.
+	aBlk, aBS, bBlk, bBS, cBlk, cBS int
 }
 
 const gemmTile = 64 // BM = BN in kernels/gemm.cu
@@ -102,7 +105,7 @@ func (d *Device) gemm(g gemmArgs) error {
 	if g.m == 0 || g.n == 0 || g.batch == 0 {
 		return nil
 	}
-	if err := checkInt("sgemm", g.m, g.n, g.k, g.lda, g.ldb, g.ldc); err != nil {
+	if err := checkInt("sgemm", g.m, g.n, g.k, g.lda, g.ldb, g.ldc, g.aBlk, g.bBlk, g.cBlk); err != nil {
 		return err
 	}
 	b2i := func(b bool) int {
@@ -121,7 +124,9 @@ func (d *Device) gemm(g gemmArgs) error {
 				PtrArg(g.a.Add(z0 * g.sa)), Int32Arg(g.lda), Int64Arg(int64(g.sa)),
 				PtrArg(g.b.Add(z0 * g.sb)), Int32Arg(g.ldb), Int64Arg(int64(g.sb)),
 				FloatArg(g.beta), PtrArg(g.c.Add(z0 * g.sc)), Int32Arg(g.ldc), Int64Arg(int64(g.sc)),
-				PtrArg(g.bias), Int32Arg(g.biasMode), Int32Arg(g.relu)},
+				PtrArg(g.bias), Int32Arg(g.biasMode), Int32Arg(g.relu),
+				Int32Arg(g.aBlk), Int64Arg(int64(g.aBS)), Int32Arg(g.bBlk), Int64Arg(int64(g.bBS)),
+				Int32Arg(g.cBlk), Int64Arg(int64(g.cBS))},
 		}
 		if err := d.run(l); err != nil {
 			return err
@@ -188,16 +193,17 @@ func (d *Device) im2colArgs(kernel string, g ops.ConvGeom, src, dst Ptr, n0, nb 
 }
 
 // ConvForward computes y = conv(x, w) + b (b may be 0), then max(0, .) if
-// relu: im2col over chunks of images, then one strided-batched GEMM per
-// chunk with the bias and ReLU fused into its epilogue. 1x1 stride-1
-// convolutions skip im2col.
+// relu: im2col over chunks of images, then one GEMM per chunk whose columns
+// run over all the chunk's output pixels (column blocking maps them to
+// NCHW), with the bias and ReLU fused into its epilogue. 1x1 stride-1
+// convolutions skip im2col: the GEMM reads x directly.
 func (d *Device) ConvForward(g ops.ConvGeom, x, w, b, y Ptr, relu bool) error {
 	if err := checkConv(g); err != nil {
 		return err
 	}
 	crs, ohw := g.C*g.R*g.S, g.OutH*g.OutW
-	ga := gemmArgs{m: g.K, n: ohw, k: crs, alpha: 1, a: w, lda: crs, ldb: ohw, ldc: ohw,
-		sc: g.K * ohw, bias: b}
+	ga := gemmArgs{m: g.K, k: crs, alpha: 1, a: w, lda: crs, ldb: ohw, ldc: ohw, batch: 1,
+		bias: b, bBlk: ohw, cBlk: ohw, cBS: g.K * ohw}
 	if b != 0 {
 		ga.biasMode = 1
 	}
@@ -205,7 +211,7 @@ func (d *Device) ConvForward(g ops.ConvGeom, x, w, b, y Ptr, relu bool) error {
 		ga.relu = 1
 	}
 	if pointwise(g) {
-		ga.b, ga.sb, ga.c, ga.batch = x, g.C*ohw, y, g.N
+		ga.b, ga.bBS, ga.c, ga.n = x, g.C*ohw, y, g.N*ohw
 		return errors.Wrap(d.gemm(ga), "cuda: ConvForward")
 	}
 	d.mu.Lock()
@@ -220,7 +226,7 @@ func (d *Device) ConvForward(g ops.ConvGeom, x, w, b, y Ptr, relu bool) error {
 		if err := d.run(d.im2colArgs("im2col", g, x, col, n0, m, m*crs*ohw)); err != nil {
 			return errors.Wrap(err, "cuda: ConvForward")
 		}
-		ga.b, ga.sb, ga.c, ga.batch = col, crs*ohw, y.Add(n0*g.K*ohw), m
+		ga.b, ga.bBS, ga.c, ga.n = col, crs*ohw, y.Add(n0*g.K*ohw), m*ohw
 		if err := d.gemm(ga); err != nil {
 			return errors.Wrap(err, "cuda: ConvForward")
 		}
@@ -228,17 +234,18 @@ func (d *Device) ConvForward(g ops.ConvGeom, x, w, b, y Ptr, relu bool) error {
 	return nil
 }
 
-// ConvBackwardData computes dx from dy and w: GEMM wᵀ·dy into columns, then
-// col2im (a gather, so dx is overwritten without atomics).
+// ConvBackwardData computes dx from dy and w: one GEMM wᵀ·dy per chunk of
+// images into columns (column-blocked like ConvForward), then col2im (a
+// gather, so dx is overwritten without atomics).
 func (d *Device) ConvBackwardData(g ops.ConvGeom, w, dy, dx Ptr) error {
 	if err := checkConv(g); err != nil {
 		return err
 	}
 	crs, ohw := g.C*g.R*g.S, g.OutH*g.OutW
-	ga := gemmArgs{ta: true, m: crs, n: ohw, k: g.K, alpha: 1, a: w, lda: crs, ldb: ohw, ldc: ohw,
-		sb: g.K * ohw}
+	ga := gemmArgs{ta: true, m: crs, k: g.K, alpha: 1, a: w, lda: crs, ldb: ohw, ldc: ohw, batch: 1,
+		bBlk: ohw, bBS: g.K * ohw, cBlk: ohw}
 	if pointwise(g) {
-		ga.b, ga.c, ga.sc, ga.batch = dy, dx, g.C*ohw, g.N
+		ga.b, ga.c, ga.cBS, ga.n = dy, dx, g.C*ohw, g.N*ohw
 		return errors.Wrap(d.gemm(ga), "cuda: ConvBackwardData")
 	}
 	d.mu.Lock()
@@ -250,7 +257,7 @@ func (d *Device) ConvBackwardData(g ops.ConvGeom, w, dy, dx Ptr) error {
 	}
 	for n0 := 0; n0 < g.N; n0 += nb {
 		m := min(nb, g.N-n0)
-		ga.b, ga.c, ga.sc, ga.batch = dy.Add(n0*g.K*ohw), col, crs*ohw, m
+		ga.b, ga.c, ga.cBS, ga.n = dy.Add(n0*g.K*ohw), col, crs*ohw, m*ohw
 		if err := d.gemm(ga); err != nil {
 			return errors.Wrap(err, "cuda: ConvBackwardData")
 		}

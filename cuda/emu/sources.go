@@ -4,4 +4,4 @@ package emu
 
 // kernelSourceHash is the SHA-256 of cuda/kernels/common.cuh followed by
 // cuda/kernels/*.cu in name order, as compiled into this package.
-const kernelSourceHash = "c8ee8ed07ea48c6f9382a76d33d0ae179df80662402c33ea03032e7deff750e0"
+const kernelSourceHash = "6f62c8b594729c60fdac61987b43c10d9313e63f360e886639f5bb9c280a19df"

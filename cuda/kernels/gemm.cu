@@ -7,10 +7,19 @@
 // column (biasMode 2), and act = max(0, .) when relu is set. When beta is 0,
 // C is not read (BLAS convention: NaN in C does not leak).
 //
+// Column blocking: each matrix's storage column index s (the contiguous
+// one) may be remapped to (s / blk) * blkStride + s % blk (blk = 0: no
+// remapping). With blk = H*W this views a batch of NCHW images as one
+// [C, N*H*W] matrix, so one GEMM covers the batch with a wide N even when
+// each image is small (7x7).
+//
 // Tiling: a 256-thread block computes a 64x64 tile of C, staging 64x16
 // panels of A and B in shared memory; each thread accumulates a 4x4
 // micro-tile (rows ty+16i, columns tx+16j) in registers.
 #include "common.cuh"
+
+// COL remaps storage column s (see above).
+#define COL(s, blk, bs) ((blk) ? (long long)((s) / (blk)) * (bs) + (s) % (blk) : (long long)(s))
 
 #define BM 64
 #define BN 64
@@ -20,7 +29,9 @@ KERNEL void sgemm(int ta, int tb, int M, int N, int K, float alpha,
                   const float *A, int lda, long long strideA,
                   const float *B, int ldb, long long strideB,
                   float beta, float *C, int ldc, long long strideC,
-                  const float *bias, int biasMode, int relu)
+                  const float *bias, int biasMode, int relu,
+                  int aBlk, long long aBlkStride, int bBlk, long long bBlkStride,
+                  int cBlk, long long cBlkStride)
 {
 	__shared__ float As[BK][BM + 1];
 	__shared__ float Bs[BK][BN + 1];
@@ -50,7 +61,8 @@ KERNEL void sgemm(int ta, int tb, int M, int N, int K, float alpha,
 			int gm = m0 + mm, gk = k0 + kk;
 			float v = 0.0f;
 			if (gm < M && gk < K)
-				v = ta ? A[(long long)gk * lda + gm] : A[(long long)gm * lda + gk];
+				v = ta ? A[(long long)gk * lda + COL(gm, aBlk, aBlkStride)]
+				       : A[(long long)gm * lda + COL(gk, aBlk, aBlkStride)];
 			As[kk][mm] = v;
 		}
 		// Stage the B panel: Bs[kk][nn] = op(B)[k0+kk][n0+nn].
@@ -66,7 +78,8 @@ KERNEL void sgemm(int ta, int tb, int M, int N, int K, float alpha,
 			int gn = n0 + nn, gk = k0 + kk;
 			float v = 0.0f;
 			if (gn < N && gk < K)
-				v = tb ? B[(long long)gn * ldb + gk] : B[(long long)gk * ldb + gn];
+				v = tb ? B[(long long)gn * ldb + COL(gk, bBlk, bBlkStride)]
+				       : B[(long long)gk * ldb + COL(gn, bBlk, bBlkStride)];
 			Bs[kk][nn] = v;
 		}
 		__syncthreads();
@@ -91,7 +104,7 @@ KERNEL void sgemm(int ta, int tb, int M, int N, int K, float alpha,
 			int n = n0 + tx + 16 * j;
 			if (n >= N)
 				continue;
-			float *cp = C + (long long)m * ldc + n;
+			float *cp = C + (long long)m * ldc + COL(n, cBlk, cBlkStride);
 			float v = alpha * acc[i][j];
 			if (beta != 0.0f)
 				v += beta * *cp;
