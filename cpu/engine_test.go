@@ -184,26 +184,6 @@ func TestGemmBlocks(t *testing.T) {
 	}
 }
 
-func TestKernelMatchesGo(t *testing.T) {
-	if !hasFMA {
-		t.Skip("no assembly micro-kernel on this CPU")
-	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, k := range []int{1, 2, 7, kc} {
-		a := randSlice(rng, k*mr)
-		b := randSlice(rng, k*nr)
-		var got, want [mr * nr]float32
-		kernel(k, a, b, &got)
-		kernelGo(k, a, b, &want)
-		for i := range want {
-			// Different summation order (FMA): compare with a tolerance.
-			if tol := 1e-5 * float64(k); math.Abs(float64(got[i]-want[i])) > tol {
-				t.Fatalf("kc=%d: t[%d] = %v, want %v", k, i, got[i], want[i])
-			}
-		}
-	}
-}
-
 // TestConcurrentUse runs two goroutines on one engine at once (each call
 // itself splits over workers) and checks every result against a serial run.
 func TestConcurrentUse(t *testing.T) {

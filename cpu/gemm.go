@@ -10,8 +10,8 @@ import (
 // and an mc x kc block of A are packed into micro-panels of width nr and
 // height mr, and the micro-kernel computes one mr x nr tile of C per call.
 const (
-	mr = 6   // micro-tile rows (broadcast elements of A)
-	nr = 16  // micro-tile columns (two 8-float AVX vectors of B)
+	mr = 12  // micro-tile rows (broadcast elements of A)
+	nr = 16  // micro-tile columns (one AVX-512 or two AVX vectors of B)
 	kc = 256 // depth of a packed block
 	mc = 96  // rows of a packed A block (a multiple of mr)
 	nc = 1024

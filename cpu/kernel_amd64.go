@@ -2,21 +2,36 @@ package cpu
 
 import "golang.org/x/sys/cpu"
 
-// hasFMA reports whether the AVX2+FMA micro-kernel can run.
-var hasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// hasFMA reports whether the AVX2+FMA micro-kernel can run; hasAVX512
+// whether the AVX-512 one can (preferred).
+var (
+	hasFMA    = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 = cpu.X86.HasAVX512F
+)
 
-// kernel6x16 is kernelGo in AVX2/FMA assembly (kernel_amd64.s): twelve
-// 8-float accumulators hold the 6x16 tile.
+// kernel6x16 is half of kernelGo in AVX2/FMA assembly (kernel_amd64.s):
+// rows 0-5 of a 12x16 tile, twelve 8-float accumulators.
 //
 //go:noescape
-func kernel6x16(kc int, a, b *float32, t *[mr * nr]float32)
+func kernel6x16(kc int, a, b *float32, t *float32)
+
+// kernel12x16AVX512 is kernelGo in AVX-512 assembly: twelve 16-float
+// accumulators hold the 12x16 tile.
+//
+//go:noescape
+func kernel12x16AVX512(kc int, a, b *float32, t *[mr * nr]float32)
 
 // kernel computes one micro-tile (see kernelGo).
 func kernel(kc int, a, b []float32, t *[mr * nr]float32) {
-	if hasFMA && kc > 0 {
+	if kc > 0 && (hasAVX512 || hasFMA) {
 		_ = a[kc*mr-1]
 		_ = b[kc*nr-1]
-		kernel6x16(kc, &a[0], &b[0], t)
+		if hasAVX512 {
+			kernel12x16AVX512(kc, &a[0], &b[0], t)
+			return
+		}
+		kernel6x16(kc, &a[0], &b[0], &t[0])
+		kernel6x16(kc, &a[6], &b[0], &t[6*nr])
 		return
 	}
 	kernelGo(kc, a, b, t)

@@ -1,8 +1,9 @@
 #include "textflag.h"
 
-// func kernel6x16(kc int, a, b *float32, t *[96]float32)
+// func kernel6x16(kc int, a, b *float32, t *float32)
 //
-// t[i*16+j] = sum_{p<kc} a[p*6+i] * b[p*16+j]; kc > 0.
+// t[i*16+j] = sum_{p<kc} a[p*12+i] * b[p*16+j] for i < 6, j < 16; kc > 0.
+// (Half of a 12x16 tile: the caller runs it on rows 0-5 and 6-11.)
 // Y0..Y11 accumulate rows 0..5 (two vectors per row), Y12/Y13 hold a row of
 // b, Y14/Y15 broadcast elements of a.
 TEXT ·kernel6x16(SB), NOSPLIT, $0-32
@@ -44,7 +45,7 @@ loop:
 	VBROADCASTSS 20(SI), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         $24, SI
+	ADDQ         $48, SI
 	ADDQ         $64, DI
 	DECQ         CX
 	JNZ          loop
@@ -61,5 +62,74 @@ loop:
 	VMOVUPS Y9, 288(DX)
 	VMOVUPS Y10, 320(DX)
 	VMOVUPS Y11, 352(DX)
+	VZEROUPPER
+	RET
+
+// func kernel12x16AVX512(kc int, a, b *float32, t *[192]float32)
+//
+// t[i*16+j] = sum_{p<kc} a[p*12+i] * b[p*16+j] for i < 12, j < 16; kc > 0.
+// Z0..Z11 accumulate the rows, Z12 holds a row of b, Z13/Z14 broadcast
+// elements of a.
+TEXT ·kernel12x16AVX512(SB), NOSPLIT, $0-32
+	MOVQ   kc+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DI
+	MOVQ   t+24(FP), DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+loop512:
+	VMOVUPS      (DI), Z12
+	VBROADCASTSS (SI), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS 4(SI), Z14
+	VFMADD231PS  Z12, Z14, Z1
+	VBROADCASTSS 8(SI), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS 12(SI), Z14
+	VFMADD231PS  Z12, Z14, Z3
+	VBROADCASTSS 16(SI), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS 20(SI), Z14
+	VFMADD231PS  Z12, Z14, Z5
+	VBROADCASTSS 24(SI), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS 28(SI), Z14
+	VFMADD231PS  Z12, Z14, Z7
+	VBROADCASTSS 32(SI), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS 36(SI), Z14
+	VFMADD231PS  Z12, Z14, Z9
+	VBROADCASTSS 40(SI), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS 44(SI), Z14
+	VFMADD231PS  Z12, Z14, Z11
+	ADDQ         $48, SI
+	ADDQ         $64, DI
+	DECQ         CX
+	JNZ          loop512
+
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, 256(DX)
+	VMOVUPS Z5, 320(DX)
+	VMOVUPS Z6, 384(DX)
+	VMOVUPS Z7, 448(DX)
+	VMOVUPS Z8, 512(DX)
+	VMOVUPS Z9, 576(DX)
+	VMOVUPS Z10, 640(DX)
+	VMOVUPS Z11, 704(DX)
 	VZEROUPPER
 	RET
