@@ -162,7 +162,18 @@ EOF
   fi
   echo "ok ($((SECONDS - t0)) s)"
   if ((update)); then
-    cp "$out/$name" "$nb.tmp" && mv -f "$nb.tmp" "$nb"
+    # Drop the per-cell execution timestamps, which would change every run.
+    /usr/bin/env python3 - "$out/$name" "$nb.tmp" <<'EOF'
+import json, sys
+with open(sys.argv[1]) as f:
+    nb = json.load(f)
+for cell in nb["cells"]:
+    cell.get("metadata", {}).pop("execution", None)
+with open(sys.argv[2], "w") as f:
+    json.dump(nb, f, indent=1, ensure_ascii=False)
+    f.write("\n")
+EOF
+    mv -f "$nb.tmp" "$nb"
   fi
 done
 if ((failed)); then
