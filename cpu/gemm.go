@@ -146,10 +146,16 @@ func mergeTile(t *[mr * nr]float32, mt, nt int, alpha, beta float32, first bool,
 		row := c[i*ldc : i*ldc+nt]
 		tr := t[i*nr : i*nr+nt]
 		switch {
+		case (!first || beta == 1) && alpha == 1:
+			for j, v := range tr {
+				row[j] += v
+			}
 		case !first || beta == 1:
 			for j, v := range tr {
 				row[j] += alpha * v
 			}
+		case beta == 0 && alpha == 1:
+			copy(row, tr)
 		case beta == 0:
 			for j, v := range tr {
 				row[j] = alpha * v
@@ -172,17 +178,19 @@ func packA(ta bool, a []float32, lda, i0, mcb, p0, kcb int, dst []float32) {
 		if rows < mr {
 			clear(d)
 		}
+		if ta {
+			// op(A) = Aᵀ: row p of the micro-panel is a contiguous piece of
+			// row p0+p of A.
+			for p := 0; p < kcb; p++ {
+				copy(d[p*mr:p*mr+rows], a[(p0+p)*lda+i0+ir:])
+			}
+			continue
+		}
 		for i := 0; i < rows; i++ {
 			row := i0 + ir + i
-			if !ta {
-				src := a[row*lda+p0 : row*lda+p0+kcb]
-				for p, v := range src {
-					d[p*mr+i] = v
-				}
-			} else {
-				for p := 0; p < kcb; p++ {
-					d[p*mr+i] = a[(p0+p)*lda+row]
-				}
+			src := a[row*lda+p0 : row*lda+p0+kcb]
+			for p, v := range src {
+				d[p*mr+i] = v
 			}
 		}
 	}
