@@ -99,7 +99,12 @@ type gemmArgs struct {
 	aBlk, aBS, bBlk, bBS, cBlk, cBS int
 }
 
-const gemmTile = 64 // BM = BN in kernels/gemm.cu
+// Tile sizes of kernels/gemm.cu: sgemm 64x64, sgemm_128 128x128 (used when
+// both M and N reach it).
+const (
+	gemmTile = 64
+	bigTile  = 128
+)
 
 func (d *Device) gemm(g gemmArgs) error {
 	if g.m == 0 || g.n == 0 || g.batch == 0 {
@@ -114,10 +119,14 @@ func (d *Device) gemm(g gemmArgs) error {
 		}
 		return 0
 	}
+	kernel, tile := "sgemm", gemmTile
+	if g.m >= bigTile && g.n >= bigTile {
+		kernel, tile = "sgemm_128", bigTile
+	}
 	for z0 := 0; z0 < g.batch; z0 += maxGridYZ {
 		nz := min(g.batch-z0, maxGridYZ)
-		l := Launch{Module: "gemm", Kernel: "sgemm",
-			Grid:  Dim3{(g.n + gemmTile - 1) / gemmTile, (g.m + gemmTile - 1) / gemmTile, nz},
+		l := Launch{Module: "gemm", Kernel: kernel,
+			Grid:  Dim3{(g.n + tile - 1) / tile, (g.m + tile - 1) / tile, nz},
 			Block: Dim3{threads, 1, 1},
 			Args: []Arg{Int32Arg(b2i(g.ta)), Int32Arg(b2i(g.tb)), Int32Arg(g.m), Int32Arg(g.n), Int32Arg(g.k),
 				FloatArg(g.alpha),

@@ -39,7 +39,7 @@ func Modules() []string {
 // Kernels maps each kernel entry point to its module.
 var Kernels = map[string]string{
 	"im2col": "conv", "col2im": "conv",
-	"sgemm":       "gemm",
+	"sgemm": "gemm", "sgemm_128": "gemm",
 	"maxpool_fwd": "pool", "maxpool_bwd": "pool", "avgpool_fwd": "pool", "avgpool_bwd": "pool",
 	"lrn_fwd": "lrn", "lrn_bwd": "lrn",
 	"relu_bwd": "misc", "channel_copy": "misc", "axpy": "misc", "fill": "misc",

@@ -69,6 +69,7 @@ func TestDevice(t *testing.T, d *cuda.Device) {
 	t.Run("SoftmaxCrossEntropy", e.sub(testSoftmaxXent))
 	t.Run("SGDMomentum", e.sub(testSGD))
 	t.Run("Linear", e.sub(testLinear))
+	t.Run("GemmLarge", e.sub(testGemmLarge))
 	t.Run("Dropout", e.sub(testDropout))
 	t.Run("InceptionModule", e.sub(testInception))
 }
@@ -704,6 +705,62 @@ func testDropout(e *env) {
 		e.compare(fmt.Sprintf("dropout%+v", tc), got, want, absAll(want), FwdTol)
 		if frac := float64(kept) / float64(n); math.Abs(frac-(1-tc.rate)) > 0.05 {
 			e.t.Errorf("dropout%+v kept %.3f of the elements", tc, frac)
+		}
+	}
+}
+
+// testGemmLarge covers shapes that select the 128x128 kernel (and edges
+// just past a tile), all transposes, alpha/beta and leading dimensions
+// wider than the matrix. (ops/opstest covers the small shapes.)
+func testGemmLarge(e *env) {
+	for _, sz := range [][3]int{{128, 128, 8}, {130, 257, 19}, {200, 129, 70}, {127, 300, 5}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				alpha, beta := float32(0.5), float32(-1)
+				ar, ac := m, k
+				if ta {
+					ar, ac = k, m
+				}
+				br, bc := k, n
+				if tb {
+					br, bc = n, k
+				}
+				lda, ldb, ldc := ac+1, bc+3, n+2
+				a, b, c := e.random(ar*lda), e.random(br*ldb), e.random(m*ldc)
+				pc := e.upload(c)
+				e.check(e.d.Gemm(ta, tb, m, n, k, alpha, e.upload(a), lda, e.upload(b), ldb, beta, pc, ldc))
+				got := e.download(pc, m*ldc)
+				want, mag := make([]float64, m*ldc), make([]float64, m*ldc)
+				for i := 0; i < m; i++ {
+					for j := 0; j < ldc; j++ {
+						o := i*ldc + j
+						if j >= n { // outside C: must be untouched
+							want[o], mag[o] = float64(c[o]), 0
+							continue
+						}
+						s, sm := 0.0, 0.0
+						for p := 0; p < k; p++ {
+							var av, bv float32
+							if ta {
+								av = a[p*lda+i]
+							} else {
+								av = a[i*lda+p]
+							}
+							if tb {
+								bv = b[j*ldb+p]
+							} else {
+								bv = b[p*ldb+j]
+							}
+							s += float64(av) * float64(bv)
+							sm += math.Abs(float64(av) * float64(bv))
+						}
+						want[o] = float64(alpha)*s + float64(beta)*float64(c[o])
+						mag[o] = math.Abs(float64(alpha))*sm + math.Abs(float64(beta)*float64(c[o]))
+					}
+				}
+				e.compare(fmt.Sprintf("gemm(%v,%v,%d,%d,%d)", ta, tb, m, n, k), got, want, mag, FwdTol)
+			}
 		}
 	}
 }

@@ -105,6 +105,7 @@ extern "C" int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned g
 	K(im2col, false)
 	K(col2im, false)
 	K(sgemm, true)
+	K(sgemm_128, true)
 	K(maxpool_fwd, false)
 	K(maxpool_bwd, false)
 	K(avgpool_fwd, false)

@@ -4,4 +4,4 @@ package emu
 
 // kernelSourceHash is the SHA-256 of cuda/kernels/common.cuh followed by
 // cuda/kernels/*.cu in name order, as compiled into this package.
-const kernelSourceHash = "6f62c8b594729c60fdac61987b43c10d9313e63f360e886639f5bb9c280a19df"
+const kernelSourceHash = "56b19b0daf04dd211336acee8d366e5089eae11fb831d352779d8773e3955532"

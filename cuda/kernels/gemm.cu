@@ -13,26 +13,28 @@
 // [C, N*H*W] matrix, so one GEMM covers the batch with a wide N even when
 // each image is small (7x7).
 //
-// Tiling: a 256-thread block computes a 64x64 tile of C, staging 64x16
-// panels of A and B in shared memory; each thread accumulates a 4x4
-// micro-tile (rows ty+16i, columns tx+16j) in registers.
+// Tiling: a 256-thread block computes a 64x64 (sgemm) or 128x128
+// (sgemm_128) tile of C, staging panels of A and B in shared memory; each
+// thread accumulates a 4x4 or 8x8 micro-tile in registers.
 #include "common.cuh"
 
 // COL remaps storage column s (see above).
 #define COL(s, blk, bs) ((blk) ? (long long)((s) / (blk)) * (bs) + (s) % (blk) : (long long)(s))
 
-#define BM 64
-#define BN 64
-#define BK 16
-
-KERNEL void sgemm(int ta, int tb, int M, int N, int K, float alpha,
-                  const float *A, int lda, long long strideA,
-                  const float *B, int ldb, long long strideB,
-                  float beta, float *C, int ldc, long long strideC,
-                  const float *bias, int biasMode, int relu,
-                  int aBlk, long long aBlkStride, int bBlk, long long bBlkStride,
-                  int cBlk, long long cBlkStride)
+// gemm_tile is the kernel body for a BM x BN tile of C computed by 256
+// threads, each accumulating a (BM/16) x (BN/16) register micro-tile at rows
+// ty+16i and columns tx+16j, staging BK-deep panels of A and B in shared
+// memory.
+template <int BM, int BN, int BK>
+__device__ static void gemm_tile(int ta, int tb, int M, int N, int K, float alpha,
+                                 const float *A, int lda, long long strideA,
+                                 const float *B, int ldb, long long strideB,
+                                 float beta, float *C, int ldc, long long strideC,
+                                 const float *bias, int biasMode, int relu,
+                                 int aBlk, long long aBlkStride, int bBlk, long long bBlkStride,
+                                 int cBlk, long long cBlkStride)
 {
+	const int TM = BM / 16, TN = BN / 16;
 	__shared__ float As[BK][BM + 1];
 	__shared__ float Bs[BK][BN + 1];
 	A += blockIdx.z * strideA;
@@ -41,14 +43,14 @@ KERNEL void sgemm(int ta, int tb, int M, int N, int K, float alpha,
 	int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
 	int tid = threadIdx.x;
 	int tx = tid % 16, ty = tid / 16;
-	float acc[4][4];
-	for (int i = 0; i < 4; i++)
-		for (int j = 0; j < 4; j++)
+	float acc[TM][TN];
+	for (int i = 0; i < TM; i++)
+		for (int j = 0; j < TN; j++)
 			acc[i][j] = 0.0f;
 
 	for (int k0 = 0; k0 < K; k0 += BK) {
-		// Stage the A panel: As[kk][mm] = op(A)[m0+mm][k0+kk]. The loop order
-		// makes consecutive threads read consecutive addresses of A.
+		// Stage the A panel: As[kk][mm] = op(A)[m0+mm][k0+kk]. The index
+		// order makes consecutive threads read consecutive addresses.
 		for (int e = tid; e < BM * BK; e += 256) {
 			int mm, kk;
 			if (!ta) {
@@ -84,23 +86,23 @@ KERNEL void sgemm(int ta, int tb, int M, int N, int K, float alpha,
 		}
 		__syncthreads();
 		for (int kk = 0; kk < BK; kk++) {
-			float a[4], b[4];
-			for (int i = 0; i < 4; i++)
+			float a[TM], b[TN];
+			for (int i = 0; i < TM; i++)
 				a[i] = As[kk][ty + 16 * i];
-			for (int j = 0; j < 4; j++)
+			for (int j = 0; j < TN; j++)
 				b[j] = Bs[kk][tx + 16 * j];
-			for (int i = 0; i < 4; i++)
-				for (int j = 0; j < 4; j++)
+			for (int i = 0; i < TM; i++)
+				for (int j = 0; j < TN; j++)
 					acc[i][j] += a[i] * b[j];
 		}
 		__syncthreads();
 	}
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < TM; i++) {
 		int m = m0 + ty + 16 * i;
 		if (m >= M)
 			continue;
-		for (int j = 0; j < 4; j++) {
+		for (int j = 0; j < TN; j++) {
 			int n = n0 + tx + 16 * j;
 			if (n >= N)
 				continue;
@@ -118,3 +120,20 @@ KERNEL void sgemm(int ta, int tb, int M, int N, int K, float alpha,
 		}
 	}
 }
+
+#define GEMM_PARAMS                                                                         \
+	int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,          \
+	    long long strideA, const float *B, int ldb, long long strideB, float beta,      \
+	    float *C, int ldc, long long strideC, const float *bias, int biasMode, int relu, \
+	    int aBlk, long long aBlkStride, int bBlk, long long bBlkStride, int cBlk,       \
+	    long long cBlkStride
+#define GEMM_ARGS                                                                           \
+	ta, tb, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, bias, \
+	    biasMode, relu, aBlk, aBlkStride, bBlk, bBlkStride, cBlk, cBlkStride
+
+// sgemm: 64x64 tiles (4x4 per thread), for any shape.
+KERNEL void sgemm(GEMM_PARAMS) { gemm_tile<64, 64, 16>(GEMM_ARGS); }
+
+// sgemm_128: 128x128 tiles (8x8 per thread, twice the arithmetic per
+// shared-memory load), for M and N of at least 128.
+KERNEL void sgemm_128(GEMM_PARAMS) { gemm_tile<128, 128, 8>(GEMM_ARGS); }
