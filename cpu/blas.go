@@ -51,7 +51,17 @@ type Library struct {
 // OpenLibrary opens the CBLAS library name (a file name searched by the
 // dynamic loader, or a path) and resolves cblas_sgemm and cblas_dgemm, plus
 // openblas_set_num_threads and openblas_get_num_threads when present.
+//
+// Unless OPENBLAS_NUM_THREADS is set, it is set to 1 while the library
+// loads (and removed afterwards): OpenBLAS starts its worker threads when it
+// is loaded, and idle they still took 17% of the CPU samples of a pure-Go
+// GoogLeNet benchmark on 2 cores; the engine never uses them (see the
+// package documentation). SetThreads can still add threads later.
 func OpenLibrary(name string) (*Library, error) {
+	if _, set := os.LookupEnv("OPENBLAS_NUM_THREADS"); !set {
+		os.Setenv("OPENBLAS_NUM_THREADS", "1")
+		defer os.Unsetenv("OPENBLAS_NUM_THREADS")
+	}
 	h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		return nil, errors.Wrapf(err, "cpu: open %s", name)

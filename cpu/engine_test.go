@@ -396,3 +396,21 @@ func TestNoLargeAllocations(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenLibraryLeavesEnvironment checks that OPENBLAS_NUM_THREADS, set
+// only while the library loads, is gone afterwards.
+func TestOpenLibraryLeavesEnvironment(t *testing.T) {
+	if _, set := os.LookupEnv("OPENBLAS_NUM_THREADS"); set {
+		t.Skip("OPENBLAS_NUM_THREADS set by the caller")
+	}
+	lib, err := OpenLibrary(DefaultLibraries[0])
+	if err != nil {
+		t.Skipf("no OpenBLAS: %v", err)
+	}
+	if v, set := os.LookupEnv("OPENBLAS_NUM_THREADS"); set {
+		t.Errorf("OPENBLAS_NUM_THREADS=%q left in the environment", v)
+	}
+	if n := lib.Threads(); n < 1 {
+		t.Errorf("Threads() = %d, want >= 1", n)
+	}
+}
