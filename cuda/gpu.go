@@ -31,7 +31,9 @@ type GPU struct {
 	fns    map[string]cu.Function
 	name   string
 
-	mu     sync.Mutex
+	pending error // first failure of a posted launch (worker-owned)
+
+	mu     sync.RWMutex // read-held while handing work over; Close takes it to close work
 	closed bool
 }
 
@@ -41,7 +43,7 @@ var _ Executor = (*GPU)(nil)
 // thread, creates a stream and loads every embedded PTX module (the driver
 // JIT-compiles the compute_70 PTX for the device).
 func NewGPU(ordinal int) (*GPU, error) {
-	g := &GPU{work: make(chan func()), done: make(chan struct{}),
+	g := &GPU{work: make(chan func(), 256), done: make(chan struct{}),
 		mods: map[string]cu.Module{}, fns: map[string]cu.Function{}}
 	errc := make(chan error)
 	go g.loop(ordinal, errc)
@@ -110,17 +112,39 @@ func (g *GPU) open(ordinal int) error {
 	return nil
 }
 
-// do runs f on the context's thread and returns its error.
+// do runs f on the context's thread and returns its error, or the error
+// of an earlier asynchronous launch (see post) if one failed.
 func (g *GPU) do(f func() error) error {
-	g.mu.Lock()
+	g.mu.RLock()
+	defer g.mu.RUnlock()
 	if g.closed {
-		g.mu.Unlock()
 		return errors.New("cuda: GPU is closed")
 	}
-	g.mu.Unlock()
 	errc := make(chan error, 1)
-	g.work <- func() { errc <- f() }
+	g.work <- func() {
+		err := f()
+		if g.pending != nil {
+			err, g.pending = g.pending, nil
+		}
+		errc <- err
+	}
 	return <-errc
+}
+
+// post queues f on the context's thread without waiting; its error is
+// kept and returned by the next do.
+func (g *GPU) post(f func() error) error {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return errors.New("cuda: GPU is closed")
+	}
+	g.work <- func() {
+		if err := f(); err != nil && g.pending == nil {
+			g.pending = err
+		}
+	}
+	return nil
 }
 
 // Name returns the device name.
@@ -188,13 +212,18 @@ func (g *GPU) Download(dst []float32, src Ptr) error { return download(g, dst, s
 // DownloadInt32 copies device memory at src into dst and waits for it.
 func (g *GPU) DownloadInt32(dst []int32, src Ptr) error { return download(g, dst, src) }
 
-// Launch queues the kernel on the stream (cuLaunchKernel). Launch failures
-// that the driver reports late surface at the next Sync or Download.
+// Launch queues the kernel on the stream (cuLaunchKernel) without waiting
+// for the driver call: the caller runs ahead while the context's thread
+// issues launches. A failed cuLaunchKernel, like a kernel failure the
+// driver reports late, surfaces at the next Sync, copy or allocation.
 func (g *GPU) Launch(l Launch) error {
 	if err := l.Validate(); err != nil {
 		return err
 	}
-	return g.do(func() error {
+	if _, ok := g.fns[l.Kernel]; !ok {
+		return errors.Errorf("cuda: unknown kernel %q", l.Kernel)
+	}
+	return g.post(func() error {
 		fn, ok := g.fns[l.Kernel]
 		if !ok {
 			return errors.Errorf("cuda: unknown kernel %q", l.Kernel)
