@@ -170,14 +170,18 @@ func TestGemmBlocks(t *testing.T) {
 					lda, ldb, ldc := ac+1, bc+2, n+3
 					a := randSlice(rng, ar*lda)
 					b := randSlice(rng, br*ldb)
-					c := randSlice(rng, m*ldc)
-					want, mag := refGemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, -1, c, ldc)
-					e.Gemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, -1, c, ldc)
-					got := make([]float32, m*n)
-					for i := 0; i < m; i++ {
-						copy(got[i*n:], c[i*ldc:i*ldc+n])
+					// alpha = 1 with beta 0 or 1 takes the kernels that
+					// write into C directly.
+					for _, ab := range [][2]float32{{0.5, -1}, {1, 0}, {1, 1}} {
+						c := randSlice(rng, m*ldc)
+						want, mag := refGemm(ta, tb, m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+						e.Gemm(ta, tb, m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+						got := make([]float32, m*n)
+						for i := 0; i < m; i++ {
+							copy(got[i*n:], c[i*ldc:i*ldc+n])
+						}
+						compare(t, fmt.Sprintf("%s/Gemm(%v,%v,%d,%d,%d,alpha=%v,beta=%v)", name, ta, tb, m, n, k, ab[0], ab[1]), got, want, mag)
 					}
-					compare(t, fmt.Sprintf("%s/Gemm(%v,%v,%d,%d,%d)", name, ta, tb, m, n, k), got, want, mag)
 				}
 			}
 		}

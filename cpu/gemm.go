@@ -129,9 +129,16 @@ func goSgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []
 					bp := buf.b[jr*kcb:]
 					nt := min(nr, ncb-jr)
 					for ir := 0; ir < mcb; ir += mr {
-						kernel(kcb, buf.a[ir*kcb:], bp, &buf.t)
 						mt := min(mr, mcb-ir)
-						mergeTile(&buf.t, mt, nt, alpha, beta, first, c[(ic+ir)*ldc+jc+jr:], ldc)
+						ct := c[(ic+ir)*ldc+jc+jr:]
+						// Full tiles with alpha = 1 and beta 0 or 1 go
+						// straight into C where a kernel can do that.
+						if mt == mr && nt == nr && alpha == 1 && (!first || beta == 0 || beta == 1) &&
+							kernelToC(kcb, buf.a[ir*kcb:], bp, ct, ldc, !first || beta == 1) {
+							continue
+						}
+						kernel(kcb, buf.a[ir*kcb:], bp, &buf.t)
+						mergeTile(&buf.t, mt, nt, alpha, beta, first, ct, ldc)
 					}
 				}
 			}

@@ -21,6 +21,27 @@ func kernel6x16(kc int, a, b *float32, t *float32)
 //go:noescape
 func kernel12x16AVX512(kc int, a, b *float32, t *[mr * nr]float32)
 
+// kernel12x16AVX512C is kernel12x16AVX512 storing into (or, when
+// accumulate, adding to) a full tile of C with row stride ldc instead of t.
+//
+//go:noescape
+func kernel12x16AVX512C(kc int, a, b, c *float32, ldc int, accumulate bool)
+
+// kernelToC computes a full mr x nr tile straight into c (row stride ldc):
+// c = tile, or c += tile when accumulate. It reports false, doing nothing,
+// when no such kernel exists here (the caller then uses kernel and
+// mergeTile).
+func kernelToC(kc int, a, b, c []float32, ldc int, accumulate bool) bool {
+	if !hasAVX512 || kc <= 0 {
+		return false
+	}
+	_ = a[kc*mr-1]
+	_ = b[kc*nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	kernel12x16AVX512C(kc, &a[0], &b[0], &c[0], ldc, accumulate)
+	return true
+}
+
 // kernel computes one micro-tile (see kernelGo).
 func kernel(kc int, a, b []float32, t *[mr * nr]float32) {
 	if kc > 0 && (hasAVX512 || hasFMA) {

@@ -48,6 +48,23 @@ func TestAssemblyKernels(t *testing.T) {
 				kernel6x16(k, &a[6], &b[0], &t[6*nr])
 			}},
 			{"avx512", hasAVX512, func(t *[mr * nr]float32) { kernel12x16AVX512(k, &a[0], &b[0], t) }},
+			{"avx512/C", hasAVX512, func(t *[mr * nr]float32) {
+				// Into a wider C (ldc = nr+5), then added to ones.
+				const ldc = nr + 5
+				c := make([]float32, mr*ldc)
+				if !kernelToC(k, a, b, c, ldc, false) {
+					panic("kernelToC refused")
+				}
+				for i := range c {
+					c[i]--
+				}
+				kernelToC(k, a, b, c, ldc, true) // c = 2*tile - 1
+				for i := 0; i < mr; i++ {
+					for j := 0; j < nr; j++ {
+						t[i*nr+j] = (c[i*ldc+j] + 1) / 2
+					}
+				}
+			}},
 		} {
 			if !kern.ok {
 				continue
