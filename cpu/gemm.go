@@ -223,11 +223,23 @@ func packB(tb bool, b []float32, ldb, p0, kcb, j0, ncb int, dst []float32) {
 		}
 		if cols < nr {
 			clear(d)
+			for j := 0; j < cols; j++ {
+				src := b[(j0+jr+j)*ldb+p0:][:kcb]
+				for p, v := range src {
+					d[p*nr+j] = v
+				}
+			}
+			continue
 		}
-		for j := 0; j < cols; j++ {
-			src := b[(j0+jr+j)*ldb+p0:][:kcb]
-			for p, v := range src {
-				d[p*nr+j] = v
+		// Full panel: read the nr rows of B side by side, write d in order.
+		var rows [nr][]float32
+		for j := range rows {
+			rows[j] = b[(j0+jr+j)*ldb+p0:][:kcb]
+		}
+		for p := 0; p < kcb; p++ {
+			dp := (*[nr]float32)(d[p*nr:])
+			for j := range dp {
+				dp[j] = rows[j][p]
 			}
 		}
 	}
