@@ -1,0 +1,113 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pkg/errors"
+)
+
+// DefaultPython is Debian's interpreter, the one with python3-torch (a
+// python3 earlier on PATH may be another installation without it).
+const DefaultPython = "/usr/bin/python3"
+
+// PeerResult is the JSON line printed by the PyTorch peer benchmark
+// (shared/peers/torch_googlenet_bench.py).
+type PeerResult struct {
+	Peer         string  `json:"peer"`
+	Mode         string  `json:"mode"`
+	Batch        int     `json:"batch"`
+	Threads      int     `json:"threads"`
+	ImgPerS      float64 `json:"img_per_s"`
+	MsPerBatch   float64 `json:"ms_per_batch"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+}
+
+// PeerConfig runs the peer script with the same workload as a Config.
+type PeerConfig struct {
+	Python  string // interpreter; "" means DefaultPython
+	Script  string // path to torch_googlenet_bench.py
+	Threads int    // torch threads; 0 means one per core (the script's default)
+	// Env, when non-nil, replaces the child's environment (for example the
+	// current one without OPENBLAS_CORETYPE); nil inherits it.
+	Env     []string
+	Timeout time.Duration // 0 means 10 minutes
+}
+
+// RunPeer runs the PyTorch peer on the workload of c (mode, batch, input
+// size, iterations, warm-up) in a child process and parses its result.
+func RunPeer(p PeerConfig, c Config) (PeerResult, error) {
+	c, err := c.resolved()
+	if err != nil {
+		return PeerResult{}, err
+	}
+	if p.Script == "" {
+		return PeerResult{}, errors.New("bench: no peer script given")
+	}
+	if _, err := os.Stat(p.Script); err != nil {
+		return PeerResult{}, errors.Wrap(err, "bench: peer script")
+	}
+	py := p.Python
+	if py == "" {
+		py = DefaultPython
+	}
+	size := c.InputSize
+	if size == 0 {
+		size = 224
+	}
+	if c.Variant == "mini" {
+		return PeerResult{}, errors.New("bench: the PyTorch peer runs torchvision's GoogLeNet; compare the paper or torchvision variant")
+	}
+	timeout := p.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	args := []string{p.Script, "--mode", c.Mode, "--batch", strconv.Itoa(c.Batch), "--size", strconv.Itoa(size),
+		"--iters", strconv.Itoa(max(c.Iters, 1)), "--warmup", strconv.Itoa(c.Warmup), "--threads", strconv.Itoa(p.Threads)}
+	cmd := exec.CommandContext(ctx, py, args...)
+	cmd.Env = p.Env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return PeerResult{}, errors.Wrapf(err, "bench: %s %s: %s", py, strings.Join(args, " "), lastLines(stderr.String(), 5))
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var r PeerResult
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		return PeerResult{}, errors.Wrapf(err, "bench: peer output %q", lastLines(stdout.String(), 3))
+	}
+	return r, nil
+}
+
+// EnvWithout returns the current environment without the named variables.
+func EnvWithout(names ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		drop := false
+		for _, n := range names {
+			if strings.HasPrefix(kv, n+"=") {
+				drop = true
+			}
+		}
+		if !drop {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/goinception/googlenet/bench"
+	"github.com/goinception/googlenet/inception"
+)
+
+func init() {
+	register(command{
+		Name:    "bench",
+		Summary: "time inference or training steps (img/s, ms per batch, peak RSS), optionally beside PyTorch",
+		Run:     runBench,
+	})
+}
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c bench.Config
+	fs.StringVar(&c.Variant, "variant", inception.VariantPaper, "network: "+strings.Join(inception.Variants, ", "))
+	fs.StringVar(&c.Mode, "mode", bench.ModeInfer, "infer (forward, no aux heads) or train (forward with aux heads, backward, SGD momentum)")
+	fs.IntVar(&c.Batch, "batch", 8, "images per batch")
+	fs.IntVar(&c.Iters, "iters", 10, "timed iterations (the median is reported)")
+	fs.IntVar(&c.Warmup, "warmup", 2, "untimed iterations first (0: none)")
+	fs.IntVar(&c.InputSize, "input", 0, "input height and width (0: the variant's default, 224 or 28 for mini)")
+	fs.StringVar(&c.Engine, "engine", bench.EngineCPU, "cpu (fast engine) or reference (pure-Go spec)")
+	seed := fs.Uint64("seed", 1, "seed of weights and inputs")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	peer := fs.String("peer", "", "also run this PyTorch peer script (shared/peers/torch_googlenet_bench.py) on the same workload")
+	python := fs.String("python", bench.DefaultPython, "interpreter for --peer (needs torch and torchvision)")
+	peerThreads := fs.Int("peer-threads", 0, "torch threads for --peer (0: one per core)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--engine cpu|reference] [--json] [--peer SCRIPT]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "googlenet bench: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	if c.Batch <= 0 || c.Iters <= 0 || c.InputSize < 0 || c.Warmup < 0 {
+		fmt.Fprintln(stderr, "googlenet bench: --batch and --iters must be positive, --input and --warmup not negative")
+		fs.Usage()
+		return 2
+	}
+	if c.Warmup == 0 {
+		c.Warmup = -1 // bench.Config: negative means none
+	}
+	if _, err := inception.ConfigFor(c.Variant); err != nil {
+		fmt.Fprintln(stderr, "googlenet bench:", err)
+		fs.Usage()
+		return 2
+	}
+	c.Seed = *seed
+	r, err := bench.Run(c)
+	if err != nil {
+		fmt.Fprintln(stderr, "googlenet bench:", err)
+		return 1
+	}
+	var pr *bench.PeerResult
+	if *peer != "" {
+		p, err := bench.RunPeer(bench.PeerConfig{Python: *python, Script: *peer, Threads: *peerThreads}, c)
+		if err != nil {
+			fmt.Fprintln(stderr, "googlenet bench:", err)
+			return 1
+		}
+		pr = &p
+	}
+	if *asJSON {
+		out := struct {
+			bench.Result
+			Peer          *bench.PeerResult `json:"peer,omitempty"`
+			SpeedupVsPeer float64           `json:"speedup_vs_peer,omitempty"`
+			RSSVsPeer     float64           `json:"rss_vs_peer,omitempty"`
+		}{Result: r, Peer: pr}
+		if pr != nil && pr.ImgPerS > 0 && pr.PeakRSSBytes > 0 {
+			out.SpeedupVsPeer = r.ImgPerS / pr.ImgPerS
+			out.RSSVsPeer = float64(r.PeakRSSBytes) / float64(pr.PeakRSSBytes)
+		}
+		if err := json.NewEncoder(stdout).Encode(out); err != nil {
+			fmt.Fprintln(stderr, "googlenet bench:", err)
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintf(stdout, "ours:  %s %s batch %d input %d, %s, %d threads\n", r.Variant, r.Mode, r.Batch, r.InputSize, r.Engine, r.Threads)
+	fmt.Fprintf(stdout, "       %.2f img/s, %.1f ms/batch (median of %d; min %.1f, max %.1f), %.1f GFLOP/s, peak RSS %s\n",
+		r.ImgPerS, r.MsPerBatch, r.Iters, r.MinMs, r.MaxMs, r.GFLOPs, mib(r.PeakRSSBytes))
+	fmt.Fprintf(stdout, "       RSS after warm-up %s, at end %s; checked: %s\n", mib(r.RSSAfterWarm), mib(r.RSSAtEnd), r.Checked)
+	if pr != nil {
+		fmt.Fprintf(stdout, "peer:  %s, %d threads\n", pr.Peer, pr.Threads)
+		fmt.Fprintf(stdout, "       %.2f img/s, %.1f ms/batch, peak RSS %s\n", pr.ImgPerS, pr.MsPerBatch, mib(pr.PeakRSSBytes))
+		if pr.ImgPerS > 0 && pr.PeakRSSBytes > 0 {
+			fmt.Fprintf(stdout, "ratio: %.2fx the peer's img/s, %.2fx its peak RSS\n", r.ImgPerS/pr.ImgPerS, float64(r.PeakRSSBytes)/float64(pr.PeakRSSBytes))
+		}
+	}
+	return 0
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
