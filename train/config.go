@@ -1,0 +1,237 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/pkg/errors"
+
+	"github.com/goinception/googlenet/data"
+	"github.com/goinception/googlenet/graph"
+	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/mpi"
+	"github.com/goinception/googlenet/solvers"
+)
+
+// Schedule names accepted by Config.Schedule.
+const (
+	ScheduleConstant = "constant"
+	ScheduleStep     = "step" // the paper's: x StepGamma every StepPeriod epochs
+	SchedulePoly     = "poly" // Caffe's quick_solver: (1 - epoch/Epochs)^PolyPower
+)
+
+// Config configures a training run. Zero fields take the defaults in
+// brackets; the defaults are the tuned recipe of the mini variant on MNIST.
+type Config struct {
+	// Model is the architecture. Its Classes and InChannels are set from
+	// the dataset and its BatchSize from Batch; a zero Model (no Table) means
+	// inception.Mini(). Model.AuxWeight weighs the auxiliary losses (0.3 in
+	// the paper and the presets). On resume the checkpoint's model is used.
+	Model inception.Config
+	// Data is a dataset spec for data.Open ("mnist", "mnist:DIR",
+	// "folder:DIR", "synthetic:..."). Splits, when set, is used instead.
+	Data   string
+	Splits *data.Splits
+
+	Epochs int // [3]
+	Batch  int // images per step on each rank [64]
+	// StepsPerEpoch limits the steps of an epoch (0: the whole training set,
+	// the last incomplete batch dropped). For quick demonstrations and tests.
+	StepsPerEpoch int
+	// EvalLimit evaluates on the first EvalLimit validation images only
+	// (0: all of them).
+	EvalLimit int
+
+	LR          float64 // base learning rate [0.05]
+	Momentum    float64 // [0.9]
+	WeightDecay float64 // L2 on weights (not biases or batch-norm affine); 0 is none
+	Schedule    string  // constant, step or poly [poly]
+	StepGamma   float64 // step schedule: factor per period [0.96]
+	StepPeriod  float64 // step schedule: period in epochs [8]
+	PolyPower   float64 // poly schedule: power [1]
+	// WarmupEpochs ramps the rate linearly from WarmupStart times the
+	// scheduled rate over that many (fractional) epochs; 0 is no warm-up.
+	WarmupEpochs, WarmupStart float64
+	// Polyak evaluates and exports the running average of the weights after
+	// PolyakStart steps: uniform (Polyak-Juditsky) when PolyakDecay is 0,
+	// exponential with that decay otherwise.
+	Polyak      bool
+	PolyakStart int64
+	PolyakDecay float64
+	// Augment applies the paper's augmentation (random-sized crops, random
+	// interpolation, mirror, photometric distortions) to training images;
+	// off, images are only resized to the input size and normalised.
+	Augment bool
+
+	Seed uint64 // initialisation, data order, dropout masks
+	// Out is the output folder (required): checkpoints, metrics.jsonl,
+	// curves.png, labels.txt, model.safetensors.
+	Out string
+	// Resume continues from the newest checkpoint in Out. Without it, Run
+	// refuses an Out that already holds checkpoints.
+	Resume   bool
+	KeepLast int // checkpoints kept [3]
+	// Strict fails on an unreadable image instead of skipping it.
+	Strict  bool
+	Workers int // decoding goroutines [GOMAXPROCS]
+
+	// Comm, when it has more than one rank, trains data-parallel: rank 0's
+	// weights are broadcast, each rank reads its shard of every epoch, the
+	// gradients are averaged after every step (GradHook's place), batch-norm
+	// statistics are averaged before evaluation, and only rank 0 writes
+	// files and reports. nil means one process (mpi.Local).
+	Comm mpi.Comm
+	// GradHook, if set, runs after the gradients of a step are computed
+	// (and averaged across ranks) and before the solver step. step counts
+	// completed steps. It may change Param.Grad in place.
+	GradHook func(step int64, params []*graph.Param) error
+}
+
+func (c Config) withDefaults() Config {
+	if len(c.Model.Table) == 0 {
+		c.Model = inception.Mini()
+	}
+	def := func(p *float64, v float64) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	if c.Epochs == 0 {
+		c.Epochs = 3
+	}
+	if c.Batch == 0 {
+		c.Batch = 64
+	}
+	def(&c.LR, 0.05)
+	def(&c.Momentum, 0.9)
+	def(&c.StepGamma, 0.96)
+	def(&c.StepPeriod, 8)
+	def(&c.PolyPower, 1)
+	if c.Schedule == "" {
+		c.Schedule = SchedulePoly
+	}
+	if c.KeepLast == 0 {
+		c.KeepLast = 3
+	}
+	if c.Comm == nil {
+		c.Comm = mpi.Local{}
+	}
+	return c
+}
+
+// validate reports every bad setting at once.
+func (c Config) validate() error {
+	var bad []string
+	check := func(ok bool, format string, args ...interface{}) {
+		if !ok {
+			bad = append(bad, fmt.Sprintf(format, args...))
+		}
+	}
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	check(c.Data != "" || c.Splits != nil, "no dataset (Data or Splits)")
+	check(c.Out != "", "no output folder (Out)")
+	check(c.Epochs > 0, "Epochs %d must be positive", c.Epochs)
+	check(c.Batch > 0, "Batch %d must be positive", c.Batch)
+	check(c.StepsPerEpoch >= 0, "StepsPerEpoch %d must not be negative", c.StepsPerEpoch)
+	check(c.EvalLimit >= 0, "EvalLimit %d must not be negative", c.EvalLimit)
+	check(c.LR > 0 && finite(c.LR), "LR %g must be positive", c.LR)
+	check(c.Momentum > 0 && c.Momentum < 1, "Momentum %g must be in (0, 1)", c.Momentum)
+	check(c.WeightDecay >= 0 && finite(c.WeightDecay), "WeightDecay %g must not be negative", c.WeightDecay)
+	check(c.Schedule == ScheduleConstant || c.Schedule == ScheduleStep || c.Schedule == SchedulePoly,
+		"Schedule %q unknown (want constant, step or poly)", c.Schedule)
+	check(c.WarmupEpochs >= 0 && finite(c.WarmupEpochs), "WarmupEpochs %g must not be negative", c.WarmupEpochs)
+	check(c.WarmupStart >= 0 && c.WarmupStart < 1, "WarmupStart %g must be in [0, 1)", c.WarmupStart)
+	check(c.PolyakStart >= 0, "PolyakStart %d must not be negative", c.PolyakStart)
+	check(c.PolyakDecay >= 0 && c.PolyakDecay < 1, "PolyakDecay %g must be in [0, 1)", c.PolyakDecay)
+	check(c.KeepLast > 0, "KeepLast %d must be positive", c.KeepLast)
+	check(c.Workers >= 0, "Workers %d must not be negative", c.Workers)
+	check(c.Model.AuxWeight >= 0 && finite(c.Model.AuxWeight), "Model.AuxWeight %g must not be negative", c.Model.AuxWeight)
+	if len(bad) > 0 {
+		return errors.Errorf("train: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// schedule builds the learning-rate schedule.
+func (c Config) schedule() solvers.Schedule {
+	var s solvers.Schedule
+	switch c.Schedule {
+	case ScheduleStep:
+		s = solvers.StepDecay{Gamma: c.StepGamma, Period: c.StepPeriod}
+	case SchedulePoly:
+		s = solvers.Poly{Max: float64(c.Epochs), Power: c.PolyPower}
+	default:
+		s = solvers.Constant{}
+	}
+	if c.WarmupEpochs > 0 {
+		s = solvers.Warmup{Length: c.WarmupEpochs, Start: c.WarmupStart, Then: s}
+	}
+	return s
+}
+
+// sgdConfig is the solver configuration for an epoch of stepsPerEpoch steps.
+func (c Config) sgdConfig(stepsPerEpoch int) solvers.SGDConfig {
+	sc := solvers.SGDConfig{
+		LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay,
+		Schedule: c.schedule(), StepsPerEpoch: int64(stepsPerEpoch),
+	}
+	if c.Polyak {
+		sc.Averaging = solvers.AveragingConfig{Mode: solvers.AverageUniform, Start: c.PolyakStart}
+		if c.PolyakDecay > 0 {
+			sc.Averaging = solvers.AveragingConfig{Mode: solvers.AverageExponential, Start: c.PolyakStart, Decay: c.PolyakDecay}
+		}
+	}
+	return sc
+}
+
+// recipe is the part of Config that a resumed run must share with the run
+// that wrote the checkpoint for the result to be the same. Epochs may grow
+// (the poly schedule then changes from that point on).
+type recipe struct {
+	Data          string
+	Batch         int
+	World         int
+	StepsPerEpoch int
+	LR            float64
+	Momentum      float64
+	WeightDecay   float64
+	Schedule      string
+	StepGamma     float64
+	StepPeriod    float64
+	PolyPower     float64
+	WarmupEpochs  float64
+	WarmupStart   float64
+	Polyak        bool
+	PolyakStart   int64
+	PolyakDecay   float64
+	Augment       bool
+	Seed          uint64
+}
+
+func (c Config) recipe() recipe {
+	d := c.Data
+	if c.Splits != nil {
+		d = c.Splits.Name
+	}
+	return recipe{d, c.Batch, c.Comm.Size(), c.StepsPerEpoch, c.LR, c.Momentum, c.WeightDecay, c.Schedule,
+		c.StepGamma, c.StepPeriod, c.PolyPower, c.WarmupEpochs, c.WarmupStart, c.Polyak, c.PolyakStart,
+		c.PolyakDecay, c.Augment, c.Seed}
+}
+
+// diffRecipe lists the settings in which a and b differ, by JSON field.
+func diffRecipe(a, b recipe) []string {
+	ma, mb := map[string]interface{}{}, map[string]interface{}{}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	_ = json.Unmarshal(ja, &ma)
+	_ = json.Unmarshal(jb, &mb)
+	var d []string
+	for k, v := range ma {
+		if fmt.Sprint(v) != fmt.Sprint(mb[k]) {
+			d = append(d, fmt.Sprintf("%s %v (checkpoint %v)", k, v, mb[k]))
+		}
+	}
+	return d
+}
