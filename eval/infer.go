@@ -1,0 +1,246 @@
+package eval
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pkg/errors"
+	"github.com/sbinet/npyio"
+
+	"github.com/goinception/googlenet/inception"
+)
+
+// maxNpyBytes bounds the .npy files ReadNpy accepts (4 GiB).
+const maxNpyBytes = 4 << 30
+
+// Array is an n-dimensional float32 array in row-major (C) order.
+type Array struct {
+	Shape []int
+	Data  []float32
+}
+
+// ReadNpy reads a NumPy .npy file of float32 values ('<f4', '>f4') or
+// float64 values ('<f8', '>f8'), in C order. Float64 values are converted to
+// float32 (rounded to nearest); a value beyond float32's range is an error,
+// so the conversion never creates infinities. Other dtypes, Fortran order, a
+// truncated file and trailing bytes are errors that name the file.
+func ReadNpy(path string) (*Array, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, errors.Wrap(err, "eval: npy")
+	}
+	if st.Size() > maxNpyBytes {
+		return nil, errors.Errorf("eval: %s: %d bytes, over the %d-byte limit", path, st.Size(), int64(maxNpyBytes))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errors.Wrap(err, "eval: npy")
+	}
+	a, err := decodeNpy(b)
+	if err != nil {
+		return nil, errors.Wrapf(err, "eval: %s", path)
+	}
+	return a, nil
+}
+
+// decodeNpy checks the header of a .npy image before handing it to npyio,
+// whose parser trusts it.
+func decodeNpy(b []byte) (a *Array, err error) {
+	// npyio's header parser slices without bounds checks; a malformed
+	// header must be an error, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			a, err = nil, errors.Errorf("malformed .npy header (%v)", r)
+		}
+	}()
+	if len(b) < 10 || !bytes.Equal(b[:6], npyio.Magic[:]) {
+		return nil, errors.New("not a .npy file (no \\x93NUMPY magic)")
+	}
+	var hlen, off int
+	switch b[6] {
+	case 1:
+		hlen, off = int(b[8])|int(b[9])<<8, 10
+	case 2, 3:
+		if len(b) < 12 {
+			return nil, errors.New("truncated .npy header")
+		}
+		hlen, off = int(b[8])|int(b[9])<<8|int(b[10])<<16|int(b[11])<<24, 12
+	default:
+		return nil, errors.Errorf(".npy format version %d.%d not supported", b[6], b[7])
+	}
+	if off+hlen > len(b) {
+		return nil, errors.Errorf(".npy header of %d bytes beyond the end of the file (%d bytes)", hlen, len(b))
+	}
+	if !bytes.Contains(b[off:off+hlen], []byte("\n")) {
+		return nil, errors.New("malformed .npy header (no terminating newline)")
+	}
+	r, err := npyio.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, errors.Wrap(err, "npy header")
+	}
+	h := r.Header.Descr
+	if h.Fortran {
+		return nil, errors.New("Fortran-ordered array: save it in C order (numpy.ascontiguousarray)")
+	}
+	typ := strings.TrimLeft(h.Type, "<>|=")
+	if (typ == "f4" || typ == "f8") && strings.HasPrefix(h.Type, "|") {
+		return nil, errors.Errorf("dtype %q has no byte order", h.Type)
+	}
+	var size int
+	switch typ {
+	case "f4":
+		size = 4
+	case "f8":
+		size = 8
+	default:
+		return nil, errors.Errorf("dtype %q not supported: want float32 ('<f4') or float64 ('<f8')", h.Type)
+	}
+	n := 1
+	for _, d := range h.Shape {
+		if d < 0 || (d > 0 && n > maxNpyBytes/d) {
+			return nil, errors.Errorf("bad shape %v", h.Shape)
+		}
+		n *= d
+	}
+	if want, got := n*size, len(b)-off-hlen; want != got {
+		return nil, errors.Errorf("shape %v of %s needs %d data bytes, the file has %d", h.Shape, h.Type, want, got)
+	}
+	a = &Array{Shape: append([]int{}, h.Shape...)}
+	if n == 0 {
+		a.Data = []float32{}
+		return a, nil
+	}
+	if size == 4 {
+		if err := r.Read(&a.Data); err != nil && err != io.EOF {
+			return nil, errors.Wrap(err, "npy data")
+		}
+	} else {
+		var d []float64
+		if err := r.Read(&d); err != nil && err != io.EOF {
+			return nil, errors.Wrap(err, "npy data")
+		}
+		a.Data = make([]float32, len(d))
+		for i, v := range d {
+			f := float32(v)
+			if math.IsInf(float64(f), 0) && !math.IsInf(v, 0) {
+				return nil, errors.Errorf("float64 value %g at index %d is beyond float32's range", v, i)
+			}
+			a.Data[i] = f
+		}
+	}
+	if len(a.Data) != n {
+		return nil, errors.Errorf("read %d values, shape %v has %d", len(a.Data), h.Shape, n)
+	}
+	return a, nil
+}
+
+// WriteNpy writes a as a float32 ('<f4') .npy file, atomically: a temporary
+// file in the same folder, renamed over path once complete. Arrays of one or
+// two dimensions are supported (logits are [N, classes]).
+func WriteNpy(path string, a *Array) (err error) {
+	var val interface{}
+	switch len(a.Shape) {
+	case 1:
+		if a.Shape[0] != len(a.Data) {
+			return errors.Errorf("eval: write %s: shape %v with %d values", path, a.Shape, len(a.Data))
+		}
+		val = a.Data
+	case 2:
+		r, c := a.Shape[0], a.Shape[1]
+		if r <= 0 || c <= 0 || r*c != len(a.Data) {
+			return errors.Errorf("eval: write %s: shape %v with %d values", path, a.Shape, len(a.Data))
+		}
+		rows := make([][]float32, r)
+		for i := range rows {
+			rows[i] = a.Data[i*c : (i+1)*c]
+		}
+		val = rows
+	default:
+		return errors.Errorf("eval: write %s: %d dimensions (1 or 2 supported)", path, len(a.Shape))
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return errors.Wrap(err, "eval: write npy")
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := npyio.Write(f, val); err != nil {
+		return errors.Wrapf(err, "eval: write %s", path)
+	}
+	if err := f.Sync(); err != nil {
+		return errors.Wrapf(err, "eval: write %s", path)
+	}
+	if err := f.Close(); err != nil {
+		return errors.Wrapf(err, "eval: write %s", path)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return errors.Wrapf(err, "eval: write %s", path)
+	}
+	return nil
+}
+
+// CheckInput checks that shape is a batch the model of cfg takes:
+// [N, InChannels, InputSize, InputSize] with N >= 1.
+func CheckInput(shape []int, cfg inception.Config) error {
+	want := fmt.Sprintf("[N, %d, %d, %d]", cfg.InChannels, cfg.InputSize, cfg.InputSize)
+	if len(shape) != 4 {
+		return errors.Errorf("eval: input of shape %v, the %s model takes NCHW %s", shape, cfg.Variant, want)
+	}
+	if shape[0] < 1 {
+		return errors.Errorf("eval: input of shape %v holds no images", shape)
+	}
+	if shape[1] != cfg.InChannels || shape[2] != cfg.InputSize || shape[3] != cfg.InputSize {
+		return errors.Errorf("eval: input of shape %v, the %s model takes NCHW %s", shape, cfg.Variant, want)
+	}
+	return nil
+}
+
+// Infer runs the model on a batch x of shape [N, C, H, W] (the model's
+// channels and input size), batch images per forward pass (0: 32), and
+// returns the logits as an [N, classes] array. Non-finite inputs are an
+// error (they would make every logit of their image NaN).
+func Infer(m *inception.Model, x *Array, batch int) (*Array, error) {
+	cfg := m.Config()
+	if err := CheckInput(x.Shape, cfg); err != nil {
+		return nil, err
+	}
+	plane := cfg.InChannels * cfg.InputSize * cfg.InputSize
+	n := x.Shape[0]
+	if len(x.Data) != n*plane {
+		return nil, errors.Errorf("eval: input shape %v with %d values", x.Shape, len(x.Data))
+	}
+	for i, v := range x.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, errors.Errorf("eval: input value %v at image %d, index %d", v, i/plane, i%plane)
+		}
+	}
+	if batch < 0 {
+		return nil, errors.Errorf("eval: batch size %d", batch)
+	}
+	if batch == 0 {
+		batch = 32
+	}
+	batch = min(batch, n)
+	f := newForwarder(m, batch)
+	out := &Array{Shape: []int{n, cfg.Classes}, Data: make([]float32, 0, n*cfg.Classes)}
+	for i := 0; i < n; i += batch {
+		j := min(n, i+batch)
+		y, err := f.run(x.Data[i*plane:j*plane], j-i)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range y {
+			out.Data = append(out.Data, float32(v))
+		}
+	}
+	return out, nil
+}
