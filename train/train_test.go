@@ -15,8 +15,10 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goinception/googlenet/checkpoint"
+	"github.com/goinception/googlenet/cpu"
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/graph"
+	"github.com/goinception/googlenet/ops"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -183,6 +185,27 @@ func TestResumeBitIdentical(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three small training runs")
 	}
+	checkResume(t)
+}
+
+// TestResumeBitIdenticalCPU is TestResumeBitIdentical on the engine the
+// command uses by default (package cpu, OpenBLAS when present, also for
+// Gorgonia's own matrix products).
+func TestResumeBitIdenticalCPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three small training runs")
+	}
+	prev, prevBLAS := ops.CurrentEngine(), G.WhichBLAS()
+	ops.SetEngine(cpu.New(cpu.Options{}))
+	cpu.UseWithGorgonia()
+	defer func() {
+		ops.SetEngine(prev)
+		G.Use(prevBLAS)
+	}()
+	checkResume(t)
+}
+
+func checkResume(t *testing.T) {
 	cfg := smallConfig(t.TempDir())
 	cfg.Polyak = true
 	cfg.PolyakStart = 2
