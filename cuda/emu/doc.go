@@ -8,8 +8,10 @@
 // __global__ and __device__ vanish, __shared__ becomes static storage,
 // threadIdx and blockIdx are thread-locals, and a launch loops over the
 // grid. Kernels that call __syncthreads (the tiled GEMM and the block
-// reductions) run each block's threads as real OS threads meeting at a
-// barrier, so shared-memory ordering is exercised, not assumed.
+// reductions) run each block's threads as fibers that __syncthreads
+// switches between in rounds, so barriers are honoured and a missing one
+// fails deterministically (a thread reads shared memory its block-mates
+// have not written yet).
 //
 // Executor implements cuda.Executor on host memory: buffers carry guard
 // zones checked after every launch (an out-of-bounds write is an error),

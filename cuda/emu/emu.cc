@@ -5,7 +5,7 @@
 
 #include <mutex>
 #include <string.h>
-#include <thread>
+#include <ucontext.h>
 #include <utility>
 #include <vector>
 
@@ -13,7 +13,6 @@ thread_local dim3 threadIdx;
 thread_local dim3 blockIdx;
 dim3 blockDim;
 dim3 gridDim;
-pthread_barrier_t emu_barrier;
 
 #include "../kernels/conv.cu"
 #include "../kernels/gemm.cu"
@@ -42,6 +41,37 @@ void set_thread(unsigned t)
 	threadIdx.z = t / (blockDim.x * blockDim.y);
 }
 
+// Kernels with barriers run each block's threads as fibers (ucontext) on
+// the calling thread. __syncthreads switches back to the scheduler, which
+// runs the block's fibers round-robin: in round k every fiber runs from its
+// barrier k-1 to its barrier k (or to its end), so no fiber passes a
+// barrier before all have reached it, and shared memory written before a
+// barrier is seen after it. A missing barrier is caught deterministically:
+// fiber 0 then reads shared memory its block-mates have not written yet.
+
+constexpr size_t fiber_stack = 64 * 1024;
+
+struct fiber {
+	ucontext_t ctx;
+	std::vector<char> stack;
+	bool done;
+};
+
+ucontext_t sched_ctx;
+std::vector<fiber> fibers;
+unsigned cur_fiber;
+void (*fiber_body)(void *);
+void *fiber_arg;
+
+void fiber_entry()
+{
+	fiber_body(fiber_arg);
+	fibers[cur_fiber].done = true;
+	// Returning resumes uc_link, the scheduler.
+}
+
+template <typename F> void call_body(void *f) { (*static_cast<F *>(f))(); }
+
 template <typename F> void launch(bool barriers, F body)
 {
 	unsigned long long nblocks = (unsigned long long)gridDim.x * gridDim.y * gridDim.z;
@@ -56,25 +86,54 @@ template <typename F> void launch(bool barriers, F body)
 		}
 		return;
 	}
-	pthread_barrier_init(&emu_barrier, NULL, nthreads);
-	std::vector<std::thread> ts;
-	ts.reserve(nthreads);
-	for (unsigned t = 0; t < nthreads; t++) {
-		ts.emplace_back([t, nblocks, &body] {
-			set_thread(t);
-			for (unsigned long long b = 0; b < nblocks; b++) {
-				set_block(b);
-				body();
-				// No thread may start the next block (and overwrite the
-				// shared arrays) before all have finished this one.
-				pthread_barrier_wait(&emu_barrier);
+	if (fibers.size() < nthreads)
+		fibers.resize(nthreads);
+	fiber_body = call_body<F>;
+	// body outlives every fiber: they all finish before launch returns,
+	// and fiber_arg is cleared then.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+	fiber_arg = &body;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+	for (unsigned long long b = 0; b < nblocks; b++) {
+		set_block(b);
+		for (unsigned t = 0; t < nthreads; t++) {
+			fiber &f = fibers[t];
+			if (f.stack.empty())
+				f.stack.resize(fiber_stack);
+			getcontext(&f.ctx);
+			f.ctx.uc_stack.ss_sp = f.stack.data();
+			f.ctx.uc_stack.ss_size = f.stack.size();
+			f.ctx.uc_link = &sched_ctx;
+			makecontext(&f.ctx, fiber_entry, 0);
+			f.done = false;
+		}
+		for (bool again = true; again;) {
+			again = false;
+			for (unsigned t = 0; t < nthreads; t++) {
+				if (fibers[t].done)
+					continue;
+				cur_fiber = t;
+				set_thread(t);
+				swapcontext(&sched_ctx, &fibers[t].ctx);
+				again = again || !fibers[t].done;
 			}
-		});
+		}
 	}
-	for (auto &th : ts)
-		th.join();
-	pthread_barrier_destroy(&emu_barrier);
+	fiber_arg = nullptr;
 }
+
+} // namespace
+
+// emu_sync is __syncthreads: back to the scheduler until the next round.
+void emu_sync() { swapcontext(&fibers[cur_fiber].ctx, &sched_ctx); }
+
+namespace {
 
 // call unpacks the slots into the kernel's parameters.
 template <typename... P, size_t... I>

@@ -8,14 +8,14 @@
 //     process-wide (launches are serialised by a mutex).
 //   - Kernels without barriers run every thread of every block in turn on
 //     the calling thread. Kernels that call __syncthreads run each block's
-//     threads as real OS threads that meet at a pthread barrier, so a thread
-//     that reads shared memory before its block-mates wrote it sees a wrong
-//     value just as on a GPU (races are not hidden by sequential order).
+//     threads as fibers (ucontext) that __syncthreads switches between, in
+//     rounds, so a barrier is honoured: no thread passes it before all
+//     reached it. A missing barrier shows deterministically: thread 0 then
+//     reads shared memory the others have not written yet.
 #ifndef GOOGLENET_EMU_SHIM_H
 #define GOOGLENET_EMU_SHIM_H
 
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,11 +27,11 @@ extern thread_local dim3 threadIdx;
 extern thread_local dim3 blockIdx;
 extern dim3 blockDim;
 extern dim3 gridDim;
-extern pthread_barrier_t emu_barrier;
+void emu_sync(void);
 
 #define __global__
 #define __device__
 #define __shared__ static
-#define __syncthreads() pthread_barrier_wait(&emu_barrier)
+#define __syncthreads() emu_sync()
 
 #endif
