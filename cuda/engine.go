@@ -17,8 +17,9 @@ import (
 // out-of-memory, a launch failure, a lost GPU) panics with a wrapped
 // error. Sizes are validated by package ops before an engine is called.
 type Engine struct {
-	dev  *Device
-	name string
+	dev     *Device
+	name    string
+	onClose func() error // closes an executor the engine owns (NewEngine's GPU)
 }
 
 var _ ops.Engine = (*Engine)(nil)
@@ -34,8 +35,18 @@ func (e *Engine) Name() string { return e.name }
 // Device returns the engine's device, for device-resident work.
 func (e *Engine) Device() *Device { return e.dev }
 
-// Close frees the engine's device memory.
-func (e *Engine) Close() error { return e.dev.Close() }
+// Close frees the engine's device memory and, for an engine from
+// NewEngine, closes its GPU.
+func (e *Engine) Close() error {
+	err := e.dev.Close()
+	if e.onClose != nil {
+		if cerr := e.onClose(); err == nil {
+			err = cerr
+		}
+		e.onClose = nil
+	}
+	return err
+}
 
 // hostCall is one engine call's device buffers.
 type hostCall struct {

@@ -283,11 +283,13 @@ func (g *GPU) Close() error {
 	return err
 }
 
-// NewEngine returns an Engine on GPU 0.
+// NewEngine returns an Engine on GPU 0; its Close also closes the GPU.
 func NewEngine() (*Engine, error) {
 	g, err := NewGPU(0)
 	if err != nil {
 		return nil, err
 	}
-	return NewEngineOn(g), nil
+	e := NewEngineOn(g)
+	e.onClose = g.Close
+	return e, nil
 }
