@@ -32,16 +32,61 @@ func (c Crop) String() string {
 	return s
 }
 
-// Crop counts of the schemes: the paper's single center crop, the ten-crop
-// testing of AlexNet, and the paper's 144 crops (Section 7).
+// Scheme names a set of crops per image.
+type Scheme string
+
+// The crop schemes. Center, Ten and MultiScale are the paper's 1, 10 and 144
+// crops (Section 7, Table 3); Full is the whole image scaled to the input,
+// which is what training validates on when it does not augment (a dataset of
+// fixed-size images such as MNIST), so it reproduces that validation.
 const (
-	Crops1   = 1
-	Crops10  = 10
-	Crops144 = 144
+	Full       Scheme = "full"
+	Center     Scheme = "1"
+	Ten        Scheme = "10"
+	MultiScale Scheme = "144"
 )
 
-// Schemes lists the crop counts that CropsFor accepts.
-var Schemes = []int{Crops1, Crops10, Crops144}
+// Schemes lists the crop schemes.
+var Schemes = []Scheme{Center, Ten, MultiScale, Full}
+
+// ParseScheme parses "1", "10", "144" or "full".
+func ParseScheme(s string) (Scheme, error) {
+	for _, k := range Schemes {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", errors.Errorf("eval: crops %q: the schemes are 1, 10, 144 and full", s)
+}
+
+// N returns the number of crops per image (0 for an unknown scheme).
+func (s Scheme) N() int {
+	switch s {
+	case Full, Center:
+		return 1
+	case Ten:
+		return 10
+	case MultiScale:
+		return 144
+	}
+	return 0
+}
+
+// Crops returns the crops of scheme s for a w x h image and a network input
+// of input x input pixels.
+func (s Scheme) Crops(w, h, input int) ([]Crop, error) {
+	switch s {
+	case Full:
+		return FullCrops(w, h, input)
+	case Center:
+		return CenterCrops(w, h, input)
+	case Ten:
+		return TenCrops(w, h, input)
+	case MultiScale:
+		return MultiScaleCrops(w, h, input)
+	}
+	return nil, errors.Errorf("eval: crops %q: the schemes are 1, 10, 144 and full", string(s))
+}
 
 // maxScaledPixels bounds the size of a scaled image (about 64M pixels): an
 // image with an extreme aspect ratio (say 10000x2) would otherwise be scaled
@@ -87,18 +132,14 @@ func checkSizes(w, h, input int) error {
 	return nil
 }
 
-// CropsFor returns the crops of scheme n (1, 10 or 144) for a w x h image
-// and a network input of input x input pixels.
-func CropsFor(n, w, h, input int) ([]Crop, error) {
-	switch n {
-	case Crops1:
-		return CenterCrops(w, h, input)
-	case Crops10:
-		return TenCrops(w, h, input)
-	case Crops144:
-		return MultiScaleCrops(w, h, input)
+// FullCrops returns one crop: the whole image scaled to input x input
+// (without keeping its aspect ratio), as data.Transform does without a crop
+// mode.
+func FullCrops(w, h, input int) ([]Crop, error) {
+	if err := checkSizes(w, h, input); err != nil {
+		return nil, err
 	}
-	return nil, errors.Errorf("eval: %d crops: the schemes are 1, 10 and 144", n)
+	return []Crop{{Size: image.Pt(w, h), Box: image.Rect(0, 0, w, h)}}, nil
 }
 
 // CenterCrops returns the single center crop: the central square covering

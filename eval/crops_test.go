@@ -179,19 +179,24 @@ func TestMultiScaleCropsSquare(t *testing.T) {
 }
 
 func TestCropsForErrors(t *testing.T) {
+	if _, err := ParseScheme("7"); err == nil || !strings.Contains(err.Error(), "schemes are 1, 10, 144 and full") {
+		t.Errorf("ParseScheme(7) = %v", err)
+	}
 	for _, c := range []struct {
-		n, w, h, input int
-		want           string
+		n           Scheme
+		w, h, input int
+		want        string
 	}{
-		{7, 10, 10, 4, "schemes are 1, 10 and 144"},
-		{1, 0, 10, 4, "empty image"},
-		{10, 10, -1, 4, "empty image"},
-		{144, 10, 10, 0, "input size"},
-		{144, 100000, 2, 224, "over"},
+		{"7", 10, 10, 4, "schemes are 1, 10, 144 and full"},
+		{Center, 0, 10, 4, "empty image"},
+		{Full, 0, 10, 4, "empty image"},
+		{Ten, 10, -1, 4, "empty image"},
+		{MultiScale, 10, 10, 0, "input size"},
+		{MultiScale, 100000, 2, 224, "over"},
 	} {
-		_, err := CropsFor(c.n, c.w, c.h, c.input)
+		_, err := c.n.Crops(c.w, c.h, c.input)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("CropsFor(%d, %d, %d, %d) = %v, want an error with %q", c.n, c.w, c.h, c.input, err, c.want)
+			t.Errorf("Scheme(%q).Crops(%d, %d, %d) = %v, want an error with %q", c.n, c.w, c.h, c.input, err, c.want)
 		}
 	}
 }
@@ -243,9 +248,9 @@ func gradient(w, h int, gray bool) image.Image {
 // the same pixel values on the 0..255 scale after normalisation.
 const renderTol = 1e-4
 
-// The single center crop renders exactly as data.EvalTransform, the
-// validation transform of training.
-func TestCenterCropMatchesEvalTransform(t *testing.T) {
+// The single-crop schemes render exactly as the data package's validation
+// transforms.
+func TestSingleCropsMatchTransforms(t *testing.T) {
 	means, stds := []float32{33.3}, []float32{78.6}
 	for _, c := range []struct {
 		img             image.Image
@@ -257,23 +262,27 @@ func TestCenterCropMatchesEvalTransform(t *testing.T) {
 		{gradient(37, 52, false), 24, 3, data.ImageNetMeans, data.ImageNetStds},
 	} {
 		b := c.img.Bounds()
-		crops, err := CenterCrops(b.Dx(), b.Dy(), c.input)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := make([]float32, c.channels*c.input*c.input)
-		if err := Render(got, c.img, crops, c.input, c.channels, c.means, c.stds); err != nil {
-			t.Fatal(err)
-		}
-		tr := data.EvalTransform(c.input, c.means, c.stds)
-		tr.Channels = c.channels
-		want := make([]float32, len(got))
-		if err := tr.Apply(want, c.img, c.channels, nil); err != nil {
-			t.Fatal(err)
-		}
-		for i := range got {
-			if math.Abs(float64(got[i]-want[i])) > renderTol {
-				t.Fatalf("%v input %d: value %d = %v, EvalTransform gives %v", b, c.input, i, got[i], want[i])
+		// Center is data.EvalTransform; Full is data.Transform without a
+		// crop mode (what training validates on without augmentation).
+		full := data.Transform{Size: c.input, Means: c.means, Stds: c.stds}
+		for s, tr := range map[Scheme]data.Transform{Center: data.EvalTransform(c.input, c.means, c.stds), Full: full} {
+			crops, err := s.Crops(b.Dx(), b.Dy(), c.input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, c.channels*c.input*c.input)
+			if err := Render(got, c.img, crops, c.input, c.channels, c.means, c.stds); err != nil {
+				t.Fatal(err)
+			}
+			tr.Channels = c.channels
+			want := make([]float32, len(got))
+			if err := tr.Apply(want, c.img, c.channels, nil); err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > renderTol {
+					t.Fatalf("%s: %v input %d: value %d = %v, the transform gives %v", s, b, c.input, i, got[i], want[i])
+				}
 			}
 		}
 	}

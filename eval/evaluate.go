@@ -14,8 +14,8 @@ import (
 
 // Options configures Evaluate. Zero fields take the defaults in brackets.
 type Options struct {
-	// Crops is the crop scheme: 1, 10 or 144 [1].
-	Crops int
+	// Crops is the crop scheme [Center].
+	Crops Scheme
 	// BatchSize is the number of crops per forward pass [64]. The last
 	// batch is padded, so every pass has the same size.
 	BatchSize int
@@ -31,6 +31,11 @@ type Options struct {
 	// which gives the same averages (up to rounding) at a lower cost: the
 	// 144 crops of a square image are 48 distinct ones.
 	Dedup bool
+	// OnImage, if set, is called for every image evaluated, in dataset
+	// order, with its index, its label and the ensemble's averaged class
+	// probabilities (for confusion matrices, error analysis, tests). probs
+	// must not be kept.
+	OnImage func(index, label int, probs []float64)
 	// Progress, if set, is called after each group of images with the
 	// number of images done and the total.
 	Progress func(done, total int)
@@ -48,9 +53,11 @@ type ModelScore struct {
 // Result is the outcome of one evaluation: a row of the paper's Table 3.
 type Result struct {
 	Dataset string `json:"dataset,omitempty"`
-	// Models is the number of ensemble members, Crops the crops per image.
-	Models int `json:"models"`
-	Crops  int `json:"crops"`
+	// Models is the number of ensemble members, Scheme the crop scheme and
+	// Crops the crops per image.
+	Models int    `json:"models"`
+	Scheme Scheme `json:"scheme"`
+	Crops  int    `json:"crops"`
 	// Cost is the forward passes per image the scheme asks for, Models x
 	// Crops (the paper's "cost"). Forwards counts the passes actually run
 	// per image (lower with Options.Dedup).
@@ -72,6 +79,7 @@ type Result struct {
 type prepared struct {
 	x      []float32 // crops, CHW each
 	counts []int     // multiplicity of each crop (all 1 without Dedup)
+	index  int
 	label  int
 	err    error
 }
@@ -113,11 +121,11 @@ func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options)
 	if err := checkMembers(members); err != nil {
 		return nil, err
 	}
-	if o.Crops == 0 {
-		o.Crops = Crops1
+	if o.Crops == "" {
+		o.Crops = Center
 	}
-	if !slices.Contains(Schemes, o.Crops) {
-		return nil, errors.Errorf("eval: %d crops: the schemes are 1, 10 and 144", o.Crops)
+	if _, err := ParseScheme(string(o.Crops)); err != nil {
+		return nil, err
 	}
 	if o.BatchSize < 0 || o.Limit < 0 || o.Workers < 0 {
 		return nil, errors.Errorf("eval: negative batch size, limit or workers (%d, %d, %d)", o.BatchSize, o.Limit, o.Workers)
@@ -140,7 +148,7 @@ func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options)
 	if o.Limit > 0 && o.Limit < n {
 		n = o.Limit
 	}
-	res := &Result{Models: len(members), Crops: o.Crops, Cost: len(members) * o.Crops}
+	res := &Result{Models: len(members), Scheme: o.Crops, Crops: o.Crops.N(), Cost: len(members) * o.Crops.N()}
 	for _, m := range members {
 		res.PerModel = append(res.PerModel, ModelScore{Source: m.Name(), Polyak: m.Meta.Polyak})
 	}
@@ -158,7 +166,7 @@ func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options)
 			return prepared{err: errors.Errorf("eval: sample %d (%s) has label %d, the model has %d classes", i, s.Path, s.Label, cfg.Classes)}
 		}
 		b := s.Image.Bounds()
-		crops, err := CropsFor(o.Crops, b.Dx(), b.Dy(), cfg.InputSize)
+		crops, err := o.Crops.Crops(b.Dx(), b.Dy(), cfg.InputSize)
 		if err != nil {
 			return prepared{err: errors.Wrapf(err, "sample %d (%s)", i, s.Path)}
 		}
@@ -175,12 +183,12 @@ func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options)
 		if err := Render(x, s.Image, crops, cfg.InputSize, cfg.InChannels, meta.Means, meta.Stds); err != nil {
 			return prepared{err: errors.Wrapf(err, "sample %d (%s)", i, s.Path)}
 		}
-		return prepared{x: x, counts: counts, label: s.Label}
+		return prepared{x: x, counts: counts, index: i, label: s.Label}
 	}
 
 	// Images go through in groups: decoded and cropped in parallel, then
 	// their crops are forwarded in fixed-size batches through each model.
-	group := max(o.Workers, (4*o.BatchSize+o.Crops-1)/o.Crops)
+	group := max(o.Workers, (4*o.BatchSize+o.Crops.N()-1)/o.Crops.N())
 	var forwards int
 	for lo := 0; lo < n; lo += group {
 		if err := ctx.Err(); err != nil {
@@ -263,6 +271,9 @@ func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options)
 				return nil, err
 			}
 			res.Score.Add(avg, p.label)
+			if o.OnImage != nil {
+				o.OnImage(p.index, p.label, avg)
+			}
 		}
 		if o.Progress != nil {
 			o.Progress(hi, n)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -139,30 +140,20 @@ func decodeNpy(b []byte) (a *Array, err error) {
 	return a, nil
 }
 
-// WriteNpy writes a as a float32 ('<f4') .npy file, atomically: a temporary
-// file in the same folder, renamed over path once complete. Arrays of one or
-// two dimensions are supported (logits are [N, classes]).
+// WriteNpy writes a as a float32 ('<f4') .npy file in C order, atomically:
+// a temporary file in the same folder, renamed over path once complete.
 func WriteNpy(path string, a *Array) (err error) {
-	var val interface{}
-	switch len(a.Shape) {
-	case 1:
-		if a.Shape[0] != len(a.Data) {
-			return errors.Errorf("eval: write %s: shape %v with %d values", path, a.Shape, len(a.Data))
+	n := 1
+	for _, d := range a.Shape {
+		if d <= 0 {
+			return errors.Errorf("eval: write %s: shape %v", path, a.Shape)
 		}
-		val = a.Data
-	case 2:
-		r, c := a.Shape[0], a.Shape[1]
-		if r <= 0 || c <= 0 || r*c != len(a.Data) {
-			return errors.Errorf("eval: write %s: shape %v with %d values", path, a.Shape, len(a.Data))
-		}
-		rows := make([][]float32, r)
-		for i := range rows {
-			rows[i] = a.Data[i*c : (i+1)*c]
-		}
-		val = rows
-	default:
-		return errors.Errorf("eval: write %s: %d dimensions (1 or 2 supported)", path, len(a.Shape))
+		n *= d
 	}
+	if len(a.Shape) == 0 || n != len(a.Data) {
+		return errors.Errorf("eval: write %s: shape %v with %d values", path, a.Shape, len(a.Data))
+	}
+	val := nest(a.Data, a.Shape).Interface()
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return errors.Wrap(err, "eval: write npy")
@@ -186,6 +177,34 @@ func WriteNpy(path string, a *Array) (err error) {
 		return errors.Wrapf(err, "eval: write %s", path)
 	}
 	return nil
+}
+
+// nest returns data as a pointer to a nested Go array ([d0][d1]...float32,
+// a type made at run time) of the given shape: npyio writes the shape of
+// nested arrays (it cannot write nested slices). One dimension stays a slice.
+func nest(data []float32, shape []int) reflect.Value {
+	if len(shape) == 1 {
+		return reflect.ValueOf(data)
+	}
+	t := reflect.TypeOf(float32(0))
+	for i := len(shape) - 1; i >= 0; i-- {
+		t = reflect.ArrayOf(shape[i], t)
+	}
+	v := reflect.New(t)
+	fill(v.Elem(), data)
+	return v
+}
+
+// fill copies data into the nested array v, row by row.
+func fill(v reflect.Value, data []float32) {
+	if v.Type().Elem().Kind() == reflect.Float32 {
+		reflect.Copy(v, reflect.ValueOf(data))
+		return
+	}
+	step := len(data) / v.Len()
+	for i := 0; i < v.Len(); i++ {
+		fill(v.Index(i), data[i*step:(i+1)*step])
+	}
 }
 
 // CheckInput checks that shape is a batch the model of cfg takes:

@@ -16,21 +16,21 @@ type Class struct {
 
 // Predict returns the k most probable classes of img (largest first) under
 // the ensemble members, averaging softmax probabilities over the crops of
-// scheme crops (0: 1) and then over the members, as Evaluate does. The image
+// scheme crops ("": Center) and then over the members, as Evaluate does. The image
 // is converted to the model's channels (gray images are repeated over RGB
 // channels, colour images become luma, alpha is ignored) and normalised by
 // the first member's means and standard deviations. Labels come from labels
 // when it is not nil, else from the first member's metadata, else they are
 // the class indices.
-func Predict(members []Member, img image.Image, crops, k int, labels []string) ([]Class, error) {
+func Predict(members []Member, img image.Image, crops Scheme, k int, labels []string) ([]Class, error) {
 	if err := checkMembers(members); err != nil {
 		return nil, err
 	}
 	if k < 1 {
 		return nil, errors.Errorf("eval: top %d", k)
 	}
-	if crops == 0 {
-		crops = Crops1
+	if crops == "" {
+		crops = Center
 	}
 	cfg := members[0].Model.Config()
 	meta := members[0].Meta
@@ -41,7 +41,7 @@ func Predict(members []Member, img image.Image, crops, k int, labels []string) (
 		return nil, errors.Errorf("eval: %d labels for %d classes", len(labels), cfg.Classes)
 	}
 	b := img.Bounds()
-	cs, err := CropsFor(crops, b.Dx(), b.Dy(), cfg.InputSize)
+	cs, err := crops.Crops(b.Dx(), b.Dy(), cfg.InputSize)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -30,8 +31,12 @@ func WriteTable(w io.Writer, results []*Result) error {
 		if i > 0 {
 			cmp = fmt.Sprintf("%+.2f%%", 100*(r.Top5Err-base))
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f%%\t%.2f%%\t%s\t%d\t%.1fs\t%.1f\t\n",
-			r.Models, r.Crops, r.Cost, 100*r.Top1Err, 100*r.Top5Err, cmp, r.Score.Images, r.Seconds, r.ImagesPerSecond)
+		crops := strconv.Itoa(r.Crops)
+		if r.Scheme == Full {
+			crops = "1 (full)"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f%%\t%.2f%%\t%s\t%d\t%.1fs\t%.1f\t\n",
+			r.Models, crops, r.Cost, 100*r.Top1Err, 100*r.Top5Err, cmp, r.Score.Images, r.Seconds, r.ImagesPerSecond)
 		if r.Models > 1 {
 			for _, m := range r.PerModel {
 				fmt.Fprintf(tw, "  %s\t\t\t%.2f%%\t%.2f%%\t\t\t\t\t\n", shortName(m.Source), 100*m.Top1Err(), 100*m.Top5Err())
