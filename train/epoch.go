@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -32,6 +33,15 @@ func (r *run) endEpoch(ctx context.Context, epoch int, acc sums) (Metrics, bool,
 		g.Main, g.Aux1, g.Aux2, g.Total = g.Main/float64(r.comm.Size()), g.Aux1/float64(r.comm.Size()), g.Aux2/float64(r.comm.Size()), g.Total/float64(r.comm.Size())
 		if err := r.averageBN(); err != nil {
 			return Metrics{}, false, err
+		}
+		// Synchronous SGD keeps the ranks' weights bit-identical; check it
+		// (one 8-byte all-gather of a hash).
+		var ws [][]float32
+		for _, p := range r.ps {
+			ws = append(ws, p.Value.Data().([]float32))
+		}
+		if err := mpi.CheckIdentical(r.comm, fmt.Sprintf("weights after epoch %d", epoch+1), ws...); err != nil {
+			return Metrics{}, false, errors.Wrap(err, "train")
 		}
 	}
 	r.rep.Evaluating(epoch)
@@ -224,7 +234,11 @@ func (r *run) interrupt(epoch int, acc sums) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Metrics: r.history, Checkpoint: r.lastCkpt, Steps: r.opt.Steps()}
-	return res, errors.Wrapf(ErrInterrupted, "epoch %d, step %d of %d; checkpoint %s", epoch+1, acc.Steps, r.steps, r.lastCkpt)
+	where := r.lastCkpt
+	if !r.rank0 {
+		where = "written by rank 0"
+	}
+	return res, errors.Wrapf(ErrInterrupted, "stopped at epoch %d, step %d of %d, checkpoint %s", epoch+1, acc.Steps, r.steps, where)
 }
 
 // writeModel writes the final model: the Polyak averages when there are any,

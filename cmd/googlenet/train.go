@@ -17,6 +17,7 @@ import (
 
 	"github.com/goinception/googlenet/cpu"
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/mpi"
 	"github.com/goinception/googlenet/ops"
 	"github.com/goinception/googlenet/train"
 )
@@ -80,6 +81,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	engine := fs.String("engine", "cpu", "compute engine: cpu (OpenBLAS or packed Go GEMM) or reference (plain Go)")
 	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
 	logEvery := fs.Duration("log-every", 30*time.Second, "interval of progress log lines")
+	distributed := fs.Bool("distributed", false, "data-parallel training over the ranks of an MPI job (build with -tags mpi, start with mpirun; see docs/distributed.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet train [--variant mini] [--data mnist] [--epochs 3] [--out DIR] [--resume] [flags]")
 		fmt.Fprintln(fs.Output(), "\nWrites DIR/metrics.jsonl, DIR/curves.png, DIR/labels.txt, DIR/checkpoint-*.safetensors and DIR/model.safetensors.")
@@ -187,6 +189,18 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--progress %q unknown (want auto, bar, log or none)", *progress)
 	}
 
+	if l, ok := mpi.Launched(); ok && l.Size > 1 && !*distributed {
+		return usageErr("started as rank %d of %d by %s: add --distributed, or run one process", l.Rank, l.Size, l.Launcher)
+	}
+	if *distributed {
+		if err := mpi.Init(); err != nil {
+			fmt.Fprintln(stderr, "googlenet train:", err)
+			return 1
+		}
+		defer mpi.Finalize()
+		cfg.Comm = mpi.World()
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -199,12 +213,20 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		b.finish()
 	}
 	if errors.Is(err, train.ErrInterrupted) {
-		fmt.Fprintf(stderr, "googlenet train: interrupted (%v); continue with the same flags and --resume\n", err)
+		fmt.Fprintf(stderr, "googlenet train: %v\ncontinue with the same flags and --resume\n", err)
 		return exitInterrupted
 	}
 	if err != nil {
+		if cfg.Comm != nil && cfg.Comm.Size() > 1 {
+			fmt.Fprintf(stderr, "googlenet train: rank %d: %v\n", cfg.Comm.Rank(), err)
+			cfg.Comm.Abort(1) // the other ranks would wait in a collective
+			return 1
+		}
 		fmt.Fprintln(stderr, "googlenet train:", err)
 		return 1
+	}
+	if cfg.Comm != nil && cfg.Comm.Rank() != 0 {
+		return 0
 	}
 	if n := len(res.Metrics); n > 0 {
 		m := res.Metrics[n-1]
