@@ -51,40 +51,44 @@ func (op *lrnOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.p.N, op.p.C, op.p.H, op.p.W}, nil
 }
 
-// lrnScale writes s = K + Alpha/Size * (sum of x² over the channel window)
-// for one image x[C,HW] into s[C,HW].
-func lrnScale[T float](p lrnParams, x, s []T) {
+// lrnScalePlane writes s = K + Alpha/Size * (sum of x² over the channel
+// window of channel c) for one image x[C,HW] into the plane s[HW].
+func lrnScalePlane[T float](p lrnParams, x []T, c int, s []T) {
 	hw := p.H * p.W
 	half := (p.Opts.Size - 1) / 2
 	a := T(p.Opts.Alpha / float64(p.Opts.Size))
 	k := T(p.Opts.K)
-	for c := 0; c < p.C; c++ {
-		sc := s[c*hw : (c+1)*hw]
-		for i := range sc {
-			sc[i] = 0
+	clear(s)
+	for j := max(0, c-half); j <= min(p.C-1, c+half); j++ {
+		xj := x[j*hw : (j+1)*hw]
+		xj = xj[:len(s)]
+		for i, v := range xj {
+			s[i] += v * v
 		}
-		for j := max(0, c-half); j <= min(p.C-1, c+half); j++ {
-			xj := x[j*hw : (j+1)*hw]
-			for i, v := range xj {
-				sc[i] += v * v
-			}
-		}
-		for i := range sc {
-			sc[i] = k + a*sc[i]
-		}
+	}
+	for i := range s {
+		s[i] = k + a*s[i]
 	}
 }
 
-// pow returns s^e, with fast paths for GoogLeNet's beta 0.75.
-func pow[T float](s T, e float64) T {
+// powPlane sets s[i] = s[i]^e, with a fast path for GoogLeNet's beta
+// (e = -0.75: 1/(√s·√√s)).
+func powPlane[T float](s []T, e float64) {
 	switch e {
 	case -0.75:
-		r := math.Sqrt(float64(s))
-		return T(1 / (r * math.Sqrt(r)))
-	case 1:
-		return s
+		for i, v := range s {
+			r := math.Sqrt(float64(v))
+			s[i] = T(1 / (r * math.Sqrt(r)))
+		}
+	case -1:
+		for i, v := range s {
+			s[i] = 1 / v
+		}
+	default:
+		for i, v := range s {
+			s[i] = T(math.Pow(float64(v), e))
+		}
 	}
-	return T(math.Pow(float64(s), e))
 }
 
 func (op *lrnOp) Do(vs ...G.Value) (G.Value, error) {
@@ -102,17 +106,23 @@ func lrnDo[T float](op *lrnOp, vs []G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out, y := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
-	img := p.C * p.H * p.W
-	sc := scratchFor[T]()
-	s := sc.get(img)
-	defer sc.put(s)
-	for n := 0; n < p.N; n++ {
-		xn, yn := x[n*img:(n+1)*img], y[n*img:(n+1)*img]
-		lrnScale(p, xn, s)
-		for i, v := range xn {
-			yn[i] = v * pow(s[i], -p.Opts.Beta)
+	hw, img := p.H*p.W, p.C*p.H*p.W
+	// One unit of work is one (image, channel) plane.
+	parallelFor(p.N*p.C, p.Opts.Size*hw, func(lo, hi int) {
+		sc := scratchFor[T]()
+		s := sc.get(hw)
+		for u := lo; u < hi; u++ {
+			n, c := u/p.C, u%p.C
+			lrnScalePlane(p, x[n*img:(n+1)*img], c, s)
+			powPlane(s, -p.Opts.Beta)
+			xs, ys := x[u*hw:(u+1)*hw], y[u*hw:(u+1)*hw]
+			ys = ys[:len(xs)]
+			for i, v := range xs {
+				ys[i] = v * s[i]
+			}
 		}
-	}
+		sc.put(s)
+	})
 	return out, nil
 }
 
@@ -167,30 +177,40 @@ func lrnGradDo[T float](op *lrnGradOp, vs []G.Value) (G.Value, error) {
 	half := (p.Opts.Size - 1) / 2
 	coef := T(2 * p.Opts.Alpha * p.Opts.Beta / float64(p.Opts.Size))
 	sc := scratchFor[T]()
-	s := sc.get(img)
-	r := sc.get(img) // r = dy*y/s
-	defer sc.put(s)
+	sp := sc.get(len(x)) // s^-β for every element
+	r := sc.get(len(x))  // r = dy·y/s
+	defer sc.put(sp)
 	defer sc.put(r)
-	for n := 0; n < p.N; n++ {
-		xn, yn, dyn, dxn := x[n*img:(n+1)*img], y[n*img:(n+1)*img], dy[n*img:(n+1)*img], dx[n*img:(n+1)*img]
-		lrnScale(p, xn, s)
-		for i := range r {
-			r[i] = dyn[i] * yn[i] / s[i]
+	// Phase 1, per plane: s, r = dy·y/s and s^-β.
+	parallelFor(p.N*p.C, p.Opts.Size*hw, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			n, c := u/p.C, u%p.C
+			s := sp[u*hw : (u+1)*hw]
+			lrnScalePlane(p, x[n*img:(n+1)*img], c, s)
+			ru, yu, du := r[u*hw:(u+1)*hw], y[u*hw:(u+1)*hw], dy[u*hw:(u+1)*hw]
+			for i, v := range s {
+				ru[i] = du[i] * yu[i] / v
+			}
+			powPlane(s, -p.Opts.Beta)
 		}
-		for c := 0; c < p.C; c++ {
-			dc := dxn[c*hw : (c+1)*hw]
+	})
+	// Phase 2, per plane: dx_c = dy_c·s_c^-β − coef·x_c·Σ_{j in window} r_j.
+	parallelFor(p.N*p.C, p.Opts.Size*hw, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			n, c := u/p.C, u%p.C
+			dc, xc := dx[u*hw:(u+1)*hw], x[u*hw:(u+1)*hw]
+			du, su := dy[u*hw:(u+1)*hw], sp[u*hw:(u+1)*hw]
 			for i := range dc {
-				j := c*hw + i
-				dc[i] = dyn[j] * pow(s[j], -p.Opts.Beta)
+				dc[i] = du[i] * su[i]
 			}
 			for j := max(0, c-half); j <= min(p.C-1, c+half); j++ {
-				rj := r[j*hw : (j+1)*hw]
-				xc := xn[c*hw : (c+1)*hw]
+				rj := r[(n*p.C+j)*hw : (n*p.C+j+1)*hw]
+				rj = rj[:len(dc)]
 				for i := range dc {
 					dc[i] -= coef * xc[i] * rj[i]
 				}
 			}
 		}
-	}
+	})
 	return out, nil
 }

@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -178,36 +177,79 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 	}
 	out, y := get[T](&op.out, tensor.Shape{p.N, p.C, p.OutH, p.OutW})
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
-	for nc := 0; nc < p.N*p.C; nc++ {
-		xi := x[nc*hw : (nc+1)*hw]
-		yo := y[nc*ohw : (nc+1)*ohw]
-		for oh := 0; oh < p.OutH; oh++ {
-			hs, he := op.h.Start[oh], op.h.End[oh]
-			for ow := 0; ow < p.OutW; ow++ {
-				ws, we := op.w.Start[ow], op.w.End[ow]
-				if op.isMax() {
-					best := T(math.Inf(-1))
-					for ih := hs; ih < he; ih++ {
-						for _, v := range xi[ih*p.W+ws : ih*p.W+we] {
-							if v > best || v != v {
-								best = v
-							}
-						}
-					}
-					yo[oh*p.OutW+ow] = best
-				} else {
-					var s T
-					for ih := hs; ih < he; ih++ {
-						for _, v := range xi[ih*p.W+ws : ih*p.W+we] {
-							s += v
-						}
-					}
-					yo[oh*p.OutW+ow] = s / T(op.h.Div[oh]*op.w.Div[ow])
-				}
+	if op.isMax() {
+		parallelFor(p.N*p.C, hw, func(lo, hi int) {
+			sc := scratchFor[T]()
+			hm := sc.get(p.H * p.OutW)
+			for nc := lo; nc < hi; nc++ {
+				maxPoolPlane(op, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw], hm)
+			}
+			sc.put(hm)
+		})
+		return out, nil
+	}
+	parallelFor(p.N*p.C, hw, func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			avgPoolPlane(op, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw])
+		}
+	})
+	return out, nil
+}
+
+// maxPoolPlane max-pools one H x W plane x into y (OutH x OutW), separably:
+// first the maximum of each row over every output column's window into hm
+// (H x OutW), then the maximum of hm's rows over each output row's window.
+// The builtin max propagates NaN, as a window holding a NaN must.
+func maxPoolPlane[T float](op *poolOp, x, y, hm []T) {
+	p := op.p
+	ws, we := op.w.Start, op.w.End
+	for ih := 0; ih < p.H; ih++ {
+		xr := x[ih*p.W : (ih+1)*p.W]
+		hr := hm[ih*p.OutW : (ih+1)*p.OutW]
+		for ow := range hr {
+			a, b := ws[ow], we[ow]
+			if b-a == 3 {
+				hr[ow] = max(xr[a], xr[a+1], xr[a+2])
+				continue
+			}
+			m := xr[a]
+			for _, v := range xr[a+1 : b] {
+				m = max(m, v)
+			}
+			hr[ow] = m
+		}
+	}
+	for oh := 0; oh < p.OutH; oh++ {
+		yr := y[oh*p.OutW : (oh+1)*p.OutW]
+		hs, he := op.h.Start[oh], op.h.End[oh]
+		copy(yr, hm[hs*p.OutW:(hs+1)*p.OutW])
+		for ih := hs + 1; ih < he; ih++ {
+			hr := hm[ih*p.OutW : (ih+1)*p.OutW]
+			hr = hr[:len(yr)]
+			for i, v := range hr {
+				yr[i] = max(yr[i], v)
 			}
 		}
 	}
-	return out, nil
+}
+
+// avgPoolPlane average-pools one plane x into y.
+func avgPoolPlane[T float](op *poolOp, x, y []T) {
+	p := op.p
+	for oh := 0; oh < p.OutH; oh++ {
+		hs, he := op.h.Start[oh], op.h.End[oh]
+		dh := T(op.h.Div[oh])
+		for ow := 0; ow < p.OutW; ow++ {
+			ws, we := op.w.Start[ow], op.w.End[ow]
+			var s T
+			for ih := hs; ih < he; ih++ {
+				for _, v := range x[ih*p.W+ws : ih*p.W+we] {
+					s += v
+				}
+			}
+			y[oh*p.OutW+ow] = s / (dh * T(op.w.Div[ow]))
+		}
+	}
 }
 
 func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -215,8 +257,9 @@ func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	var dx *G.Node
 	var err error
 	if op.isMax() {
-		// The max pool gradient recomputes each window's argmax from x.
-		dx, err = apply(gop, inputs[0], grad)
+		// The max pool gradient finds each window's first maximum in x
+		// from the forward output y (the maximum itself).
+		dx, err = apply(gop, inputs[0], output, grad)
 	} else {
 		dx, err = apply(gop, grad)
 	}
@@ -226,7 +269,7 @@ func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	return G.Nodes{dx}, nil
 }
 
-// poolGradOp is the backward pass of poolOp: (x, dy) -> dx for max pooling
+// poolGradOp is the backward pass of poolOp: (x, y, dy) -> dx for max pooling
 // (the gradient goes to the first maximum of each window, in row-major
 // order), dy -> dx for average pooling (each window spreads dy/divisor).
 type poolGradOp struct {
@@ -239,14 +282,14 @@ var _ G.Op = (*poolGradOp)(nil)
 
 func (op *poolGradOp) Arity() int {
 	if op.fwd.isMax() {
-		return 2
+		return 3
 	}
 	return 1
 }
 
 func (op *poolGradOp) Type() hm.Type {
 	if op.fwd.isMax() {
-		return fnType(tt(4), tt(4), tt(4))
+		return fnType(tt(4), tt(4), tt(4), tt(4))
 	}
 	return fnType(tt(4), tt(4))
 }
@@ -264,13 +307,19 @@ func (op *poolGradOp) Do(vs ...G.Value) (G.Value, error) {
 func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 	f := op.fwd
 	p := f.p
-	var x []T
+	var x, y []T
 	var err error
 	if f.isMax() {
 		if x, err = floats[T](vs[0]); err != nil {
 			return nil, err
 		}
 		if err := checkLen("pool input", x, p.N*p.C*p.H*p.W); err != nil {
+			return nil, err
+		}
+		if y, err = floats[T](vs[1]); err != nil {
+			return nil, err
+		}
+		if err := checkLen("pool output", y, p.N*p.C*p.OutH*p.OutW); err != nil {
 			return nil, err
 		}
 	}
@@ -282,38 +331,95 @@ func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out, dx := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
-	clear(dx)
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
-	for nc := 0; nc < p.N*p.C; nc++ {
-		dxi := dx[nc*hw : (nc+1)*hw]
-		dyo := dy[nc*ohw : (nc+1)*ohw]
-		for oh := 0; oh < p.OutH; oh++ {
-			hs, he := f.h.Start[oh], f.h.End[oh]
-			for ow := 0; ow < p.OutW; ow++ {
-				ws, we := f.w.Start[ow], f.w.End[ow]
-				d := dyo[oh*p.OutW+ow]
-				if f.isMax() {
-					xi := x[nc*hw : (nc+1)*hw]
-					best, arg := T(math.Inf(-1)), -1
-					for ih := hs; ih < he; ih++ {
-						for iw := ws; iw < we; iw++ {
-							if v := xi[ih*p.W+iw]; v > best || (v != v && best == best) || arg < 0 {
-								best, arg = v, ih*p.W+iw
-							}
-						}
+	parallelFor(p.N*p.C, hw, func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			dxi, dyo := dx[nc*hw:(nc+1)*hw], dy[nc*ohw:(nc+1)*ohw]
+			clear(dxi)
+			if f.isMax() {
+				maxPoolGradPlane(f, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw], dyo, dxi)
+			} else {
+				avgPoolGradPlane(f, dyo, dxi)
+			}
+		}
+	})
+	return out, nil
+}
+
+// maxPoolGradPlane adds each dy to dx at the first maximum (row-major) of
+// its window in x; a window holding a NaN sends it to its first NaN. y is
+// the forward output, each window's maximum, so the search stops at the
+// first element equal to it.
+func maxPoolGradPlane[T float](f *poolOp, x, y, dy, dx []T) {
+	p := f.p
+	for oh := 0; oh < p.OutH; oh++ {
+		hs, he := f.h.Start[oh], f.h.End[oh]
+		for ow := 0; ow < p.OutW; ow++ {
+			ws, we := f.w.Start[ow], f.w.End[ow]
+			m := y[oh*p.OutW+ow]
+			arg := -1
+			if he-hs == 3 && we-ws == 3 && m == m {
+				// Full 3x3 window: visit it backwards so the last match is
+				// the first maximum (conditional moves, no branches).
+				for ih := he - 1; ih >= hs; ih-- {
+					r := x[ih*p.W+ws : ih*p.W+ws+3]
+					if r[2] == m {
+						arg = ih*p.W + ws + 2
 					}
-					dxi[arg] += d
-				} else {
-					d /= T(f.h.Div[oh] * f.w.Div[ow])
-					for ih := hs; ih < he; ih++ {
-						row := dxi[ih*p.W+ws : ih*p.W+we]
-						for i := range row {
-							row[i] += d
+					if r[1] == m {
+						arg = ih*p.W + ws + 1
+					}
+					if r[0] == m {
+						arg = ih*p.W + ws
+					}
+				}
+				if arg >= 0 {
+					dx[arg] += dy[oh*p.OutW+ow]
+					continue
+				}
+			}
+		search:
+			for ih := hs; ih < he; ih++ {
+				row := x[ih*p.W : ih*p.W+we]
+				for iw := ws; iw < we; iw++ {
+					if v := row[iw]; v == m || (m != m && v != v) {
+						arg = ih*p.W + iw
+						break search
+					}
+				}
+			}
+			if arg < 0 {
+				// y does not come from x (not this op's forward output):
+				// fall back to the full search.
+				arg = hs*p.W + ws
+				best := x[arg]
+				for ih := hs; ih < he; ih++ {
+					for iw := ws; iw < we; iw++ {
+						if v := x[ih*p.W+iw]; v > best || (v != v && best == best) {
+							best, arg = v, ih*p.W+iw
 						}
 					}
 				}
 			}
+			dx[arg] += dy[oh*p.OutW+ow]
 		}
 	}
-	return out, nil
+}
+
+// avgPoolGradPlane spreads each dy/divisor over its window.
+func avgPoolGradPlane[T float](f *poolOp, dy, dx []T) {
+	p := f.p
+	for oh := 0; oh < p.OutH; oh++ {
+		hs, he := f.h.Start[oh], f.h.End[oh]
+		for ow := 0; ow < p.OutW; ow++ {
+			ws, we := f.w.Start[ow], f.w.End[ow]
+			d := dy[oh*p.OutW+ow] / T(f.h.Div[oh]*f.w.Div[ow])
+			for ih := hs; ih < he; ih++ {
+				row := dx[ih*p.W+ws : ih*p.W+we]
+				for i := range row {
+					row[i] += d
+				}
+			}
+		}
+	}
 }

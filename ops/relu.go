@@ -49,13 +49,17 @@ func reluDo[T float](op *reluOp, vs []G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out, y := get[T](&op.out, op.shape)
-	for i, v := range x {
-		if v > 0 {
-			y[i] = v
-		} else {
-			y[i] = 0
+	parallelFor(len(x), 1, func(lo, hi int) {
+		xs, ys := x[lo:hi], y[lo:hi]
+		ys = ys[:len(xs)]
+		for i, v := range xs {
+			if v > 0 {
+				ys[i] = v
+			} else {
+				ys[i] = 0
+			}
 		}
-	}
+	})
 	return out, nil
 }
 
@@ -110,12 +114,16 @@ func reluGradDo[T float](op *reluGradOp, vs []G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out, dx := get[T](&op.out, op.shape)
-	for i, v := range y {
-		if v > 0 {
-			dx[i] = dy[i]
-		} else {
-			dx[i] = 0
+	parallelFor(n, 1, func(lo, hi int) {
+		ys, ds, dxs := y[lo:hi], dy[lo:hi], dx[lo:hi]
+		ds, dxs = ds[:len(ys)], dxs[:len(ys)]
+		for i, v := range ys {
+			if v > 0 {
+				dxs[i] = ds[i]
+			} else {
+				dxs[i] = 0
+			}
 		}
-	}
+	})
 	return out, nil
 }

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/goinception/googlenet/bench"
@@ -36,6 +38,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	peer := fs.String("peer", "", "also run this PyTorch peer script (shared/peers/torch_googlenet_bench.py) on the same workload")
 	python := fs.String("python", bench.DefaultPython, "interpreter for --peer (needs torch and torchvision)")
 	peerThreads := fs.Int("peer-threads", 0, "torch threads for --peer (0: one per core)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (model build included) to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--engine cpu|reference] [--json] [--peer SCRIPT]")
 		fs.PrintDefaults()
@@ -65,7 +68,22 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c.Seed = *seed
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "googlenet bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "googlenet bench:", err)
+			return 1
+		}
+	}
 	r, err := bench.Run(c)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "googlenet bench:", err)
 		return 1
