@@ -1,7 +1,6 @@
 package ops
 
 import (
-
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
