@@ -1,0 +1,189 @@
+package convert
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pkg/errors"
+
+	"github.com/goinception/googlenet/checkpoint"
+	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/safetensors"
+	"github.com/goinception/googlenet/interchange/torchpth"
+)
+
+// Format is a weight-file format.
+type Format string
+
+// Formats that Load reads.
+const (
+	FormatCheckpoint  Format = "checkpoint"  // ours: safetensors with googlenet-checkpoint metadata
+	FormatSafetensors Format = "safetensors" // a torchvision state dict in safetensors
+	FormatPth         Format = "pth"         // a torchvision state dict saved with torch.save
+	FormatONNX        Format = "onnx"
+)
+
+// Sniff tells the format of the weight file at path from its first bytes
+// (and, for safetensors, its metadata): a zip archive or a pickle is a
+// torch.save file, a safetensors header is ours when its metadata says
+// format "googlenet-checkpoint" and a state dict otherwise, anything else
+// with the .onnx extension (or a protobuf-looking start) is ONNX.
+func Sniff(path string) (Format, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", errors.Wrap(err, "convert")
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return "", errors.Wrapf(err, "convert: reading %s", path)
+	}
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")), len(head) > 0 && head[0] == 0x80:
+		return FormatPth, nil
+	case len(head) >= 9 && head[8] == '{':
+		hlen := binary.LittleEndian.Uint64(head)
+		st, err := f.Stat()
+		if err != nil {
+			return "", errors.Wrap(err, "convert")
+		}
+		if hlen > safetensors.MaxHeaderSize || int64(hlen) > st.Size()-8 {
+			return "", errors.Errorf("convert: %s: safetensors header of %d bytes beyond the end of the %d-byte file", path, hlen, st.Size())
+		}
+		hdr := make([]byte, hlen)
+		if _, err := f.ReadAt(hdr, 8); err != nil {
+			return "", errors.Wrapf(err, "convert: reading %s", path)
+		}
+		if bytes.Contains(hdr, []byte(`"`+checkpoint.FormatName+`"`)) {
+			return FormatCheckpoint, nil
+		}
+		return FormatSafetensors, nil
+	case strings.EqualFold(filepath.Ext(path), ".onnx"), len(head) > 0 && head[0] == 0x08:
+		return FormatONNX, nil
+	}
+	return "", errors.Errorf("convert: %s: unknown weight format (want a .pth/.pt torch.save file, .safetensors or .onnx)", path)
+}
+
+// LoadOptions configures Load. The zero value is the default.
+type LoadOptions struct {
+	// InputSize is the input size of models whose file does not fix it
+	// (state dicts, ONNX with symbolic sizes); 0 means 224.
+	InputSize int
+}
+
+// Loaded is a model read from a foreign weight file, with what the file
+// says about its inputs and outputs.
+type Loaded struct {
+	Format Format
+	Model  *inception.Model
+	// Labels, Means and Stds (0..255 scale) when known: torchvision's
+	// ImageNet normalisation for torchvision state dicts, the metadata of
+	// files written by ExportONNX.
+	Labels      []string
+	Means, Stds []float32
+	// Softmax: the ONNX file's output is probabilities; Model returns
+	// logits.
+	Softmax bool
+}
+
+// Load reads a foreign weight file (see Sniff): a torchvision GoogLeNet
+// state dict (.pth, .pt or .safetensors, see ImportTorchvision) or an ONNX
+// GoogLeNet (see ImportONNX). Our own checkpoints are an error here: read
+// them with package checkpoint (LoadForeign tells them apart).
+func Load(path string, o LoadOptions) (*Loaded, error) {
+	f, err := Sniff(path)
+	if err != nil {
+		return nil, err
+	}
+	if f == FormatCheckpoint {
+		return nil, errors.Errorf("convert: %s is a googlenet checkpoint; read it with package checkpoint", path)
+	}
+	ld, err := loadForeign(path, f, o)
+	if err != nil {
+		return nil, errors.Wrap(err, path)
+	}
+	return ld, nil
+}
+
+// LoadForeign is Load for callers that also read checkpoints: it returns
+// (nil, nil) when path is one of our checkpoints, so that
+//
+//	if ld, err := convert.LoadForeign(path, convert.LoadOptions{}); err != nil || ld != nil { ... }
+//
+// routes every other format here.
+func LoadForeign(path string, o LoadOptions) (*Loaded, error) {
+	f, err := Sniff(path)
+	if err != nil {
+		return nil, err
+	}
+	if f == FormatCheckpoint {
+		return nil, nil
+	}
+	ld, err := loadForeign(path, f, o)
+	if err != nil {
+		return nil, errors.Wrap(err, path)
+	}
+	return ld, nil
+}
+
+func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
+	ld := &Loaded{Format: f}
+	switch f {
+	case FormatPth, FormatSafetensors:
+		var sd *StateDict
+		if f == FormatPth {
+			p, err := torchpth.ReadFile(path)
+			if err != nil {
+				return nil, err
+			}
+			sd = FromTorchPth(p)
+		} else {
+			st, err := safetensors.ReadFile(path)
+			if err != nil {
+				return nil, err
+			}
+			if sd, err = FromSafetensors(st); err != nil {
+				return nil, err
+			}
+		}
+		m, err := ImportTorchvision(sd, TorchvisionOptions{InputSize: o.InputSize})
+		if err != nil {
+			return nil, err
+		}
+		ld.Model = m
+		if m.Config().InChannels == 3 {
+			ld.Means = append([]float32(nil), TorchvisionMeans...)
+			ld.Stds = append([]float32(nil), TorchvisionStds...)
+		}
+	case FormatONNX:
+		om, err := onnx.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		imp, err := ImportONNX(om, o.InputSize)
+		if err != nil {
+			return nil, err
+		}
+		ld.Model, ld.Labels, ld.Means, ld.Stds, ld.Softmax = imp.Model, imp.Labels, imp.Means, imp.Stds, imp.Softmax
+	default:
+		return nil, errors.Errorf("convert: format %q", f)
+	}
+	return ld, nil
+}
+
+// Checkpoint returns the loaded model as one of our checkpoints (no solver
+// state), ready for checkpoint.Save.
+func (l *Loaded) Checkpoint() (*checkpoint.Checkpoint, error) {
+	ck, err := checkpoint.FromModel(l.Model, nil, checkpoint.Meta{Classes: l.Labels, Means: l.Means, Stds: l.Stds})
+	if err != nil {
+		return nil, errors.Wrap(err, "convert")
+	}
+	return ck, nil
+}
