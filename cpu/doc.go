@@ -87,9 +87,13 @@
 // several runs), 512³ SGEMM: AVX-512 kernel about 150-200 GFLOP/s, AVX2
 // about 105-115, portable Go 11-18, gonum's Sgemm 10-30; OpenBLAS 0.3.21
 // about 125 with OPENBLAS_CORETYPE=Haswell and 270 with its native kernels.
-// So with OPENBLAS_CORETYPE=Haswell set, GOOGLENET_BLAS=go is the faster
-// choice on such a machine (all GoogLeNet convolutions at batch 8, forward:
-// 132 vs 179 ms; see BenchmarkGoogLeNetConvs).
+// For all of GoogLeNet's convolutions at batch 8 (BenchmarkGoogLeNetConvs,
+// best of 5 interleaved runs on a saturated shared machine, so only the
+// ratios mean something): with OPENBLAS_CORETYPE=Haswell set, the pure-Go
+// GEMM was faster for a training step (1.66 vs 2.28 s) and level for the
+// forward pass (0.73 vs 0.71 s); OpenBLAS with its native kernels (both
+// variables unset) was fastest (0.43 s forward, 1.19 s training). On such a
+// machine with the variable set, GOOGLENET_BLAS=go is worth measuring.
 //
 // # Errors
 //
