@@ -73,6 +73,8 @@
 //
 // Scratch buffers (im2col columns, partial sums, GEMM packing) are kept in
 // free lists and reused across calls; an engine is safe for concurrent use.
+// Work is split statically, so results are bit-for-bit repeatable for a
+// given backend and worker count.
 //
 // # The pure-Go GEMM
 //
