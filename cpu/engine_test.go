@@ -418,3 +418,30 @@ func TestOpenLibraryLeavesEnvironment(t *testing.T) {
 		t.Errorf("Threads() = %d, want >= 1", n)
 	}
 }
+
+// TestRepeatable checks the documented promise that two runs with the same
+// backend and workers give the same bits (training resumes rely on it).
+func TestRepeatable(t *testing.T) {
+	g := ops.ConvGeom{N: 5, C: 7, H: 11, W: 11, K: 20, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 11, OutW: 11}
+	rng := rand.New(rand.NewPCG(31, 32))
+	x := randSlice(rng, g.N*g.C*g.H*g.W)
+	w := randSlice(rng, g.K*g.C*g.R*g.S)
+	dy := randSlice(rng, g.N*g.K*g.OutH*g.OutW)
+	run := func(e *Engine) [][]float32 {
+		y, dx, dw := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w))
+		e.ConvForward(g, x, w, nil, y, true)
+		e.ConvBackwardData(g, w, dy, dx)
+		e.ConvBackwardFilter(g, x, dy, dw, nil)
+		return [][]float32{y, dx, dw}
+	}
+	for name, e := range engines(t) {
+		a, b := run(e), run(e)
+		for i := range a {
+			for j := range a[i] {
+				if math.Float32bits(a[i][j]) != math.Float32bits(b[i][j]) {
+					t.Fatalf("%s: output %d differs at %d between runs: %v, %v", name, i, j, a[i][j], b[i][j])
+				}
+			}
+		}
+	}
+}
