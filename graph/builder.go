@@ -89,6 +89,9 @@ type Builder struct {
 	layers  []Layer
 	rand    *ops.RandState
 	nDrop   int
+	// inputs are the nodes made by Input: data, never a function of the
+	// parameters, so no gradient needs to flow into them.
+	inputs map[*G.Node]bool
 }
 
 // New returns a Builder with options o.
@@ -234,6 +237,10 @@ func (b *Builder) Input(name string, shape ...int) *Tensor {
 	t := &Tensor{Shape: append([]int(nil), shape...)}
 	if b.g != nil {
 		t.Node = G.NewTensor(b.g, b.opts.Dtype, len(shape), G.WithShape(shape...), G.WithName(f))
+		if b.inputs == nil {
+			b.inputs = map[*G.Node]bool{}
+		}
+		b.inputs[t.Node] = true
 	}
 	return t
 }

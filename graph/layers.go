@@ -79,6 +79,11 @@ func (b *Builder) rank4(name string, x *Tensor) bool {
 
 // Conv adds a convolution with out output channels, OIHW weights named
 // "<name>/w" initialised by Options.Init and an optional bias "<name>/b".
+// A convolution applied directly to a tensor made by Input builds no
+// gradient with respect to that input (ops.ConvOpts.NoInputGrad): it is
+// data, and the gradient would cost a GEMM per step. To differentiate with
+// respect to the image (saliency maps), build the network on a Gorgonia
+// node of your own instead.
 func (b *Builder) Conv(name string, x *Tensor, out int, o ConvOpts) *Tensor {
 	if !b.rank4(name, x) {
 		return nil
@@ -122,7 +127,11 @@ func (b *Builder) Conv(name string, x *Tensor, out int, o ConvOpts) *Tensor {
 		if bp != nil {
 			bn = bp.Node
 		}
-		node, err := ops.Conv2D(x.Node, wp.Node, bn, ops.ConvOpts{StrideH: s, StrideW: s, Pad: ops.Same(o.Pad), ReLU: o.ReLU && !o.BatchNorm})
+		// A convolution of an Input (conv1 of a network) skips the gradient
+		// with respect to its input: it is data, and computing it would
+		// cost a backward-data GEMM every training step.
+		node, err := ops.Conv2D(x.Node, wp.Node, bn, ops.ConvOpts{StrideH: s, StrideW: s, Pad: ops.Same(o.Pad),
+			ReLU: o.ReLU && !o.BatchNorm, NoInputGrad: b.inputs[x.Node]})
 		if err != nil {
 			b.wrap(name, err)
 			return nil
