@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/goinception/googlenet/cpu"
+	"github.com/goinception/googlenet/data"
+	"github.com/goinception/googlenet/eval"
+	"github.com/goinception/googlenet/ops"
+)
+
+func init() {
+	register(command{
+		Name:    "eval",
+		Summary: "top-1/top-5 accuracy of a model or an ensemble with the paper's 1, 10 or 144 crops (Table 3)",
+		Run:     runEval,
+	})
+}
+
+// weightFlags are the flags every command that loads a model shares; all
+// of them load through eval.LoadMembers.
+type weightFlags struct {
+	weights     *string
+	variant     *string
+	lastIterate *bool
+	engine      *string
+}
+
+func addWeightFlags(fs *flag.FlagSet, ensemble bool) *weightFlags {
+	help := "model weights: a checkpoint written by googlenet train (.safetensors)"
+	if ensemble {
+		help += "; several, comma-separated, form an ensemble"
+	}
+	return &weightFlags{
+		weights:     fs.String("weights", "", help),
+		variant:     fs.String("variant", "", "the variant the weights must be for (empty: the one they record)"),
+		lastIterate: fs.Bool("last-iterate", false, "use a checkpoint's last weights even when it has Polyak averages (default: the averages)"),
+		engine:      fs.String("engine", "cpu", "compute engine: cpu (OpenBLAS or packed Go GEMM) or reference (plain Go)"),
+	}
+}
+
+// setEngine selects the compute engine by name.
+func setEngine(name string) error {
+	switch name {
+	case "cpu":
+		ops.SetEngine(cpu.New(cpu.Options{}))
+		cpu.UseWithGorgonia()
+	case "reference":
+		ops.SetEngine(nil)
+	default:
+		return fmt.Errorf("--engine %q unknown (want cpu or reference)", name)
+	}
+	return nil
+}
+
+func (w *weightFlags) load() ([]eval.Member, error) {
+	return eval.LoadMembers(*w.weights, eval.LoadOptions{Variant: *w.variant, LastIterate: *w.lastIterate})
+}
+
+func runEval(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	wf := addWeightFlags(fs, true)
+	dataSpec := fs.String("data", "mnist", "dataset: mnist, mnist:DIR, folder:DIR, synthetic[:k=v,...] (as for train)")
+	split := fs.String("split", "val", "split to evaluate: val (the held-out images; MNIST's test set) or train")
+	crops := fs.String("crops", "1", "crop schemes, comma-separated, one table row each: 1 (center), 10, 144 (the paper's), full (the whole image, as training validates without augmentation)")
+	asJSON := fs.Bool("json", false, "print the rows as a JSON array instead of a table")
+	limit := fs.Int("limit", 0, "evaluate the first N images only (0: all)")
+	batch := fs.Int("batch", 64, "crops per forward pass")
+	dedup := fs.Bool("dedup", true, "forward identical crops once (the 144 crops of a square image are 48 distinct ones); the result is the same")
+	strict := fs.Bool("strict", false, "fail on an unreadable image instead of skipping it")
+	workers := fs.Int("workers", 0, "image decoding goroutines (0: one per CPU)")
+	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: googlenet eval --weights CKPT[,CKPT...] [--data mnist] [--crops 1|10|144|full[,...]] [--json] [--limit N] [flags]")
+		fmt.Fprintln(fs.Output(), "\nScores a model, or an ensemble (probabilities averaged over crops, then models), as rows of the paper's Table 3.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...interface{}) int {
+		fmt.Fprintf(stderr, "googlenet eval: "+format+"\n", a...)
+		fmt.Fprintln(stderr, "run 'googlenet help eval' for the flags")
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q", fs.Args())
+	}
+	if *wf.weights == "" {
+		return usageErr("--weights is required")
+	}
+	var schemes []eval.Scheme
+	for _, c := range strings.Split(*crops, ",") {
+		s, err := eval.ParseScheme(strings.TrimSpace(c))
+		if err != nil {
+			return usageErr("--crops %q: want 1, 10, 144 or full (comma-separated)", c)
+		}
+		schemes = append(schemes, s)
+	}
+	if *limit < 0 || *batch <= 0 || *workers < 0 {
+		return usageErr("--limit and --workers must not be negative, --batch must be positive")
+	}
+	if *split != "val" && *split != "train" {
+		return usageErr("--split %q: want val or train", *split)
+	}
+	switch *progress {
+	case "auto", "bar", "log", "none":
+	default:
+		return usageErr("--progress %q unknown (want auto, bar, log or none)", *progress)
+	}
+	if err := setEngine(*wf.engine); err != nil {
+		return usageErr("%v", err)
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "googlenet eval:", err)
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	members, err := wf.load()
+	if err != nil {
+		return fail(err)
+	}
+	splits, err := data.Open(ctx, *dataSpec)
+	if err != nil {
+		return fail(err)
+	}
+	ds := splits.Val
+	if *split == "train" {
+		ds = splits.Train
+	}
+	n := ds.Len()
+	if *limit > 0 && *limit < n {
+		n = *limit
+	}
+	mode := *progress
+	if mode == "auto" {
+		mode = "log"
+		if isTerminal(stderr) {
+			mode = "bar"
+		}
+	}
+	var results []*eval.Result
+	for _, s := range schemes {
+		o := eval.Options{Crops: s, BatchSize: *batch, Limit: *limit, Workers: *workers, Strict: *strict, Dedup: *dedup}
+		desc := fmt.Sprintf("%d model(s), %s crop(s)", len(members), s)
+		var bar *progressbar.ProgressBar
+		switch mode {
+		case "bar":
+			bar = progressbar.NewOptions(n,
+				progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription(desc),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("img"),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionClearOnFinish())
+			o.Progress = func(done, total int) { _ = bar.Set(done) }
+		case "log":
+			start, last := time.Now(), time.Now()
+			o.Progress = func(done, total int) {
+				if done < total && time.Since(last) < 10*time.Second {
+					return
+				}
+				last = time.Now()
+				el := time.Since(start)
+				fmt.Fprintf(stderr, "%s: %d/%d images, %.0f img/s, %s\n", desc, done, total, float64(done)/el.Seconds(), el.Round(time.Second))
+			}
+		}
+		r, err := eval.Evaluate(ctx, members, ds, o)
+		if bar != nil {
+			_ = bar.Finish()
+		}
+		if err != nil {
+			return fail(err)
+		}
+		r.Dataset = *dataSpec + " (" + *split + ")"
+		if r.Skipped > 0 {
+			fmt.Fprintf(stderr, "googlenet eval: %d unreadable image(s) skipped\n", r.Skipped)
+		}
+		results = append(results, r)
+	}
+	if *asJSON {
+		if err := eval.WriteJSON(stdout, results); err != nil {
+			return fail(err)
+		}
+		return 0
+	}
+	fmt.Fprintf(stdout, "%s (%s): %d images; models:", *dataSpec, *split, results[0].Score.Images)
+	for _, m := range members {
+		tag := ""
+		if m.Meta.Polyak {
+			tag = " (Polyak average)"
+		}
+		fmt.Fprintf(stdout, " %s%s", m.Name(), tag)
+	}
+	fmt.Fprintln(stdout)
+	if err := eval.WriteTable(stdout, results); err != nil {
+		return fail(err)
+	}
+	return 0
+}
