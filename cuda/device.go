@@ -207,12 +207,26 @@ func (d *Device) im2colArgs(kernel string, g ops.ConvGeom, src, dst Ptr, n0, nb 
 // NCHW), with the bias and ReLU fused into its epilogue. 1x1 stride-1
 // convolutions skip im2col: the GEMM reads x directly.
 func (d *Device) ConvForward(g ops.ConvGeom, x, w, b, y Ptr, relu bool) error {
+	return d.ConvForwardInto(g, x, w, b, y, g.K*g.OutH*g.OutW, relu)
+}
+
+// ConvForwardInto is ConvForward writing image n of the output at
+// y + n*yStride elements (yStride >= K*OutH*OutW): y may be a channel slice
+// of a wider tensor, such as one branch of an Inception module's
+// concatenated output, which then needs no concat copy.
+func (d *Device) ConvForwardInto(g ops.ConvGeom, x, w, b, y Ptr, yStride int, relu bool) error {
 	if err := checkConv(g); err != nil {
 		return err
 	}
 	crs, ohw := g.C*g.R*g.S, g.OutH*g.OutW
+	if yStride < g.K*ohw {
+		return errors.Errorf("cuda: ConvForwardInto: output image stride %d < %d", yStride, g.K*ohw)
+	}
+	if err := checkInt("ConvForwardInto", g.N*yStride); err != nil {
+		return err
+	}
 	ga := gemmArgs{m: g.K, k: crs, alpha: 1, a: w, lda: crs, ldb: ohw, ldc: ohw, batch: 1,
-		bias: b, bBlk: ohw, cBlk: ohw, cBS: g.K * ohw}
+		bias: b, bBlk: ohw, cBlk: ohw, cBS: yStride}
 	if b != 0 {
 		ga.biasMode = 1
 	}
@@ -235,7 +249,7 @@ func (d *Device) ConvForward(g ops.ConvGeom, x, w, b, y Ptr, relu bool) error {
 		if err := d.run(d.im2colArgs("im2col", g, x, col, n0, m, m*crs*ohw)); err != nil {
 			return errors.Wrap(err, "cuda: ConvForward")
 		}
-		ga.b, ga.bBS, ga.c, ga.n = col, crs*ohw, y.Add(n0*g.K*ohw), m*ohw
+		ga.b, ga.bBS, ga.c, ga.n = col, crs*ohw, y.Add(n0*yStride), m*ohw
 		if err := d.gemm(ga); err != nil {
 			return errors.Wrap(err, "cuda: ConvForward")
 		}
@@ -366,6 +380,20 @@ func (d *Device) ReLUBackward(y, dy, dx Ptr, n int) error {
 		return errors.Errorf("cuda: ReLUBackward: bad size %d", n)
 	}
 	return d.run(launch1D("relu_bwd", n, PtrArg(y), PtrArg(dy), PtrArg(dx), Int64Arg(int64(n))))
+}
+
+// ReLUBackwardView computes dz [n,nch,hw] (contiguous) = dy where y > 0,
+// else 0, with y and dy read at image stride yStride (a channel slice of a
+// wider tensor; yStride = nch*hw for a whole tensor).
+func (d *Device) ReLUBackwardView(y, dy, dz Ptr, n, nch, hw, yStride int) error {
+	if n <= 0 || nch <= 0 || hw <= 0 || yStride < nch*hw {
+		return errors.Errorf("cuda: ReLUBackwardView: bad sizes n=%d nch=%d hw=%d stride=%d", n, nch, hw, yStride)
+	}
+	if err := checkInt("ReLUBackwardView", n*yStride); err != nil {
+		return err
+	}
+	return d.run(launch1D("relu_bwd_view", n*nch*hw, PtrArg(y), PtrArg(dy), PtrArg(dz), Int32Arg(n), Int32Arg(nch),
+		Int32Arg(hw), Int64Arg(int64(yStride))))
 }
 
 // Axpy computes y += a*x over n elements.

@@ -67,10 +67,20 @@ type lossHead struct {
 	losses Ptr // per image
 }
 
-// act is one activation [batch, c, h, w] and its gradient.
+// act is one activation [batch, c, h, w] and its gradient. A view act is a
+// channel slice of a wider act (image stride > c*h*w): the branches of an
+// Inception module write straight into the module's output.
 type act struct {
 	p, g    Ptr
 	c, h, w int
+	stride  int // image stride in elements; 0 means c*h*w
+}
+
+func (a *act) imageStride() int {
+	if a.stride > 0 {
+		return a.stride
+	}
+	return a.c * a.h * a.w
 }
 
 func (a *act) size(batch int) int { return batch * a.c * a.h * a.w }
@@ -191,8 +201,14 @@ func float32s(d *tensor.Dense) ([]float32, error) {
 func (n *Net) accumulate(dst Ptr, count int) error { return n.d.Axpy(1, n.tmp, dst, count) }
 
 // conv adds a convolution + bias + ReLU layer named name (parameters
-// name/w, name/b).
+// name/w, name/b) with a new output.
 func (n *Net) conv(m *inception.Model, name string, in *act, k, r, stride, pad int) (*act, error) {
+	return n.convInto(m, name, in, k, r, stride, pad, nil)
+}
+
+// convInto is conv writing into out when out is not nil (a view of k
+// channels of a wider act, see module).
+func (n *Net) convInto(m *inception.Model, name string, in *act, k, r, stride, pad int, out *act) (*act, error) {
 	oh := (in.h+2*pad-r)/stride + 1
 	ow := (in.w+2*pad-r)/stride + 1
 	if oh <= 0 || ow <= 0 {
@@ -208,16 +224,19 @@ func (n *Net) conv(m *inception.Model, name string, in *act, k, r, stride, pad i
 	if err != nil {
 		return nil, err
 	}
-	out, err := n.newAct(k, oh, ow)
-	if err != nil {
-		return nil, err
+	if out == nil {
+		if out, err = n.newAct(k, oh, ow); err != nil {
+			return nil, err
+		}
+	} else if out.c != k || out.h != oh || out.w != ow {
+		return nil, errors.Errorf("cuda: NewNet: %s: output view %dx%dx%d, want %dx%dx%d", name, out.c, out.h, out.w, k, oh, ow)
 	}
 	n.dzN = max(n.dzN, out.size(n.batch))
 	n.layers = append(n.layers, netLayer{name: name,
-		forward: func() error { return n.d.ConvForward(g, in.p, w.w, b.w, out.p, true) },
+		forward: func() error { return n.d.ConvForwardInto(g, in.p, w.w, b.w, out.p, out.imageStride(), true) },
 		backward: func() error {
-			sz, dz := out.size(n.batch), n.dz
-			if err := n.d.ReLUBackward(out.p, out.g, dz, sz); err != nil {
+			dz := n.dz
+			if err := n.d.ReLUBackwardView(out.p, out.g, dz, n.batch, k, oh*ow, out.imageStride()); err != nil {
 				return err
 			}
 			if err := n.d.ConvBackwardFilter(g, in.p, dz, w.g, b.g); err != nil {
@@ -275,37 +294,6 @@ func (n *Net) lrn(name string, in *act, o ops.LRNOpts) (*act, error) {
 				return err
 			}
 			return n.accumulate(in.g, in.size(n.batch))
-		}})
-	return out, nil
-}
-
-func (n *Net) concat(name string, ins []*act) (*act, error) {
-	total := 0
-	chans := make([]int, len(ins))
-	srcs := make([]Ptr, len(ins))
-	for i, a := range ins {
-		total += a.c
-		chans[i], srcs[i] = a.c, a.p
-	}
-	out, err := n.newAct(total, ins[0].h, ins[0].w)
-	if err != nil {
-		return nil, err
-	}
-	hw := out.h * out.w
-	n.layers = append(n.layers, netLayer{name: name,
-		forward: func() error { return n.d.ConcatChannels(out.p, n.batch, hw, srcs, chans) },
-		backward: func() error {
-			off := 0
-			for _, a := range ins {
-				if err := n.d.ChannelCopy(out.g, total, off, n.tmp, a.c, 0, a.c, n.batch, hw); err != nil {
-					return err
-				}
-				if err := n.accumulate(a.g, a.size(n.batch)); err != nil {
-					return err
-				}
-				off += a.c
-			}
-			return nil
 		}})
 	return out, nil
 }
@@ -424,35 +412,48 @@ func (n *Net) build(m *inception.Model) error {
 }
 
 // module adds one Inception module: four branches (1x1, 3x3, 5x5,
-// pool-proj) concatenated in that order.
+// pool-proj) whose last convolutions write straight into their channel
+// ranges of the module's output, in that order (the concat costs neither a
+// copy nor a buffer).
 func (n *Net) module(m *inception.Model, name string, x *act, r inception.Row) (*act, error) {
-	b1, err := n.conv(m, name+"/1x1", x, r.C1x1, 1, 1, 0)
+	k := n.cfg.Branch3Kernel
+	total := r.C1x1 + r.C3x3 + r.C5x5 + r.PoolProj
+	out, err := n.newAct(total, x.h, x.w)
 	if err != nil {
+		return nil, err
+	}
+	hw := x.h * x.w
+	off := 0
+	view := func(c int) *act {
+		v := &act{p: out.p.Add(off * hw), g: out.g.Add(off * hw), c: c, h: x.h, w: x.w, stride: total * hw}
+		off += c
+		return v
+	}
+	if _, err := n.convInto(m, name+"/1x1", x, r.C1x1, 1, 1, 0, view(r.C1x1)); err != nil {
 		return nil, err
 	}
 	b2, err := n.conv(m, name+"/3x3_reduce", x, r.C3x3Reduce, 1, 1, 0)
 	if err != nil {
 		return nil, err
 	}
-	if b2, err = n.conv(m, name+"/3x3", b2, r.C3x3, 3, 1, 1); err != nil {
+	if _, err := n.convInto(m, name+"/3x3", b2, r.C3x3, 3, 1, 1, view(r.C3x3)); err != nil {
 		return nil, err
 	}
-	k := n.cfg.Branch3Kernel
 	b3, err := n.conv(m, name+"/5x5_reduce", x, r.C5x5Reduce, 1, 1, 0)
 	if err != nil {
 		return nil, err
 	}
-	if b3, err = n.conv(m, name+"/5x5", b3, r.C5x5, k, 1, k/2); err != nil {
+	if _, err := n.convInto(m, name+"/5x5", b3, r.C5x5, k, 1, k/2, view(r.C5x5)); err != nil {
 		return nil, err
 	}
 	b4, err := n.maxPool(name+"/pool", x, ops.PoolOpts{KernelH: 3, KernelW: 3, Pad: ops.Same(1)})
 	if err != nil {
 		return nil, err
 	}
-	if b4, err = n.conv(m, name+"/pool_proj", b4, r.PoolProj, 1, 1, 0); err != nil {
+	if _, err := n.convInto(m, name+"/pool_proj", b4, r.PoolProj, 1, 1, 0, view(r.PoolProj)); err != nil {
 		return nil, err
 	}
-	return n.concat(name+"/output", []*act{b1, b2, b3, b4})
+	return out, nil
 }
 
 // linear adds a fully connected layer name (parameters name/w [out,in],

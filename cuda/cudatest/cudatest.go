@@ -70,6 +70,7 @@ func TestDevice(t *testing.T, d *cuda.Device) {
 	t.Run("SGDMomentum", e.sub(testSGD))
 	t.Run("Linear", e.sub(testLinear))
 	t.Run("GemmLarge", e.sub(testGemmLarge))
+	t.Run("ConvIntoAndReLUView", e.sub(testConvInto))
 	t.Run("Dropout", e.sub(testDropout))
 	t.Run("InceptionModule", e.sub(testInception))
 }
@@ -763,4 +764,53 @@ func testGemmLarge(e *env) {
 			}
 		}
 	}
+}
+
+// testConvInto writes two convolutions into channel slices of one wider
+// tensor (an Inception module's output without a concat copy), and runs the
+// ReLU backward on such a slice.
+func testConvInto(e *env) {
+	n, c, h, w := 3, 4, 5, 6
+	hw := h * w
+	gs := []ops.ConvGeom{
+		{N: n, C: c, H: h, W: w, K: 2, R: 1, S: 1, OutH: h, OutW: w},
+		{N: n, C: c, H: h, W: w, K: 3, R: 3, S: 3, PadTop: 1, PadLeft: 1, OutH: h, OutW: w},
+	}
+	total := 5
+	x := e.random(n * c * hw)
+	px := e.upload(x)
+	out := e.poisoned(n * total * hw)
+	want := make([]float64, n*total*hw)
+	mag := make([]float64, len(want))
+	off := 0
+	for _, g := range gs {
+		wt, b := e.random(g.K*g.C*g.R*g.S), e.random(g.K)
+		e.check(e.d.ConvForwardInto(g, px, e.upload(wt), e.upload(b), out.Add(off*hw), total*hw, true))
+		y := make([]float32, n*g.K*hw)
+		ops.Reference{}.ConvForward(g, x, wt, b, y, true)
+		for i := 0; i < n; i++ {
+			for j := 0; j < g.K*hw; j++ {
+				v := float64(y[i*g.K*hw+j])
+				want[(i*total+off)*hw+j] = v
+				mag[(i*total+off)*hw+j] = math.Abs(v) + 1
+			}
+		}
+		off += g.K
+	}
+	got := e.download(out, len(want))
+	e.compare("conv into slices", got, want, mag, FwdTol)
+
+	dy := e.random(n * total * hw)
+	pdz := e.poisoned(n * 3 * hw)
+	e.check(e.d.ReLUBackwardView(out.Add(2*hw), e.upload(dy).Add(2*hw), pdz, n, 3, hw, total*hw))
+	wantDz := make([]float64, n*3*hw)
+	for i := 0; i < n; i++ {
+		for j := 0; j < 3*hw; j++ {
+			o := (i*total+2)*hw + j
+			if got[o] > 0 {
+				wantDz[i*3*hw+j] = float64(dy[o])
+			}
+		}
+	}
+	e.compare("relu backward on a slice", e.download(pdz, len(wantDz)), wantDz, absAll(wantDz), GradTol)
 }

@@ -172,6 +172,7 @@ extern "C" int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned g
 	K(lrn_fwd, false)
 	K(lrn_bwd, false)
 	K(relu_bwd, false)
+	K(relu_bwd_view, false)
 	K(channel_copy, false)
 	K(axpy, false)
 	K(fill, false)

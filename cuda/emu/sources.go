@@ -4,4 +4,4 @@ package emu
 
 // kernelSourceHash is the SHA-256 of cuda/kernels/common.cuh followed by
 // cuda/kernels/*.cu in name order, as compiled into this package.
-const kernelSourceHash = "56b19b0daf04dd211336acee8d366e5089eae11fb831d352779d8773e3955532"
+const kernelSourceHash = "0d0f01d91e99fc2d98ed1b1064414f5ef8c58402a0be0fa396d34babbbf53617"

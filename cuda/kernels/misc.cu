@@ -10,6 +10,21 @@ KERNEL void relu_bwd(const float *y, const float *dy, float *dx, long long n)
 		dx[t] = y[t] > 0.0f ? dy[t] : 0.0f;
 }
 
+// relu_bwd_view: ReLU backward where y and dy are a channel slice of a
+// wider NCHW tensor (image stride ystride elements, e.g. one branch of an
+// Inception module's concatenated output) and dz is contiguous [N][nch][HW]:
+// dz[n][c][p] = y[n*ystride + c*HW + p] > 0 ? dy[same] : 0.
+KERNEL void relu_bwd_view(const float *y, const float *dy, float *dz, int N, int nch, int HW,
+                          long long ystride)
+{
+	long long total = (long long)N * nch * HW;
+	for (long long t = gid(); t < total; t += gstride()) {
+		long long per = (long long)nch * HW;
+		long long o = (t / per) * ystride + t % per;
+		dz[t] = y[o] > 0.0f ? dy[o] : 0.0f;
+	}
+}
+
 // channel_copy copies nch channels of every image between NCHW tensors with
 // different channel counts: dst[n][dstOff+c][p] = src[n][srcOff+c][p].
 // Concatenation is one call per input (srcOff 0); its backward, the split,
