@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/goinception/googlenet/checkpoint"
+	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/interchange/convert"
+	"github.com/goinception/googlenet/interchange/onnx"
+)
+
+func init() {
+	register(command{
+		Name:    "export",
+		Summary: "write a model's inference graph as ONNX (opset 13) for other runtimes",
+		Run:     runExport,
+	})
+}
+
+func runExport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "onnx", "output format (onnx)")
+	out := fs.String("out", "", "file to write (atomically)")
+	softmax := fs.Bool("softmax", false, "end the graph with a Softmax: output \"prob\" instead of \"logits\"")
+	last := fs.Bool("last-iterate", false, "export the last weights even when the checkpoint carries Polyak averages")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: googlenet export --format onnx WEIGHTS --out FILE [--softmax] [--last-iterate]")
+		fmt.Fprintln(fs.Output(), "\nWEIGHTS is a checkpoint, or any file import reads (.pth, .safetensors, .onnx).")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "googlenet export: "+format+"\n", a...)
+		fmt.Fprintln(stderr, "run 'googlenet help export' for the flags")
+		return 2
+	}
+	switch {
+	case len(pos) != 1:
+		return usageErr("want exactly one weights file, got %q", pos)
+	case *out == "":
+		return usageErr("--out is required")
+	case *format != "onnx":
+		return usageErr("--format %q: only onnx is supported", *format)
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "googlenet export:", err)
+		return 1
+	}
+	var (
+		m    *inception.Model
+		opts convert.ExportOptions
+		tag  string
+	)
+	ld, err := convert.LoadForeign(pos[0], convert.LoadOptions{})
+	switch {
+	case err != nil:
+		return fail(err)
+	case ld != nil:
+		m, opts = ld.Model, convert.ExportOptions{Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds}
+	default:
+		ck, err := checkpoint.Load(pos[0])
+		if err != nil {
+			return fail(err)
+		}
+		if !*last && ck.Solver != nil && len(ck.Solver.Average) > 0 {
+			if ck, err = ck.Averaged(); err != nil {
+				return fail(err)
+			}
+			tag = " (Polyak-averaged weights)"
+		}
+		if m, err = ck.NewModel(1); err != nil {
+			return fail(err)
+		}
+		opts = convert.ExportOptions{Labels: ck.Meta.Classes, Means: ck.Meta.Means, Stds: ck.Meta.Stds}
+	}
+	opts.Softmax = *softmax
+	om, err := convert.ExportONNX(m, opts)
+	if err != nil {
+		return fail(err)
+	}
+	if err := onnx.WriteFile(*out, om); err != nil {
+		return fail(err)
+	}
+	cfg := m.Config()
+	fmt.Fprintf(stdout, "%s: ONNX opset %d, %s variant, input data [N %d %d %d], output %s [N %d], %d nodes%s\n",
+		*out, convert.ExportOpset, cfg.Variant, cfg.InChannels, cfg.InputSize, cfg.InputSize,
+		om.Graph.Outputs[0].Name, cfg.Classes, len(om.Graph.Nodes), tag)
+	return 0
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/goinception/googlenet/interchange/convert"
+)
+
+func init() {
+	register(command{
+		Name:    "import",
+		Summary: "convert torchvision (.pth, .safetensors) or ONNX GoogLeNet weights into a checkpoint",
+		Run:     runImport,
+	})
+}
+
+// parseInterspersed parses flags that may come before and after positional
+// arguments ("import --from onnx FILE --out CKPT") and returns the
+// positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// readLabels reads one class name per line (blank lines are an error).
+func readLabels(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var labels []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if l == "" {
+			return nil, fmt.Errorf("%s: blank line %d", path, len(labels)+1)
+		}
+		labels = append(labels, l)
+	}
+	return labels, sc.Err()
+}
+
+func runImport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "source: torchvision (a state dict of torchvision.models.googlenet, .pth/.pt or .safetensors) or onnx")
+	out := fs.String("out", "", "checkpoint to write (safetensors, written atomically)")
+	size := fs.Int("input-size", 0, "input size for files that do not fix it (0: 224)")
+	labelsPath := fs.String("labels", "", "optional text file of class names, one per line, stored in the checkpoint")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: googlenet import --from torchvision|onnx FILE --out CKPT [--input-size S] [--labels FILE]")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "googlenet import: "+format+"\n", a...)
+		fmt.Fprintln(stderr, "run 'googlenet help import' for the flags")
+		return 2
+	}
+	switch {
+	case len(pos) != 1:
+		return usageErr("want exactly one input file, got %q", pos)
+	case *out == "":
+		return usageErr("--out is required")
+	case *from != "torchvision" && *from != "onnx":
+		return usageErr("--from %q: want torchvision or onnx", *from)
+	case *size < 0:
+		return usageErr("--input-size %d must be positive", *size)
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "googlenet import:", err)
+		return 1
+	}
+	format, err := convert.Sniff(pos[0])
+	if err != nil {
+		return fail(err)
+	}
+	want := map[string][]convert.Format{"torchvision": {convert.FormatPth, convert.FormatSafetensors}, "onnx": {convert.FormatONNX}}[*from]
+	if format != want[0] && (len(want) < 2 || format != want[1]) {
+		return fail(fmt.Errorf("%s is a %s file, not a --from %s file", pos[0], format, *from))
+	}
+	ld, err := convert.Load(pos[0], convert.LoadOptions{InputSize: *size})
+	if err != nil {
+		return fail(err)
+	}
+	if *labelsPath != "" {
+		labels, err := readLabels(*labelsPath)
+		if err != nil {
+			return fail(err)
+		}
+		if n := ld.Model.Config().Classes; len(labels) != n {
+			return fail(fmt.Errorf("%s has %d labels, the model %d classes", *labelsPath, len(labels), n))
+		}
+		ld.Labels = labels
+	}
+	ck, err := ld.Checkpoint()
+	if err != nil {
+		return fail(err)
+	}
+	if err := ck.Save(*out); err != nil {
+		return fail(err)
+	}
+	cfg := ld.Model.Config()
+	fmt.Fprintf(stdout, "%s: %s GoogLeNet (%s variant, %d tensors, %dx%dx%d -> %d classes) from %s\n",
+		*out, *from, cfg.Variant, len(ck.Weights)+len(ck.Stats), cfg.InChannels, cfg.InputSize, cfg.InputSize, cfg.Classes, pos[0])
+	if ld.Softmax {
+		fmt.Fprintln(stdout, "note: the ONNX graph ends in a Softmax; the checkpoint's model outputs the logits before it")
+	}
+	return 0
+}
