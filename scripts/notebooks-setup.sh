@@ -5,7 +5,8 @@
 #   scripts/notebooks-setup.sh                 Jupyter, GoNB and the gophernotes kernel
 #   scripts/notebooks-setup.sh --no-gophernotes  Jupyter and GoNB only
 #   scripts/notebooks-setup.sh --gopls           also gopls (GoNB's autocompletion and
-#                                              contextual help in interactive use)
+#                                              contextual help in interactive use;
+#                                              version: $GOPLS_VERSION, default v0.21.1)
 #
 # Steps (each skipped when already done, so running it again is cheap):
 #   1. Jupyter from Debian: jupyter-client jupyter-nbconvert python3-nbclient
@@ -16,10 +17,11 @@
 #      from a throwaway module; `gonb --install` registers the "gonb" kernel.
 #   3. gophernotes (github.com/gopherdata/gophernotes) rebuilt with a newer
 #      gomacro and this checkout's packages compiled into the kernel binary
-#      (gophernotes v0.7.5 as published does not start on Go >= 1.22 and cannot
-#      load Gorgonia as a plugin). Registered as the "gophernotes-googlenet"
-#      kernel. The binary embeds the library, so it is rebuilt whenever the
-#      library sources change.
+#      (gophernotes v0.7.5 as published dies on Go 1.26 and cannot load
+#      Gorgonia as a plugin), and with its display package's JSONer binding
+#      fixed (the newer gomacro rejects it at start-up). Registered as the
+#      "gophernotes-googlenet" kernel. The binary embeds the library, so it is
+#      rebuilt whenever the library sources (or this script) change.
 # Neither kernel's source is kept in this repository: both are fetched by the
 # go command at build time into a temporary directory.
 #
@@ -33,7 +35,7 @@ set -euo pipefail
 
 GONB_VERSION=v0.11.1
 XTOOLS_VERSION=v0.30.0  # goimports; also the go/packages gomacro loads types with
-GOPLS_VERSION=v0.18.1   # the gopls release built on golang.org/x/tools v0.30.0
+GOPLS_VERSION=${GOPLS_VERSION:-v0.21.1} # x/tools v0.30 (gopls v0.18) does not compile on Go 1.26
 GOPHERNOTES_VERSION=v0.7.5
 GOMACRO_VERSION=v0.0.0-20240506194242-2ff796e3da10
 # Packages compiled into the gophernotes kernel (importable from its cells).
@@ -96,7 +98,7 @@ run() {
 # Throwaway modules resolve exact versions; the proxy refuses some version
 # lists, and gomacro/gophernotes are not all in the checksum database.
 export GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}github.com/cosmos72,github.com/gopherdata
-export GOFLAGS=-mod=mod
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
 
 start=$SECONDS
 
@@ -136,7 +138,7 @@ command -v jupyter >/dev/null || {
 stamp_ok() { [[ -f $1 ]] && [[ $(cat "$1") == "$2" ]]; }
 
 # 2. GoNB and goimports (and gopls on request).
-tools_stamp="gonb $GONB_VERSION goimports $XTOOLS_VERSION gopls $want_gopls $GOPLS_VERSION $(go env GOVERSION)"
+tools_stamp="gonb $GONB_VERSION goimports $XTOOLS_VERSION $(go env GOVERSION)"
 if stamp_ok "$gobin/.gonb-notebooks.stamp" "$tools_stamp" && [[ -x $gobin/gonb && -x $gobin/goimports ]]; then
   step "GoNB $GONB_VERSION and goimports $XTOOLS_VERSION: already built"
 else
@@ -148,7 +150,13 @@ else
     run go get "github.com/janpfeifer/gonb@$GONB_VERSION" "golang.org/x/tools/cmd/goimports@$XTOOLS_VERSION"
     GOBIN=$gobin run go install github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports
   )
-  if ((want_gopls)); then
+  echo "$tools_stamp" >"$gobin/.gonb-notebooks.stamp"
+fi
+if ((want_gopls)); then
+  gopls_stamp="gopls $GOPLS_VERSION $(go env GOVERSION)"
+  if stamp_ok "$gobin/.gopls-notebooks.stamp" "$gopls_stamp" && [[ -x $gobin/gopls ]]; then
+    step "gopls $GOPLS_VERSION: already built"
+  else
     step "building gopls $GOPLS_VERSION"
     mkdir -p "$work/gopls"
     (
@@ -157,8 +165,8 @@ else
       run go get "golang.org/x/tools/gopls@$GOPLS_VERSION"
       GOBIN=$gobin run go install golang.org/x/tools/gopls
     )
+    echo "$gopls_stamp" >"$gobin/.gopls-notebooks.stamp"
   fi
-  echo "$tools_stamp" >"$gobin/.gonb-notebooks.stamp"
 fi
 
 # write_kernel_env KERNEL_JSON KEY=VALUE...: add environment variables to a
@@ -187,8 +195,10 @@ EOF
 
 kernel_path="$gobin:$goroot_bin:/usr/local/bin:/usr/bin:/bin"
 step "registering the GoNB kernel (gonb) in $jupyter_data/kernels"
+# GoNB refuses to register without gopls unless told to: gopls only serves
+# autocompletion and contextual help, which headless runs do not use.
 deps_flag=--force_deps
-((want_gopls)) && [[ -x $gobin/gopls ]] && deps_flag=
+[[ -x $gobin/gopls ]] && deps_flag=
 (cd "$work" && PATH=$gobin:$PATH run "$gobin/gonb" --install $deps_flag)
 write_kernel_env "$jupyter_data/kernels/gonb/kernel.json" "PATH=$kernel_path"
 
