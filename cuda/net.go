@@ -301,10 +301,12 @@ func (n *Net) lrn(name string, in *act, o ops.LRNOpts) (*act, error) {
 // lrnOpts are bvlc_googlenet's LRN settings (as package inception).
 var lrnOpts = ops.LRNOpts{Size: 5, Alpha: 1e-4, Beta: 0.75, K: 1}
 
-func (n *Net) build(m *inception.Model) error {
+func (n *Net) build(m *inception.Model) (err error) {
 	c := n.cfg
-	x, err := n.newAct(c.InChannels, c.InputSize, c.InputSize)
-	if err != nil {
+	// The input batch needs no gradient buffer (conv1 skips its data
+	// gradient).
+	x := &act{c: c.InChannels, h: c.InputSize, w: c.InputSize}
+	if x.p, err = n.alloc(x.size(n.batch)); err != nil {
 		return err
 	}
 	n.input = x
