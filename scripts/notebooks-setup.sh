@@ -4,6 +4,8 @@
 #
 #   scripts/notebooks-setup.sh                 Jupyter, GoNB and the gophernotes kernel
 #   scripts/notebooks-setup.sh --no-gophernotes  Jupyter and GoNB only
+#   scripts/notebooks-setup.sh --notebook        also the Jupyter Notebook server (Debian's
+#                                              jupyter-notebook), to open them interactively
 #   scripts/notebooks-setup.sh --gopls           also gopls (GoNB's autocompletion and
 #                                              contextual help in interactive use;
 #                                              version: $GOPLS_VERSION, default v0.21.1)
@@ -46,8 +48,10 @@ GOPHERNOTES_PACKAGES=(
 
 want_gophernotes=1
 want_gopls=0
+want_server=0
 for arg in "$@"; do
   case $arg in
+  --notebook) want_server=1 ;;
   --no-gophernotes) want_gophernotes=0 ;;
   --gopls) want_gopls=1 ;;
   -h | --help)
@@ -104,6 +108,7 @@ start=$SECONDS
 
 # 1. Debian packages.
 debs=(jupyter-client jupyter-nbconvert python3-nbclient python3-ipykernel python3-nbformat graphviz)
+((want_server)) && debs+=(jupyter-notebook)
 missing=()
 for d in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q 'install ok installed' || missing+=("$d")
