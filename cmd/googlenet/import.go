@@ -57,6 +57,14 @@ func readLabels(path string) ([]string, error) {
 	return labels, sc.Err()
 }
 
+// describe names the formats convert.Sniff tells apart.
+var describe = map[convert.Format]string{
+	convert.FormatCheckpoint:  "a googlenet checkpoint (nothing to import)",
+	convert.FormatSafetensors: "a safetensors state dict (--from torchvision)",
+	convert.FormatPth:         "a torch.save file (--from torchvision)",
+	convert.FormatONNX:        "an ONNX model (--from onnx)",
+}
+
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -100,7 +108,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	want := map[string][]convert.Format{"torchvision": {convert.FormatPth, convert.FormatSafetensors}, "onnx": {convert.FormatONNX}}[*from]
 	if format != want[0] && (len(want) < 2 || format != want[1]) {
-		return fail(fmt.Errorf("%s is a %s file, not a --from %s file", pos[0], format, *from))
+		return fail(fmt.Errorf("%s holds %s, not what --from %s reads", pos[0], describe[format], *from))
 	}
 	ld, err := convert.Load(pos[0], convert.LoadOptions{InputSize: *size})
 	if err != nil {

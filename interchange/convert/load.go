@@ -105,11 +105,7 @@ func Load(path string, o LoadOptions) (*Loaded, error) {
 	if f == FormatCheckpoint {
 		return nil, errors.Errorf("convert: %s is a googlenet checkpoint; read it with package checkpoint", path)
 	}
-	ld, err := loadForeign(path, f, o)
-	if err != nil {
-		return nil, errors.Wrap(err, path)
-	}
-	return ld, nil
+	return loadForeign(path, f, o)
 }
 
 // LoadForeign is Load for callers that also read checkpoints: it returns
@@ -126,11 +122,7 @@ func LoadForeign(path string, o LoadOptions) (*Loaded, error) {
 	if f == FormatCheckpoint {
 		return nil, nil
 	}
-	ld, err := loadForeign(path, f, o)
-	if err != nil {
-		return nil, errors.Wrap(err, path)
-	}
-	return ld, nil
+	return loadForeign(path, f, o)
 }
 
 func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
@@ -150,12 +142,12 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 				return nil, err
 			}
 			if sd, err = FromSafetensors(st); err != nil {
-				return nil, err
+				return nil, errors.Wrap(err, path)
 			}
 		}
 		m, err := ImportTorchvision(sd, TorchvisionOptions{InputSize: o.InputSize})
 		if err != nil {
-			return nil, err
+			return nil, errors.Wrap(err, path)
 		}
 		ld.Model = m
 		if m.Config().InChannels == 3 {
@@ -169,7 +161,7 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 		}
 		imp, err := ImportONNX(om, o.InputSize)
 		if err != nil {
-			return nil, err
+			return nil, errors.Wrap(err, path)
 		}
 		ld.Model, ld.Labels, ld.Means, ld.Stds, ld.Softmax = imp.Model, imp.Labels, imp.Means, imp.Stds, imp.Softmax
 	default:

@@ -240,4 +240,3 @@ func sameInts(a, b []int) bool {
 	}
 	return true
 }
-
