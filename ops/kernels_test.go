@@ -99,7 +99,8 @@ func randomFill[T float](rng *rand.Rand, v []T, nanEvery int) {
 		// Few distinct values make ties, which the first-maximum rule decides.
 		v[i] = T(rng.IntN(7)) - 3
 		if nanEvery > 0 && rng.IntN(nanEvery) == 0 {
-			v[i] = T(math.NaN())
+			// NaN, +Inf or -Inf: the maximum's search must cope with all.
+			v[i] = T([]float64{math.NaN(), math.Inf(1), math.Inf(-1)}[rng.IntN(3)])
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"math"
+
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -358,20 +360,7 @@ func maxPoolGradPlane[T float](f *poolOp, x, y, dy, dx []T) {
 			m := y[oh*p.OutW+ow]
 			arg := -1
 			if he-hs == 3 && we-ws == 3 && m == m {
-				// Full 3x3 window: visit it backwards so the last match is
-				// the first maximum (conditional moves, no branches).
-				for ih := he - 1; ih >= hs; ih-- {
-					r := x[ih*p.W+ws : ih*p.W+ws+3]
-					if r[2] == m {
-						arg = ih*p.W + ws + 2
-					}
-					if r[1] == m {
-						arg = ih*p.W + ws + 1
-					}
-					if r[0] == m {
-						arg = ih*p.W + ws
-					}
-				}
+				arg = firstMax3x3(x, p.W, hs*p.W+ws, m)
 				if arg >= 0 {
 					dx[arg] += dy[oh*p.OutW+ow]
 					continue
@@ -403,6 +392,43 @@ func maxPoolGradPlane[T float](f *poolOp, x, y, dy, dx []T) {
 			dx[arg] += dy[oh*p.OutW+ow]
 		}
 	}
+}
+
+// firstMax3x3 returns the index of the first element equal to m in the
+// 3x3 window of x (row stride w) starting at i0, or -1. It visits the
+// window backwards so that the last match is the first one, and tests
+// float32 equality as bits(m-v) == 0 (exact for finite values: with
+// gradual underflow m-v is 0 only when m == v), an integer test the
+// compiler turns into conditional moves instead of branches, which
+// mispredict on data. m = ±Inf makes m-v NaN: no match, and the caller
+// falls back to the full search.
+func firstMax3x3[T float](x []T, w, i0 int, m T) int {
+	arg := -1
+	if xf, ok := any(x).([]float32); ok {
+		mf := any(m).(float32)
+		for i := i0 + 2*w; i >= i0; i -= w {
+			r := xf[i : i+3]
+			if math.Float32bits(mf-r[2]) == 0 {
+				arg = i + 2
+			}
+			if math.Float32bits(mf-r[1]) == 0 {
+				arg = i + 1
+			}
+			if math.Float32bits(mf-r[0]) == 0 {
+				arg = i
+			}
+		}
+		return arg
+	}
+	for i := i0 + 2*w; i >= i0; i -= w {
+		r := x[i : i+3]
+		for j := 2; j >= 0; j-- {
+			if r[j] == m {
+				arg = i + j
+			}
+		}
+	}
+	return arg
 }
 
 // avgPoolGradPlane spreads each dy/divisor over its window.
