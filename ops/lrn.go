@@ -76,6 +76,14 @@ func lrnScalePlane[T float](p lrnParams, x []T, c int, s []T) {
 func powPlane[T float](s []T, e float64) {
 	switch e {
 	case -0.75:
+		if sf, ok := any(s).([]float32); ok {
+			// float32 square roots (SQRTSS), correctly rounded each.
+			for i, v := range sf {
+				r := float32(math.Sqrt(float64(v)))
+				sf[i] = 1 / (r * float32(math.Sqrt(float64(r))))
+			}
+			return
+		}
 		for i, v := range s {
 			r := math.Sqrt(float64(v))
 			s[i] = T(1 / (r * math.Sqrt(r)))
