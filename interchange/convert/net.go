@@ -258,17 +258,22 @@ func optional(nd *onnx.Node, i int) string {
 	return ""
 }
 
+// maxPerImage bounds the elements of one value per image (per index of the
+// first axis): 64 Mi float32 values, 256 MiB, 80 times GoogLeNet's largest
+// activation at 224x224. A file asking for more is rejected before anything
+// is allocated.
+const maxPerImage = 1 << 26
+
+// set records v as the node's first output. Extra outputs (MaxPool indices,
+// Dropout masks, batch-norm training statistics) are not built: a consumer
+// of one fails with "not defined".
 func (b *netBuilder) set(nd *onnx.Node, v *G.Node) error {
 	if len(nd.Outputs) == 0 || nd.Outputs[0] == "" {
 		return errors.New("no output")
 	}
-	for _, o := range nd.Outputs[1:] {
-		if o != "" {
-			// Extra outputs (MaxPool indices, Dropout masks, training
-			// statistics) are not built: a consumer fails with "not
-			// defined" unless nothing reads them.
-			_ = o
-		}
+	s := v.Shape()
+	if len(s) > 0 && s[0] > 0 && s.TotalSize()/s[0] > maxPerImage {
+		return errors.Errorf("output of shape %v is larger than %d elements per image", s, maxPerImage)
 	}
 	b.vals[nd.Outputs[0]] = v
 	return nil
@@ -381,7 +386,7 @@ func ints(nd *onnx.Node, name string, n int, def int64) ([]int, error) {
 	}
 	out := make([]int, n)
 	for i, x := range v {
-		if x < 0 || x > 1<<20 {
+		if x < 0 || x > 1<<12 {
 			return nil, errors.Errorf("attribute %s = %v out of range", name, v)
 		}
 		out[i] = int(x)
@@ -1137,7 +1142,7 @@ func (b *netBuilder) pad(nd *onnx.Node) error {
 		return errors.Errorf("pads %v: only the spatial axes may be padded", pads)
 	}
 	for _, p := range pads {
-		if p < 0 || p > 1<<16 {
+		if p < 0 || p > 1<<12 {
 			return errors.Errorf("pads %v: negative or huge padding is not supported", pads)
 		}
 	}
