@@ -118,6 +118,22 @@ func TestPyTorchParity(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkParity(t, tc.file, y.Data().([]float32), want)
+			if tc.file != "tv.pth" {
+				continue
+			}
+			// Our export of the imported model passes ONNX's own checker.
+			om, err := ExportONNX(ld.Model, ExportOptions{Means: ld.Means, Stds: ld.Stds})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "exported.onnx")
+			if err := onnx.WriteFile(p, om); err != nil {
+				t.Fatal(err)
+			}
+			check := "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)"
+			if out, err := exec.Command(debianPython, "-c", check, p).CombinedOutput(); err != nil {
+				t.Errorf("onnx.checker rejects our export: %v\n%s", err, out)
+			}
 		}
 	})
 	t.Run("paper-onnx", func(t *testing.T) {
