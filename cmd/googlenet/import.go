@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/goinception/googlenet/interchange/convert"
@@ -36,6 +38,22 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// parseFloats parses a comma-separated list of finite numbers ("" is nil).
+func parseFloats(s string) ([]float32, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []float32
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%q is not a finite number", f)
+		}
+		out = append(out, float32(v))
+	}
+	return out, nil
 }
 
 // readLabels reads one class name per line (blank lines are an error).
@@ -72,8 +90,10 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "checkpoint to write (safetensors, written atomically)")
 	size := fs.Int("input-size", 0, "input size for files that do not fix it (0: 224)")
 	labelsPath := fs.String("labels", "", "optional text file of class names, one per line, stored in the checkpoint")
+	means := fs.String("means", "", "per-channel input means on the 0..255 scale, comma-separated, stored in the checkpoint\n(default for torchvision: ImageNet's 123.675,116.28,103.53; pretrained weights saved with\ntransform_input=True want 127.5,127.5,127.5)")
+	stds := fs.String("stds", "", "per-channel input standard deviations on the 0..255 scale, comma-separated\n(default for torchvision: 58.395,57.12,57.375; transform_input=True: 127.5,127.5,127.5)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet import --from torchvision|onnx FILE --out CKPT [--input-size S] [--labels FILE]")
+		fmt.Fprintln(fs.Output(), "usage: googlenet import --from torchvision|onnx FILE --out CKPT [--input-size S] [--labels FILE] [--means M,M,M --stds S,S,S]")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -97,6 +117,19 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--from %q: want torchvision or onnx", *from)
 	case *size < 0:
 		return usageErr("--input-size %d must be positive", *size)
+	}
+	mv, err := parseFloats(*means)
+	if err != nil {
+		return usageErr("--means: %v", err)
+	}
+	sv, err := parseFloats(*stds)
+	if err != nil {
+		return usageErr("--stds: %v", err)
+	}
+	for _, s := range sv {
+		if !(s > 0) {
+			return usageErr("--stds %q: standard deviations must be positive", *stds)
+		}
 	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "googlenet import:", err)
@@ -123,6 +156,20 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 			return fail(fmt.Errorf("%s has %d labels, the model %d classes", *labelsPath, len(labels), n))
 		}
 		ld.Labels = labels
+	}
+	c := ld.Model.Config().InChannels
+	for _, f := range []struct {
+		name string
+		v    []float32
+		dst  *[]float32
+	}{{"means", mv, &ld.Means}, {"stds", sv, &ld.Stds}} {
+		if f.v == nil {
+			continue
+		}
+		if len(f.v) != c {
+			return fail(fmt.Errorf("--%s has %d values, the model takes %d channels", f.name, len(f.v), c))
+		}
+		*f.dst = f.v
 	}
 	ck, err := ld.Checkpoint()
 	if err != nil {

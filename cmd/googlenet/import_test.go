@@ -88,7 +88,7 @@ func TestExportImportCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := filepath.Join(dir, "back.safetensors")
-	code, o, e = runArgs("import", "--from", "onnx", onnxPath, "--out", back)
+	code, o, e = runArgs("import", "--from", "onnx", onnxPath, "--out", back, "--stds", "77")
 	if code != 0 {
 		t.Fatalf("import: exit %d: %s", code, e)
 	}
@@ -99,6 +99,9 @@ func TestExportImportCLI(t *testing.T) {
 	}
 	if len(ck.Meta.Means) != 1 || ck.Meta.Means[0] != 33 {
 		t.Errorf("means %v did not survive export and import", ck.Meta.Means)
+	}
+	if len(ck.Meta.Stds) != 1 || ck.Meta.Stds[0] != 77 {
+		t.Errorf("stds %v, want --stds 77", ck.Meta.Stds)
 	}
 	m2, err := ck.NewModel(1)
 	if err != nil {
@@ -176,6 +179,9 @@ func TestImportExportCLIErrors(t *testing.T) {
 		{"magic", []string{"import", "--from", "torchvision", write("m.pth", []byte("PK\x03\x04garbage")), "--out", out}, 1, ""},
 		{"nan", []string{"import", "--from", "torchvision", write("n.safetensors", nanSD), "--out", out}, 1, "NaN"},
 		{"checkpoint", []string{"import", "--from", "torchvision", ckPath, "--out", out}, 1, "checkpoint"},
+		{"bad-means", []string{"import", "--from", "onnx", onnxPath, "--out", out, "--means", "1,x"}, 2, "not a finite number"},
+		{"means-count", []string{"import", "--from", "onnx", onnxPath, "--out", out, "--means", "1,2,3"}, 1, "--means has 3 values, the model takes 1 channels"},
+		{"zero-std", []string{"import", "--from", "onnx", onnxPath, "--out", out, "--stds", "0"}, 2, "must be positive"},
 		{"export-missing", []string{"export", filepath.Join(bad, "nope.safetensors"), "--out", filepath.Join(bad, "x.onnx")}, 1, "no such file"},
 		{"export-format", []string{"export", "--format", "tflite", ckPath, "--out", filepath.Join(bad, "x.onnx")}, 2, "only onnx"},
 		{"export-garbage", []string{"export", write("g.safetensors", []byte("12345678{garbage")), "--out", filepath.Join(bad, "x.onnx")}, 1, ""},
