@@ -379,11 +379,13 @@ func (r *run) loop(ctx context.Context, ck *checkpoint.Checkpoint, ckPath string
 				return nil, errors.Wrap(err, "train: resume: train_partial")
 			}
 		}
-		if ms, err := ReadMetrics(metricsPath); err == nil {
-			for _, m := range ms {
-				if m.Epoch <= startEpoch {
-					r.history = append(r.history, m)
-				}
+		ms, err := ReadMetrics(metricsPath)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, errors.Wrap(err, "train: resume")
+		}
+		for _, m := range ms {
+			if m.Epoch <= startEpoch {
+				r.history = append(r.history, m)
 			}
 		}
 		r.lastCkpt = ckPath

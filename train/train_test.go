@@ -140,6 +140,13 @@ func TestSmoke(t *testing.T) {
 	if err != nil || res2.Steps != 18 || len(res2.Metrics) != 3 {
 		t.Errorf("resuming a finished run: %v, %+v", err, res2)
 	}
+	// A damaged metrics file is an error, not a silently lost history.
+	if err := os.WriteFile(filepath.Join(out, MetricsFile), []byte("{not json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "metrics.jsonl line 1") {
+		t.Errorf("resume with a damaged metrics file: %v", err)
+	}
 }
 
 // weightsOf loads the checkpoint at path.
