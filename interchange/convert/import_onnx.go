@@ -38,6 +38,8 @@ type ONNXImport struct {
 // compute the same function: a max pool with pads [0,0,1,1] matches a
 // ceil-mode pool with the same windows, a 7x7 average pool over a 7x7 input
 // a global average pool, Conv+Relu a convolution with fused ReLU, and
+// a convolution with a bias our convolution and batch norm (torch.onnx folds
+// batch norms in eval mode: scale 1, shift = bias, mean 0, variance 1 - eps),
 // Identity, Dropout, Flatten and Reshape are transparent; a final Softmax is
 // recorded in ONNXImport.Softmax. Weights are copied from the matched
 // nodes, batch-norm statistics included. A file that matches no candidate is
@@ -157,7 +159,7 @@ func ImportONNX(m *onnx.Model, inputSize int) (*ONNXImport, error) {
 		strings.Join(reasons, "; "))
 }
 
-// quickFit rejects candidates whose use of LRN or batch norm differs from the
+// quickFit rejects candidates whose use of LRN or batch norm cannot be the
 // file's, before building them.
 func quickFit(m *onnx.Model, cfg inception.Config) bool {
 	var lrn, bn bool
@@ -165,7 +167,9 @@ func quickFit(m *onnx.Model, cfg inception.Config) bool {
 		lrn = lrn || n.OpType == "LRN"
 		bn = bn || n.OpType == "BatchNormalization"
 	}
-	return lrn == !cfg.NoLRN && bn == cfg.BatchNorm
+	// Batch norm may be folded into the convolutions (torch.onnx in eval
+	// mode), so a batch-norm configuration may match a file without any.
+	return lrn == !cfg.NoLRN && (!bn || cfg.BatchNorm)
 }
 
 // gview wraps a graph for child lookups.
@@ -325,6 +329,12 @@ func (mt *matcher) match(a, b view, where string) error {
 		mt.weights[la.ins[2].Name()] = bias
 		return mt.match(view{n: la.ins[0]}, view{n: cs[0]}, where+" <- "+name)
 	}
+	// A batch norm folded into the convolution before it (torch.onnx in
+	// eval mode): our conv (no bias) -> batch norm matches their conv with
+	// a bias, as scale 1, shift = bias, mean 0 and variance 1 - eps.
+	if la.kind == "batchnorm" && lb.kind == "conv" && lb.info.Bias && !lb.info.Conv.ReLU {
+		return mt.matchFolded(la, lb, where, fail)
+	}
 	if la.kind != lb.kind {
 		return fail("ONNX has %s %v", lb.kind, lb.n.Op())
 	}
@@ -397,6 +407,50 @@ func (mt *matcher) match(a, b view, where string) error {
 		}
 	}
 	return nil
+}
+
+// matchFolded matches our convolution and batch norm la (the batch norm)
+// with their convolution lb, whose weights have the batch norm folded in.
+func (mt *matcher) matchFolded(la, lb layer, where string, fail func(string, ...any) error) error {
+	conv := la.ins[0]
+	ci, ok := ops.Describe(conv.Op())
+	if !ok || ci.Kind != "conv" || ci.Bias || ci.Conv.ReLU {
+		return fail("ONNX convolution with a folded batch norm, ours is not a convolution without bias")
+	}
+	if !la.n.Shape().Eq(lb.n.Shape()) {
+		return fail("output shape %v, ONNX %v", la.n.Shape(), lb.n.Shape())
+	}
+	ca, cb := ci.Conv, lb.info.Conv
+	if ca.StrideH != cb.StrideH || ca.StrideW != cb.StrideW || ca.Pad.Top != cb.Pad.Top || ca.Pad.Left != cb.Pad.Left {
+		return fail("strides %dx%d pads %+v, ONNX strides %dx%d pads %+v", ca.StrideH, ca.StrideW, ca.Pad, cb.StrideH, cb.StrideW, cb.Pad)
+	}
+	ours := mt.ours.children(conv)
+	if err := mt.sameShape(ours[1], lb.ins[1], fail); err != nil {
+		return err
+	}
+	eps := la.info.BN.Eps
+	if eps == 0 {
+		eps = ops.DefaultBNEps
+	}
+	if !(eps > 0 && eps < 1) {
+		return fail("epsilon %g cannot be folded", eps)
+	}
+	c := len(la.info.BN.Mean)
+	bias := vals32(lb.ins[2])
+	if len(bias) != c {
+		return fail("bias of %d values, want %d", len(bias), c)
+	}
+	ones := make([]float32, c)
+	st := &ops.BNStats{Mean: make([]float64, c), Var: make([]float64, c)}
+	for i := range ones {
+		ones[i], st.Var[i] = 1, 1-eps
+	}
+	mt.weights[ours[1].Name()] = vals32(lb.ins[1])
+	mt.weights[la.ins[1].Name()] = ones
+	mt.weights[la.ins[2].Name()] = bias
+	mt.bns[la.info.BN] = st
+	mt.pairs[vkey{conv.ID(), false}] = vkey{lb.n.ID(), false}
+	return mt.match(view{n: ours[0]}, view{n: lb.ins[0]}, where+" <- "+ours[1].Name())
 }
 
 func (mt *matcher) sameShape(a, b *G.Node, fail func(string, ...any) error) error {

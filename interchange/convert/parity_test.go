@@ -135,6 +135,19 @@ func TestPyTorchParity(t *testing.T) {
 				t.Errorf("onnx.checker rejects our export: %v\n%s", err, out)
 			}
 		}
+		// torch.onnx's export, batch norms folded into the convolutions.
+		ld, err := Load(filepath.Join(dir, "torchvision", "tv.onnx"), LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := ld.Model.Config().Variant; v != "torchvision" {
+			t.Errorf("tv.onnx imported as %q", v)
+		}
+		y, err := ld.Model.Forward(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkParity(t, "tv.onnx (batch norm folded) as inception torchvision model", y.Data().([]float32), want)
 	})
 	t.Run("paper-onnx", func(t *testing.T) {
 		in := x("paper")

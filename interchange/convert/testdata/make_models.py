@@ -13,7 +13,8 @@ OUT_DIR/torchvision: torchvision.models.googlenet with random weights (eval mode
   their scale), saved as tv.pth (torch.save of the state_dict) and
   tv.safetensors (written here: Debian has no python3-safetensors), and
   without the auxiliary heads' tensors (what aux_logits=False saves) as
-  tv_noaux.pth and tv_noaux.safetensors.
+  tv_noaux.pth and tv_noaux.safetensors; and exported with torch.onnx at
+  opset 13 as tv.onnx (each batch norm folded into its convolution).
 OUT_DIR/paper: a paper-faithful GoogLeNet (Caffe's bvlc_googlenet: LRN, 5x5 branches,
   ceil-mode max pools, 7x7 average pool, dropout 0.4, biases, no batch norm)
   exported with torch.onnx at opset 13 as paper.onnx, and the same
@@ -83,6 +84,10 @@ def torchvision_models(out, batch, size):
     save_safetensors(os.path.join(out, "tv.safetensors"), sd)
     torch.save(noaux, os.path.join(out, "tv_noaux.pth"))
     save_safetensors(os.path.join(out, "tv_noaux.safetensors"), noaux)
+    # torch.onnx folds each batch norm into its convolution (eval mode).
+    torch.onnx.export(m, torch.randn(1, 3, size, size), os.path.join(out, "tv.onnx"), opset_version=13,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
     x = torch.randn(batch, 3, size, size)
     with torch.no_grad():
         y = m(x)
