@@ -1,10 +1,20 @@
 package graph_test
 
-// The examples in this file are quoted verbatim by docs/custom-graphs.md;
-// TestCustomGraphsDocInSync (package inception) keeps the two identical.
+// The examples in this file are quoted verbatim by docs/custom-graphs.md,
+// and so are those of inception/example_docs_test.go. The tests at the end
+// of this file keep the guide and the examples identical, and the links of
+// the guides in docs/ working.
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
 
 	"github.com/goinception/googlenet/graph"
 )
@@ -69,4 +79,128 @@ func ExampleBuilder_Linear_classifier() {
 	// head/flatten flatten       [112]        0 params
 	// head/fc      linear        [10]      1130 params
 	// logits [1 10]
+}
+
+// snippetRe matches a quoted snippet in a guide: a marker naming the source
+// file and the function (or "imports"), then a fenced Go block.
+var snippetRe = regexp.MustCompile("(?s)<!-- snippet: (\\S+) (\\S+) -->\n```go\n(.*?)```\n")
+
+// goSnippet returns the exact source text of the function name in file (from
+// "func" to its closing brace), or of the file's import declaration for
+// name "imports".
+func goSnippet(file, name string) (string, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, src, parser.ParseComments)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Name.Name != name {
+				continue
+			}
+		case *ast.GenDecl:
+			if name != "imports" || d.Tok != token.IMPORT {
+				continue
+			}
+		default:
+			continue
+		}
+		return string(src[fset.Position(d.Pos()).Offset:fset.Position(d.End()).Offset]) + "\n", nil
+	}
+	return "", fmt.Errorf("%s: no %s", file, name)
+}
+
+// exampleNames lists the Example functions declared in file.
+func exampleNames(t *testing.T, file string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && strings.HasPrefix(fd.Name.Name, "Example") {
+			names = append(names, fd.Name.Name)
+		}
+	}
+	return names
+}
+
+// TestCustomGraphsDocInSync checks that every Go block of
+// docs/custom-graphs.md is, byte for byte, the Example it names, and that
+// every Example of the files it quotes appears in it: the guide cannot
+// drift from code that go test runs and checks.
+func TestCustomGraphsDocInSync(t *testing.T) {
+	const doc = "../docs/custom-graphs.md"
+	md, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := map[string]bool{}
+	files := map[string]bool{}
+	matches := snippetRe.FindAllStringSubmatch(string(md), -1)
+	if len(matches) < 8 {
+		t.Fatalf("%s: %d quoted snippets, want at least 8", doc, len(matches))
+	}
+	for _, m := range matches {
+		file, name, got := m[1], m[2], m[3]
+		files[file], quoted[file+" "+name] = true, true
+		want, err := goSnippet(filepath.Join("..", filepath.FromSlash(file)), name)
+		if err != nil {
+			t.Errorf("%s: %v", doc, err)
+			continue
+		}
+		if got != want {
+			gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+			i := 0
+			for i < len(gl) && i < len(wl) && gl[i] == wl[i] {
+				i++
+			}
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			t.Errorf("%s: snippet %s %s differs from the source at its line %d:\n doc:    %q\n source: %q", doc, file, name, i+1, g, w)
+		}
+	}
+	for file := range files {
+		for _, name := range exampleNames(t, filepath.Join("..", filepath.FromSlash(file))) {
+			if !quoted[file+" "+name] {
+				t.Errorf("%s does not quote %s from %s", doc, name, file)
+			}
+		}
+	}
+}
+
+// TestDocsLinks checks that the relative links of the guides written with
+// these examples (the docs index, architecture.md, custom-graphs.md) point
+// at files that exist.
+func TestDocsLinks(t *testing.T) {
+	linkRe := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, name := range []string{"README.md", "architecture.md", "custom-graphs.md"} {
+		path := filepath.Join("..", "docs", name)
+		md, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range linkRe.FindAllStringSubmatch(string(md), -1) {
+			link := m[1]
+			if strings.Contains(link, "://") || strings.HasPrefix(link, "#") || strings.HasPrefix(link, "mailto:") {
+				continue
+			}
+			link, _, _ = strings.Cut(link, "#")
+			if _, err := os.Stat(filepath.Join("..", "docs", filepath.FromSlash(link))); err != nil {
+				t.Errorf("%s: broken link %q: %v", path, m[1], err)
+			}
+		}
+	}
 }

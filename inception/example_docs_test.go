@@ -1,8 +1,9 @@
 package inception_test
 
-// The examples in this file are quoted verbatim by docs/custom-graphs.md;
-// TestCustomGraphsDocInSync keeps the two identical. Edit them here, then
-// paste them into the guide (the test prints what differs).
+// The examples in this file, and its import block, are quoted verbatim by
+// docs/custom-graphs.md; TestCustomGraphsDocInSync (package graph) keeps
+// the two identical. Edit them here, then paste them into the guide (the
+// test prints the first line that differs).
 
 import (
 	"fmt"
