@@ -152,6 +152,18 @@ func TestImportExportCLIErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	om.Graph.Nodes[3].OpType = "Relu"
+	om.Graph.Nodes[0].Inputs[0] = om.Graph.Nodes[5].Outputs[0]
+	cycle, err := onnx.Marshal(om)
+	if err != nil {
+		t.Fatal(err)
+	}
+	om, _ = onnx.Parse(good)
+	om.Graph.Nodes[2].Inputs[0] = "undefined_value"
+	undefined, err := onnx.Marshal(om)
+	if err != nil {
+		t.Fatal(err)
+	}
 	nanT, err := safetensors.NewF32("fc.weight", []int{1}, []float32{float32(0)})
 	if err != nil {
 		t.Fatal(err)
@@ -176,6 +188,10 @@ func TestImportExportCLIErrors(t *testing.T) {
 		{"missing", []string{"import", "--from", "onnx", filepath.Join(bad, "nope.onnx"), "--out", out}, 1, "no such file"},
 		{"truncated", []string{"import", "--from", "onnx", write("t.onnx", good[:len(good)/3]), "--out", out}, 1, ""},
 		{"unsupported", []string{"import", "--from", "onnx", write("u.onnx", unsupported), "--out", out}, 1, "HardSigmoid"},
+		{"cycle", []string{"import", "--from", "onnx", write("c.onnx", cycle), "--out", out}, 1, "cycle"},
+		{"undefined", []string{"import", "--from", "onnx", write("d.onnx", undefined), "--out", out}, 1, "undefined_value"},
+		{"pickle-global", []string{"import", "--from", "torchvision", write("p.pt", []byte("\x80\x02cos\nsystem\nq\x00.")), "--out", out}, 1, "global os.system"},
+		{"header-length", []string{"import", "--from", "torchvision", write("h.safetensors", []byte("\xff\xff\xff\x00\x00\x00\x00\x00{}")), "--out", out}, 1, "beyond"},
 		{"magic", []string{"import", "--from", "torchvision", write("m.pth", []byte("PK\x03\x04garbage")), "--out", out}, 1, ""},
 		{"nan", []string{"import", "--from", "torchvision", write("n.safetensors", nanSD), "--out", out}, 1, "NaN"},
 		{"checkpoint", []string{"import", "--from", "torchvision", ckPath, "--out", out}, 1, "checkpoint"},
