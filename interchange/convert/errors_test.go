@@ -161,6 +161,9 @@ func TestNetErrors(t *testing.T) {
 		{"auto-pad", func(m *onnx.Model) {
 			m.Graph.Nodes[0].Attrs = []onnx.Attribute{{Name: "auto_pad", Type: onnx.AttrString, S: "SAME_UPPER"}}
 		}, "auto_pad"},
+		{"no-output", func(m *onnx.Model) {
+			m.Graph.Nodes = append(m.Graph.Nodes, &onnx.Node{Name: "dangling", OpType: "Relu", Inputs: []string{"y"}})
+		}, "no output"},
 		{"two-inputs", func(m *onnx.Model) {
 			m.Graph.Inputs = append(m.Graph.Inputs, onnx.ValueInfo{Name: "z", ElemType: onnx.Float})
 		}, "2 data inputs"},

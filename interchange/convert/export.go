@@ -149,7 +149,8 @@ func (e *exporter) children(n *G.Node) []*G.Node {
 	return cs
 }
 
-// init adds node n's value as an initializer named name.
+// initializer adds v (float32 or float64 values) as a float32 initializer
+// named name, once.
 func (e *exporter) initializer(name string, shape []int, v any) error {
 	if e.inits[name] {
 		return nil

@@ -297,6 +297,9 @@ func (b *netBuilder) alias(nd *onnx.Node) error {
 }
 
 func (b *netBuilder) build(nd *onnx.Node) error {
+	if len(nd.Outputs) == 0 || nd.Outputs[0] == "" {
+		return errors.New("no output")
+	}
 	switch nd.OpType {
 	case "Identity":
 		return b.alias(nd)
@@ -371,7 +374,7 @@ func (b *netBuilder) build(nd *onnx.Node) error {
 	return errors.Errorf("unsupported ONNX operator %q", nd.OpType)
 }
 
-// ints2 reads an INTS attribute of n values (def when absent).
+// ints reads an INTS attribute of n values (def when absent).
 func ints(nd *onnx.Node, name string, n int, def int64) ([]int, error) {
 	d := make([]int64, n)
 	for i := range d {
@@ -670,7 +673,7 @@ func (b *netBuilder) reshape(nd *onnx.Node) error {
 	return b.reshapeTo(nd, x, out)
 }
 
-// floats32 returns a constant's values, its shape and a check that it is a
+// floatConst returns a constant's values and shape; it must be a
 // floating-point tensor.
 func floatConst(t *onnx.Tensor) ([]float32, []int, error) {
 	if !t.DataType.IsFloat() {
