@@ -184,6 +184,9 @@ func Run(c Config) (Result, error) {
 			if !isFinite(ls.Total) {
 				return errors.Errorf("bench: iteration %d: loss %v is not finite", i, ls.Total)
 			}
+			for j, p := range m.Params() {
+				params[j].Grad = p.Grad // Step may rebind gradients
+			}
 			if _, err := sgd.Step(params); err != nil {
 				return errors.Wrapf(err, "bench: iteration %d: SGD", i)
 			}

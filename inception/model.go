@@ -300,7 +300,8 @@ func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 // Step runs one training step on a batch x [BatchSize,C,H,W] with integer
 // labels in [0, Classes): forward through the training graph (dropout on,
 // batch statistics), the losses, and the gradients, which it leaves in
-// Param.Grad of every parameter (overwritten, not accumulated). It does not
+// Param.Grad of every parameter (overwritten, not accumulated; Grad is the
+// gradient node's buffer, not a copy: valid until the next Step). It does not
 // change the weights: a solver does that. It then advances Rand().Step.
 func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
 	n, err := m.checkInput(x)
@@ -362,12 +363,14 @@ func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
 		if !ok || src == nil {
 			return Losses{}, errors.Errorf("inception: no gradient value for %s", p.Name)
 		}
-		if p.Grad == nil || !equalShape(p.Grad.Shape(), src.Shape()) {
-			p.Grad = tensor.New(tensor.Of(src.Dtype()), tensor.WithShape(src.Shape().Clone()...))
+		if !equalShape(p.Shape, src.Shape()) {
+			return Losses{}, errors.Errorf("inception: gradient of %s has shape %v, want %v", p.Name, src.Shape(), p.Shape)
 		}
-		if err := copyDense(p.Grad, src); err != nil {
-			return Losses{}, errors.Wrapf(err, "inception: gradient of %s", p.Name)
-		}
+		// No copy: Grad is the gradient op's own buffer (ops reuse their
+		// buffers across runs), which the next Step overwrites. Callers
+		// may change it in place (data-parallel averaging) and must read
+		// p.Grad again after each Step.
+		p.Grad = src
 	}
 	m.b.Rand().Step++
 	return ls, nil
