@@ -204,3 +204,48 @@ func TestDocsLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestArchitectureDrawingCurrent checks that docs/architecture.svg was drawn
+// from the current docs/architecture.dot: the same nodes and edges (Graphviz
+// puts each one's name in a <title>). It needs no Graphviz; after editing
+// the .dot, run dot -Tsvg docs/architecture.dot -o docs/architecture.svg.
+func TestArchitectureDrawingCurrent(t *testing.T) {
+	dot, err := os.ReadFile("../docs/architecture.dot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile("../docs/architecture.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, line := range strings.Split(string(dot), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "//") {
+			continue
+		}
+		if m := regexp.MustCompile(`^(\w+)\s*\[label=`).FindStringSubmatch(line); m != nil {
+			want[m[1]] = true
+		}
+		for _, e := range regexp.MustCompile(`(\w+)\s*->\s*(\w+)`).FindAllStringSubmatch(line, -1) {
+			want[e[1]+"->"+e[2]] = true
+		}
+	}
+	got := map[string]bool{}
+	for _, m := range regexp.MustCompile(`<g id="(?:node|edge)\d+" class="(?:node|edge)">\s*<title>([^<]*)</title>`).FindAllStringSubmatch(string(svg), -1) {
+		got[strings.ReplaceAll(m[1], "&#45;&gt;", "->")] = true
+	}
+	if len(want) < 20 {
+		t.Fatalf("architecture.dot: only %d nodes and edges found", len(want))
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("architecture.svg lacks %q of architecture.dot: redraw it", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("architecture.svg has %q, which architecture.dot no longer has: redraw it", k)
+		}
+	}
+}
