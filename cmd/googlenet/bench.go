@@ -59,6 +59,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if (c.Mode != bench.ModeInfer && c.Mode != bench.ModeTrain) || (c.Engine != bench.EngineCPU && c.Engine != bench.EngineReference) {
+		fmt.Fprintf(stderr, "googlenet bench: --mode %q or --engine %q not known\n", c.Mode, c.Engine)
+		fs.Usage()
+		return 2
+	}
 	if c.Warmup == 0 {
 		c.Warmup = -1 // bench.Config: negative means none
 	}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# bench-vs-torch.sh: GoogLeNet on our CPU engine beside PyTorch, in one run
+# on one machine. For each workload it runs `googlenet bench --peer` (our
+# paper variant, then torchvision's GoogLeNet through
+# shared/peers/torch_googlenet_bench.py with Debian's /usr/bin/python3) and
+# prints one table row with the machine load (uptime) at that moment.
+#
+# usage: scripts/bench-vs-torch.sh [--native-openblas] [--iters N] [--variant V] [WORKLOAD...]
+#   WORKLOAD is MODE:BATCH[:INPUT], e.g. infer:8 train:8 infer:8:320
+#   (default: infer:1 infer:8 infer:32 train:1 train:8 train:32
+#    infer:8:320 infer:8:448 train:8:320 train:8:448)
+#   --native-openblas  unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this
+#                      script's processes only (both sides), so OpenBLAS
+#                      picks its native kernels; the script says so.
+#   --json             print each run's JSON object instead of the table
+# Environment: PEER (path to the peer script), GOOGLENET (a built binary;
+# default: go build into a temporary directory), PYTHON (default /usr/bin/python3).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+PEER=${PEER:-$here/../shared/peers/torch_googlenet_bench.py}
+PYTHON=${PYTHON:-/usr/bin/python3}
+iters=10
+variant=paper
+json=0
+workloads=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--native-openblas)
+		echo "# note: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} and OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-<unset>} are UNSET for this benchmark's processes (ours and PyTorch's)"
+		unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+		;;
+	--iters) iters=$2; shift ;;
+	--variant) variant=$2; shift ;;
+	--json) json=1 ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	*) workloads+=("$1") ;;
+	esac
+	shift
+done
+[ ${#workloads[@]} -gt 0 ] || workloads=(infer:1 infer:8 infer:32 train:1 train:8 train:32 infer:8:320 infer:8:448 train:8:320 train:8:448)
+if [ ! -f "$PEER" ]; then echo "bench-vs-torch: peer script $PEER not found (set PEER)" >&2; exit 1; fi
+if ! "$PYTHON" -c 'import torch, torchvision' 2>/dev/null; then
+	echo "bench-vs-torch: $PYTHON cannot import torch and torchvision (Debian: apt-get install python3-torch python3-torchvision)" >&2
+	exit 1
+fi
+if [ -z "${GOOGLENET:-}" ]; then
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	(cd "$here" && go build -o "$tmp/googlenet" ./cmd/googlenet)
+	GOOGLENET=$tmp/googlenet
+fi
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-<unset>} GOOGLENET_BLAS=${GOOGLENET_BLAS:-<auto>}"
+if [ $json = 0 ]; then
+	printf '%-6s %5s %5s | %9s %9s %6s | %9s %9s %6s | %s\n' mode batch input "ours i/s" "torch i/s" ratio "ours MiB" "torch MiB" ratio "load (1 min) / ours engine"
+fi
+for w in "${workloads[@]}"; do
+	IFS=: read -r mode batch input <<<"$w"
+	input=${input:-224}
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	warm=2
+	[ "$mode" = train ] && [ "$batch" -ge 32 ] && warm=1
+	out=$("$GOOGLENET" bench --variant "$variant" --mode "$mode" --batch "$batch" --input "$input" \
+		--iters "$iters" --warmup $warm --json --peer "$PEER" --python "$PYTHON")
+	if [ $json = 1 ]; then echo "$out"; continue; fi
+	"$PYTHON" -c '
+import json, sys
+d = json.loads(sys.argv[1]); p = d["peer"]
+mib = lambda b: b / 2**20
+print("%-6s %5d %5d | %9.2f %9.2f %5.2fx | %9.0f %9.0f %5.2fx | %s / %s" % (d["mode"], d["batch"], d["input"],
+      d["img_per_s"], p["img_per_s"], d["img_per_s"] / p["img_per_s"],
+      mib(d["peak_rss_bytes"]), mib(p["peak_rss_bytes"]), d["peak_rss_bytes"] / p["peak_rss_bytes"],
+      sys.argv[2], d["engine"]))' "$out" "$load"
+done
