@@ -170,32 +170,76 @@ func (op *convOp) DiffWRT(n int) []bool {
 	return d
 }
 
+// SymDiff builds the backward pass. With a fused ReLU the gradient ops read
+// the forward output y and mask the incoming gradient themselves (dy = 0
+// where y <= 0) into a transient buffer, so no network-sized masked copy
+// is kept per convolution; the bias gradient comes out of the filter
+// gradient's pass (the engine sums dy per channel while it has it).
 func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dy := grad
-	var err error
+	// dyIn are the inputs that give dy: (y, grad) with ReLU, (grad) without.
+	dyIn := G.Nodes{grad}
 	if op.p.ReLU {
-		if dy, err = apply(newReLUGrad(shapeOf(output)), output, grad); err != nil {
-			return nil, err
-		}
+		dyIn = G.Nodes{output, grad}
 	}
 	ret := make(G.Nodes, len(inputs))
+	var err error
 	if !op.p.NoInputGrad {
-		if ret[0], err = apply(&convDataGradOp{opMeta: newMeta("Conv2DGradData", op.p), p: op.p}, inputs[1], dy); err != nil {
+		if ret[0], err = apply(&convDataGradOp{opMeta: newMeta("Conv2DGradData", op.p), p: op.p}, append(G.Nodes{inputs[1]}, dyIn...)...); err != nil {
 			return nil, err
 		}
 	}
-	if ret[1], err = apply(&convFilterGradOp{opMeta: newMeta("Conv2DGradFilter", op.p), p: op.p}, inputs[0], dy); err != nil {
+	fop := &convFilterGradOp{opMeta: newMeta("Conv2DGradFilter", op.p), p: op.p}
+	if ret[1], err = apply(fop, append(G.Nodes{inputs[0]}, dyIn...)...); err != nil {
 		return nil, err
 	}
 	if op.p.Bias {
-		if ret[2], err = channelSum(dy); err != nil {
+		if ret[2], err = apply(&convBiasGradOp{opMeta: newMeta("Conv2DGradBias", op.p), filter: fop}, ret[1]); err != nil {
 			return nil, err
 		}
 	}
 	return ret, nil
 }
 
-// convDataGradOp computes dx from (w, dy).
+// outputGrad returns dy for a convolution's backward ops from their
+// trailing inputs: grad itself without ReLU, or grad masked by y > 0 in a
+// scratch buffer (release it with the returned function) with ReLU.
+func outputGrad[T float](p convParams, vs []G.Value) ([]T, func(), error) {
+	g := p.G
+	n := g.N * g.K * g.OutH * g.OutW
+	grad, err := floats[T](vs[len(vs)-1])
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkLen("Conv2D output gradient", grad, n); err != nil {
+		return nil, nil, err
+	}
+	if !p.ReLU {
+		return grad, func() {}, nil
+	}
+	y, err := floats[T](vs[len(vs)-2])
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkLen("Conv2D output", y, n); err != nil {
+		return nil, nil, err
+	}
+	sc := scratchFor[T]()
+	dy := sc.get(n)
+	parallelFor(n, 1, func(lo, hi int) {
+		ys, gs, ds := y[lo:hi], grad[lo:hi], dy[lo:hi]
+		gs, ds = gs[:len(ys)], ds[:len(ys)]
+		for i, v := range ys {
+			if v > 0 {
+				ds[i] = gs[i]
+			} else {
+				ds[i] = 0
+			}
+		}
+	})
+	return dy, func() { sc.put(dy) }, nil
+}
+
+// convDataGradOp computes dx from (w, [y,] grad).
 type convDataGradOp struct {
 	opMeta
 	p   convParams
@@ -204,8 +248,18 @@ type convDataGradOp struct {
 
 var _ G.Op = (*convDataGradOp)(nil)
 
-func (op *convDataGradOp) Arity() int    { return 2 }
-func (op *convDataGradOp) Type() hm.Type { return fnType(tt(4), tt(4), tt(4)) }
+func (op *convDataGradOp) Arity() int {
+	if op.p.ReLU {
+		return 3
+	}
+	return 2
+}
+func (op *convDataGradOp) Type() hm.Type {
+	if op.p.ReLU {
+		return fnType(tt(4), tt(4), tt(4), tt(4))
+	}
+	return fnType(tt(4), tt(4), tt(4))
+}
 func (op *convDataGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	g := op.p.G
 	return tensor.Shape{g.N, g.C, g.H, g.W}, nil
@@ -222,13 +276,14 @@ func convDataGradDo[T float](op *convDataGradOp, vs []G.Value) (G.Value, error) 
 	if err != nil {
 		return nil, err
 	}
-	dy, err := floats[T](vs[1])
+	if err := checkLen("Conv2D filter", w, g.K*g.C*g.R*g.S); err != nil {
+		return nil, err
+	}
+	dy, release, err := outputGrad[T](op.p, vs)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkLen("Conv2D output gradient", dy, g.N*g.K*g.OutH*g.OutW); err != nil {
-		return nil, err
-	}
+	defer release()
 	out, dx := get[T](&op.out, tensor.Shape{g.N, g.C, g.H, g.W})
 	switch w := any(w).(type) {
 	case []float32:
@@ -239,17 +294,29 @@ func convDataGradDo[T float](op *convDataGradOp, vs []G.Value) (G.Value, error) 
 	return out, nil
 }
 
-// convFilterGradOp computes dw from (x, dy).
+// convFilterGradOp computes dw from (x, [y,] grad), and with a bias also
+// db, which it keeps for convBiasGradOp.
 type convFilterGradOp struct {
 	opMeta
 	p   convParams
 	out outBuf
+	db  outBuf // bias gradient of the last run (p.Bias only)
 }
 
 var _ G.Op = (*convFilterGradOp)(nil)
 
-func (op *convFilterGradOp) Arity() int    { return 2 }
-func (op *convFilterGradOp) Type() hm.Type { return fnType(tt(4), tt(4), tt(4)) }
+func (op *convFilterGradOp) Arity() int {
+	if op.p.ReLU {
+		return 3
+	}
+	return 2
+}
+func (op *convFilterGradOp) Type() hm.Type {
+	if op.p.ReLU {
+		return fnType(tt(4), tt(4), tt(4), tt(4))
+	}
+	return fnType(tt(4), tt(4), tt(4))
+}
 func (op *convFilterGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	g := op.p.G
 	return tensor.Shape{g.K, g.C, g.R, g.S}, nil
@@ -266,20 +333,65 @@ func convFilterGradDo[T float](op *convFilterGradOp, vs []G.Value) (G.Value, err
 	if err != nil {
 		return nil, err
 	}
-	dy, err := floats[T](vs[1])
+	if err := checkLen("Conv2D input", x, g.N*g.C*g.H*g.W); err != nil {
+		return nil, err
+	}
+	dy, release, err := outputGrad[T](op.p, vs)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkLen("Conv2D output gradient", dy, g.N*g.K*g.OutH*g.OutW); err != nil {
-		return nil, err
-	}
+	defer release()
 	out, dw := get[T](&op.out, tensor.Shape{g.K, g.C, g.R, g.S})
+	var db []T
+	if op.p.Bias {
+		_, db = get[T](&op.db, tensor.Shape{g.K})
+	}
 	switch x := any(x).(type) {
 	case []float32:
-		CurrentEngine().ConvBackwardFilter(g, x, any(dy).([]float32), any(dw).([]float32), nil)
+		var db32 []float32
+		if db != nil {
+			db32 = any(db).([]float32)
+		}
+		CurrentEngine().ConvBackwardFilter(g, x, any(dy).([]float32), any(dw).([]float32), db32)
 	case []float64:
-		convBackwardFilter(g, x, any(dy).([]float64), any(dw).([]float64), nil)
+		var db64 []float64
+		if db != nil {
+			db64 = any(db).([]float64)
+		}
+		convBackwardFilter(g, x, any(dy).([]float64), any(dw).([]float64), db64)
 	}
+	return out, nil
+}
+
+// convBiasGradOp returns the bias gradient that its input's filter
+// gradient op computed in the same pass. Its input (the filter gradient
+// node) orders it after that op; it copies db into its own buffer.
+type convBiasGradOp struct {
+	opMeta
+	filter *convFilterGradOp
+	out    outBuf
+}
+
+var _ G.Op = (*convBiasGradOp)(nil)
+
+func (op *convBiasGradOp) Arity() int    { return 1 }
+func (op *convBiasGradOp) Type() hm.Type { return fnType(tt(4), tt(1)) }
+func (op *convBiasGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.filter.p.G.K}, nil
+}
+
+func (op *convBiasGradOp) Do(vs ...G.Value) (G.Value, error) {
+	return dispatch(vs[0], func() (G.Value, error) { return convBiasGradDo[float32](op) },
+		func() (G.Value, error) { return convBiasGradDo[float64](op) })
+}
+
+func convBiasGradDo[T float](op *convBiasGradOp) (G.Value, error) {
+	src := op.filter.db.t
+	if src == nil || src.Dtype() != dtypeFor[T]() {
+		return nil, errors.New("Conv2D bias gradient: the filter gradient has not run")
+	}
+	out, db := get[T](&op.out, tensor.Shape{op.filter.p.G.K})
+	copy(db, src.Data().([]T))
 	return out, nil
 }
 
