@@ -16,7 +16,7 @@ import (
 // percent), the change of both relative to the first row ("compared to
 // base"; the paper compares top-5 error, MNIST needs top-1),
 // images evaluated and the wall time. Each ensemble row is followed by its
-// members' own errors, indented.
+// members' own errors, named at the end of the line.
 func WriteTable(w io.Writer, results []*Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "models\tcrops\tcost\ttop-1 error\ttop-5 error\tcompared to base (top-1, top-5)\timages\ttime\timg/s\t")
@@ -40,7 +40,7 @@ func WriteTable(w io.Writer, results []*Result) error {
 			r.Models, crops, r.Cost, 100*r.Top1Err, 100*r.Top5Err, cmp, r.Score.Images, r.Seconds, r.ImagesPerSecond)
 		if r.Models > 1 {
 			for _, m := range r.PerModel {
-				fmt.Fprintf(tw, "  %s\t\t\t%.2f%%\t%.2f%%\t\t\t\t\t\n", shortName(m.Source), 100*m.Top1Err(), 100*m.Top5Err())
+				fmt.Fprintf(tw, "\t\t\t%.2f%%\t%.2f%%\t\t\t\t\t  member %s\n", 100*m.Top1Err(), 100*m.Top5Err(), shortName(m.Source))
 			}
 		}
 	}
