@@ -104,6 +104,11 @@ type Result struct {
 	RSSAfterWarm  int64   `json:"rss_after_warmup"` // resident set after warm-up (VmRSS)
 	RSSAtEnd      int64   `json:"rss_at_end"`       // ... and after the last iteration: flat memory means equal
 	HeapAllocPerI int64   `json:"heap_alloc_per_iter_bytes"`
+	// CPUMsPerBatch is the process's CPU time (user + system, all threads)
+	// per timed iteration: unlike wall time it barely changes when other
+	// processes share the cores, so CPUMsPerBatch/Threads estimates the
+	// batch time on idle cores (a lower bound: it assumes perfect overlap).
+	CPUMsPerBatch float64 `json:"cpu_ms_per_batch"`
 	// Checked is what the benchmark verified about its own outputs.
 	Checked string `json:"checked"`
 }
@@ -151,6 +156,7 @@ func Run(c Config) (Result, error) {
 		labels[1][i] = (7*i + 3) % mc.Classes
 	}
 
+	r.SetupMs = ms(time.Since(start))
 	var iter func(i int) error
 	switch c.Mode {
 	case ModeInfer:
@@ -193,7 +199,6 @@ func Run(c Config) (Result, error) {
 			return nil
 		}
 	}
-	r.SetupMs = ms(time.Since(start))
 
 	for i := 0; i < c.Warmup; i++ {
 		if err := iter(i); err != nil {
@@ -203,6 +208,7 @@ func Run(c Config) (Result, error) {
 	r.RSSAfterWarm = currentRSS()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
 	times := make([]float64, c.Iters)
 	for i := range times {
 		t := time.Now()
@@ -211,11 +217,13 @@ func Run(c Config) (Result, error) {
 		}
 		times[i] = ms(time.Since(t))
 	}
+	cpu1 := cpuTime()
 	runtime.ReadMemStats(&ms1)
 	r.RSSAtEnd = currentRSS()
 	r.PeakRSSBytes = PeakRSS()
 	if c.Iters > 0 {
 		r.HeapAllocPerI = int64(ms1.TotalAlloc-ms0.TotalAlloc) / int64(c.Iters)
+		r.CPUMsPerBatch = ms(cpu1-cpu0) / float64(c.Iters)
 		sort.Float64s(times)
 		r.MsPerBatch = median(times)
 		r.MinMs, r.MaxMs = times[0], times[len(times)-1]

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // PeakRSS returns the peak resident set size of this process in bytes:
@@ -20,6 +21,15 @@ func PeakRSS() int64 {
 		return int64(ru.Maxrss) * 1024
 	}
 	return 0
+}
+
+// cpuTime returns the process's user + system CPU time (0 if unknown).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // currentRSS returns VmRSS in bytes (0 where /proc is missing).

@@ -13,6 +13,9 @@
 #                      script's processes only (both sides), so OpenBLAS
 #                      picks its native kernels; the script says so.
 #   --json             print each run's JSON object instead of the table
+# Columns: img/s (median), peak RSS, and our CPU time per batch (user+sys,
+# all threads: nearly independent of other load; on idle cores the batch
+# takes at least CPUms/cores). The 1-minute load average is printed per row.
 # Environment: PEER (path to the peer script), GOOGLENET (a built binary;
 # default: go build into a temporary directory), PYTHON (default /usr/bin/python3).
 set -euo pipefail
@@ -52,7 +55,7 @@ fi
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-<unset>} GOOGLENET_BLAS=${GOOGLENET_BLAS:-<auto>}"
 if [ $json = 0 ]; then
-	printf '%-6s %5s %5s | %9s %9s %6s | %9s %9s %6s | %s\n' mode batch input "ours i/s" "torch i/s" ratio "ours MiB" "torch MiB" ratio "load (1 min) / ours engine"
+	printf '%-6s %5s %5s | %9s %9s %6s | %9s %9s %6s | %9s | %s\n' mode batch input "ours i/s" "torch i/s" ratio "ours MiB" "torch MiB" ratio "ours CPUms" "load (1 min) / ours engine"
 fi
 for w in "${workloads[@]}"; do
 	IFS=: read -r mode batch input <<<"$w"
@@ -67,8 +70,8 @@ for w in "${workloads[@]}"; do
 import json, sys
 d = json.loads(sys.argv[1]); p = d["peer"]
 mib = lambda b: b / 2**20
-print("%-6s %5d %5d | %9.2f %9.2f %5.2fx | %9.0f %9.0f %5.2fx | %s / %s" % (d["mode"], d["batch"], d["input"],
+print("%-6s %5d %5d | %9.2f %9.2f %5.2fx | %9.0f %9.0f %5.2fx | %9.0f | %s / %s" % (d["mode"], d["batch"], d["input"],
       d["img_per_s"], p["img_per_s"], d["img_per_s"] / p["img_per_s"],
       mib(d["peak_rss_bytes"]), mib(p["peak_rss_bytes"]), d["peak_rss_bytes"] / p["peak_rss_bytes"],
-      sys.argv[2], d["engine"]))' "$out" "$load"
+      d["cpu_ms_per_batch"], sys.argv[2], d["engine"]))' "$out" "$load"
 done

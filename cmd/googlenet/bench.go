@@ -122,7 +122,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "ours:  %s %s batch %d input %d, %s, %d threads\n", r.Variant, r.Mode, r.Batch, r.InputSize, r.Engine, r.Threads)
 	fmt.Fprintf(stdout, "       %.2f img/s, %.1f ms/batch (median of %d; min %.1f, max %.1f), %.1f GFLOP/s, peak RSS %s\n",
 		r.ImgPerS, r.MsPerBatch, r.Iters, r.MinMs, r.MaxMs, r.GFLOPs, mib(r.PeakRSSBytes))
-	fmt.Fprintf(stdout, "       RSS after warm-up %s, at end %s; checked: %s\n", mib(r.RSSAfterWarm), mib(r.RSSAtEnd), r.Checked)
+	fmt.Fprintf(stdout, "       CPU time %.1f ms/batch (all threads); RSS after warm-up %s, at end %s\n", r.CPUMsPerBatch, mib(r.RSSAfterWarm), mib(r.RSSAtEnd))
+	fmt.Fprintf(stdout, "       checked: %s\n", r.Checked)
 	if pr != nil {
 		fmt.Fprintf(stdout, "peer:  %s, %d threads\n", pr.Peer, pr.Threads)
 		fmt.Fprintf(stdout, "       %.2f img/s, %.1f ms/batch, peak RSS %s\n", pr.ImgPerS, pr.MsPerBatch, mib(pr.PeakRSSBytes))
