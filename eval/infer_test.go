@@ -201,3 +201,26 @@ func TestInferErrors(t *testing.T) {
 		t.Error("WriteNpy into a missing folder: no error")
 	}
 }
+
+// FuzzDecodeNpy: any bytes give an array whose size matches its shape, or an
+// error; never a panic.
+func FuzzDecodeNpy(f *testing.F) {
+	f.Add(npyFile("<f4", false, "(2, 2)", f32bytes([]float32{1, 2, 3, 4})))
+	f.Add(npyFile("<f8", false, "(1, 1, 1, 2)", f64bytes([]float64{1, 2})))
+	f.Add(npyFile("<f4", false, "()", f32bytes([]float32{1})))
+	f.Add(npyFile("<f4", true, "(2,)", f32bytes([]float32{1, 2})))
+	f.Add([]byte("\x93NUMPY\x02\x00\xff\xff\xff\x7f"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := decodeNpy(b)
+		if err != nil {
+			return
+		}
+		n := 1
+		for _, d := range a.Shape {
+			n *= d
+		}
+		if n != len(a.Data) {
+			t.Fatalf("shape %v with %d values", a.Shape, len(a.Data))
+		}
+	})
+}
