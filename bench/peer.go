@@ -42,6 +42,10 @@ type PeerConfig struct {
 
 // RunPeer runs the PyTorch peer on the workload of c (mode, batch, input
 // size, iterations, warm-up) in a child process and parses its result.
+// Call it before Run, while this process is small: on Linux a child made
+// by fork/exec starts with its parent's peak RSS as its own ru_maxrss (the
+// counter the peer reports), so after Run it would report our peak when
+// ours is the larger.
 func RunPeer(p PeerConfig, c Config) (PeerResult, error) {
 	c, err := c.resolved()
 	if err != nil {

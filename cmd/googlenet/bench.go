@@ -73,6 +73,18 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c.Seed = *seed
+	// The peer runs first, while this process is still small: a child
+	// started by fork/exec inherits the parent's peak RSS as its own
+	// ru_maxrss on Linux, which would report our peak as PyTorch's.
+	var pr *bench.PeerResult
+	if *peer != "" {
+		p, err := bench.RunPeer(bench.PeerConfig{Python: *python, Script: *peer, Threads: *peerThreads}, c)
+		if err != nil {
+			fmt.Fprintln(stderr, "googlenet bench:", err)
+			return 1
+		}
+		pr = &p
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -92,15 +104,6 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "googlenet bench:", err)
 		return 1
-	}
-	var pr *bench.PeerResult
-	if *peer != "" {
-		p, err := bench.RunPeer(bench.PeerConfig{Python: *python, Script: *peer, Threads: *peerThreads}, c)
-		if err != nil {
-			fmt.Fprintln(stderr, "googlenet bench:", err)
-			return 1
-		}
-		pr = &p
 	}
 	if *asJSON {
 		out := struct {
