@@ -42,13 +42,37 @@
 //
 // # Data-parallel training
 //
-// Config.Comm takes an mpi.Comm. With more than one rank, rank 0's weights
-// are broadcast, each rank reads its shard of every epoch's order, gradients
-// are averaged after each step (mpi.Buckets, before Config.GradHook and the
-// solver), batch-norm statistics are averaged at the end of each epoch,
-// validation counts are summed, a stop request on one rank stops all of them
-// at the same step, and only rank 0 reports and writes files. Config.GradHook
-// is the place for other gradient transformations.
+// Config.Comm takes an mpi.Comm (mpi.World() in a program started by mpirun;
+// `googlenet train --distributed` does that). With R > 1 ranks and per-rank
+// batch B, a step trains on a global batch of G = R*B images:
+//
+//   - Rank 0 alone looks for the checkpoint to resume and sends it to the
+//     others; rank 0's weights (fresh or resumed) are broadcast, and every
+//     rank checks that all built the same model (mpi.Buckets.CheckLayout).
+//   - Each epoch's order is the one a single process with batch G draws
+//     from the seed; at step t rank r reads positions [r*B, (r+1)*B) of
+//     global batch t (mpi.Shard's cut, served by the loader through a view
+//     of the epoch), so R ranks with batch B take the steps of one process
+//     with batch G, up to float32 round-off in the gradient sums. The test
+//     TestMPIDataParallel checks this through mpirun: bit-identical weights
+//     on the ranks, within 1e-6 of one process. Only the random augmentation
+//     of an image differs (it is drawn from its position in the view).
+//   - Gradients are averaged after each step, one all-reduce per bucket
+//     (mpi.Buckets.AllreduceMean, before Config.GradHook and the solver), so
+//     solver and Polyak state stay identical without being communicated;
+//     mpi.CheckIdentical verifies the weights after every epoch.
+//   - Batch-norm statistics are local during training and averaged over
+//     the ranks at the end of each epoch and on interruption (the policy of
+//     docs/distributed.md); validation counts are summed over the ranks'
+//     shards of the validation set.
+//   - A stop request (context cancellation) on any rank stops all of them
+//     at the same step; only rank 0 writes files and reports the run, the
+//     other ranks report their own steps (see Reporter); Progress.Comm and
+//     Result.Comm give the time spent in the all-reduces.
+//
+// Hyper-parameters stay per global batch: the learning rate is the user's
+// (scale it with G, the linear scaling rule, see docs/distributed.md), and
+// a checkpoint can only be resumed with the same number of ranks and batch.
 //
 // # Inputs
 //

@@ -233,7 +233,7 @@ func (r *run) interrupt(epoch int, acc sums) (*Result, error) {
 	if err := r.checkpoint(epoch, acc.Steps, acc); err != nil {
 		return nil, err
 	}
-	res := &Result{Metrics: r.history, Checkpoint: r.lastCkpt, Steps: r.opt.Steps()}
+	res := &Result{Metrics: r.history, Checkpoint: r.lastCkpt, Steps: r.opt.Steps(), Comm: r.commStats()}
 	where := r.lastCkpt
 	if !r.rank0 {
 		where = "written by rank 0"

@@ -6,9 +6,12 @@ import (
 	"github.com/goinception/googlenet/inception"
 )
 
-// Reporter receives a run's progress on rank 0. Its methods are called from
-// the goroutine that called Run, so they may be slow but should not block.
-// Embed Nop to implement only some of them.
+// Reporter receives a run's progress. Its methods are called from the
+// goroutine that called Run, so they may be slow but should not block.
+// Embed Nop to implement only some of them. In a data-parallel run, rank 0's
+// Reporter gets everything; the other ranks' get Start, Step and Logf only
+// (their own progress and events), not Evaluating and EpochEnd, which
+// describe the group.
 type Reporter interface {
 	// Start is called once the run is set up, before the first step.
 	Start(info Info)
@@ -63,4 +66,8 @@ type Progress struct {
 	LR        float64
 	ImgPerSec float64 // since the epoch (or the resumed part of it) started
 	Elapsed   time.Duration
+	// Comm is the mean time per step this rank spent in the gradient
+	// all-reduce in this epoch so far, waiting for slower ranks included
+	// (0 with one rank).
+	Comm time.Duration
 }

@@ -82,6 +82,9 @@ type Result struct {
 	Checkpoint string    // the last checkpoint written
 	Model      string    // the final model file ("" when interrupted)
 	Steps      int64     // optimizer steps completed
+	// Comm is the time this rank spent averaging gradients with the other
+	// ranks (mpi.Buckets.Stats; zero with one rank).
+	Comm mpi.CommStats
 }
 
 // sums accumulates an epoch's training statistics; it is saved in
@@ -113,6 +116,7 @@ type run struct {
 	ps       []solvers.Param
 	buckets  *mpi.Buckets
 	loader   *data.Loader
+	par      *epochOrder // the ranks' view of each epoch (nil for one process)
 	val      *data.Loader
 	steps    int // per epoch
 	history  []Metrics
@@ -134,12 +138,12 @@ func Run(ctx context.Context, cfg Config, rep Reporter) (*Result, error) {
 	}
 	r := &run{cfg: cfg, rep: rep, comm: cfg.Comm, rank0: cfg.Comm.Rank() == 0}
 	if !r.rank0 {
-		r.rep = Nop{}
+		r.rep = rankReporter{rep}
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, errors.Wrap(err, "train: output folder")
 	}
-	ck, ckPath, err := r.findResume()
+	ck, ckPath, err := r.findResumeGroup()
 	if err != nil {
 		return nil, err
 	}
@@ -264,11 +268,11 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	}
 	world, rank := cfg.Comm.Size(), cfg.Comm.Rank()
 	var err error
-	r.loader, err = data.NewLoader(r.splits.Train, data.LoaderOptions{
-		BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed, DropLast: true, Rank: rank, World: world,
+	r.loader, r.par, err = newTrainLoader(r.splits.Train, data.LoaderOptions{
+		BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed, DropLast: true,
 		Workers: cfg.Workers, Transform: trainT, Strict: cfg.Strict,
 		OnSkip: func(path string, err error) { /* counted by the loader, reported per epoch */ },
-	})
+	}, rank, world)
 	if err != nil {
 		return errors.Wrap(err, "train: training loader")
 	}
@@ -432,7 +436,7 @@ func (r *run) loop(ctx context.Context, ck *checkpoint.Checkpoint, ckPath string
 		r.rep.EpochEnd(m)
 		acc, startStep = sums{}, 0
 	}
-	res.Metrics, res.Checkpoint, res.Steps = r.history, r.lastCkpt, r.opt.Steps()
+	res.Metrics, res.Checkpoint, res.Steps, res.Comm = r.history, r.lastCkpt, r.opt.Steps(), r.commStats()
 	if r.rank0 {
 		res.Model = filepath.Join(cfg.Out, ModelFile)
 		if err := r.writeModel(res.Model); err != nil {
@@ -452,10 +456,12 @@ func (r *run) trainEpoch(ctx context.Context, epoch, start int, acc *sums) (bool
 	// batch the ranks have agreed to train.
 	lctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	r.par.prepare(epoch)
 	it := r.loader.EpochFrom(lctx, epoch, start)
 	defer it.Close()
 	began := time.Now()
 	base := acc.Seconds
+	comm0 := r.commStats()
 	var images int
 	for s := start; s < r.steps; s++ {
 		if stop, err := r.agreeStop(ctx); err != nil || stop {
@@ -513,6 +519,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch, start int, acc *sums) (bool
 			Epoch: epoch, Epochs: r.cfg.Epochs, Step: s + 1, Steps: r.steps, GlobalStep: info.Step,
 			Losses: ls, MeanLoss: acc.Main / float64(acc.Steps), LR: info.LR,
 			ImgPerSec: float64(images*r.comm.Size()) / el.Seconds(), Elapsed: el,
+			Comm: commPerStep(r.commStats(), comm0),
 		})
 	}
 	return false, nil

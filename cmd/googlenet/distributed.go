@@ -106,4 +106,25 @@ func (l *rankLogReporter) Logf(format string, a ...interface{}) {
 
 // commNote describes the communication of a data-parallel step for the
 // progress lines ("" with one rank).
-func commNote(p train.Progress) string { return "" }
+func commNote(p train.Progress) string {
+	if p.Comm <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", all-reduce %.1f ms/step", float64(p.Comm)/float64(time.Millisecond))
+}
+
+// printComm reports a rank's time in the gradient all-reduces at the end of
+// a data-parallel run.
+func printComm(w io.Writer, s mpi.CommStats) {
+	if s.Steps == 0 {
+		return
+	}
+	calls := s.Calls / s.Steps
+	plural := "s"
+	if calls == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(w, "gradient all-reduce: %d steps, %.1f ms per step (%.1f MB in %d bucket%s per step)\n",
+		s.Steps, float64(s.Time)/float64(time.Millisecond)/float64(s.Steps),
+		float64(s.Bytes)/float64(s.Steps)/1e6, calls, plural)
+}

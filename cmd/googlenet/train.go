@@ -171,6 +171,15 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usageErr("--engine %q unknown (want cpu or reference)", *engine)
 	}
+	// From here on stderr says which rank writes (with several ranks).
+	comm, stderr, code := openGroup(*distributed, stderr)
+	if code != 0 {
+		return code
+	}
+	if comm != nil {
+		defer mpi.Finalize()
+		cfg.Comm = comm
+	}
 	var rep train.Reporter
 	switch *progress {
 	case "auto":
@@ -188,17 +197,14 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usageErr("--progress %q unknown (want auto, bar, log or none)", *progress)
 	}
-
-	if l, ok := mpi.Launched(); ok && l.Size > 1 && !*distributed {
-		return usageErr("started as rank %d of %d by %s: add --distributed, or run one process", l.Rank, l.Size, l.Launcher)
-	}
-	if *distributed {
-		if err := mpi.Init(); err != nil {
-			fmt.Fprintln(stderr, "googlenet train:", err)
-			return 1
+	if comm != nil && comm.Size() > 1 {
+		if _, bar := rep.(*barReporter); bar {
+			// mpirun merges the ranks' output: bars would overwrite each other.
+			rep = newLogReporter(stderr, *logEvery)
 		}
-		defer mpi.Finalize()
-		cfg.Comm = mpi.World()
+		if comm.Rank() != 0 && *progress != "none" {
+			rep = &rankLogReporter{w: stderr, every: *logEvery}
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -213,20 +219,24 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		b.finish()
 	}
 	if errors.Is(err, train.ErrInterrupted) {
+		if comm != nil && comm.Size() > 1 && res != nil {
+			printComm(stderr, res.Comm)
+		}
 		fmt.Fprintf(stderr, "googlenet train: %v\ncontinue with the same flags and --resume\n", err)
 		return exitInterrupted
 	}
 	if err != nil {
-		if cfg.Comm != nil && cfg.Comm.Size() > 1 {
-			fmt.Fprintf(stderr, "googlenet train: rank %d: %v\n", cfg.Comm.Rank(), err)
-			cfg.Comm.Abort(1) // the other ranks would wait in a collective
-			return 1
-		}
 		fmt.Fprintln(stderr, "googlenet train:", err)
+		if comm != nil && comm.Size() > 1 {
+			comm.Abort(1) // the other ranks would wait in a collective
+		}
 		return 1
 	}
-	if cfg.Comm != nil && cfg.Comm.Rank() != 0 {
-		return 0
+	if comm != nil && comm.Size() > 1 {
+		printComm(stderr, res.Comm)
+		if comm.Rank() != 0 {
+			return 0
+		}
 	}
 	if n := len(res.Metrics); n > 0 {
 		m := res.Metrics[n-1]
@@ -294,8 +304,8 @@ func (l *logReporter) Step(p train.Progress) {
 	if p.ImgPerSec > 0 && p.Step > 0 {
 		eta = time.Duration(float64(p.Elapsed) / float64(p.Step) * float64(p.Steps-p.Step))
 	}
-	fmt.Fprintf(l.w, "epoch %d/%d step %d/%d: loss %.4f (mean %.4f), lr %.4g, %.0f img/s, eta %s\n",
-		p.Epoch+1, p.Epochs, p.Step, p.Steps, p.Losses.Main, p.MeanLoss, p.LR, p.ImgPerSec, eta.Round(time.Second))
+	fmt.Fprintf(l.w, "epoch %d/%d step %d/%d: loss %.4f (mean %.4f), lr %.4g, %.0f img/s%s, eta %s\n",
+		p.Epoch+1, p.Epochs, p.Step, p.Steps, p.Losses.Main, p.MeanLoss, p.LR, p.ImgPerSec, commNote(p), eta.Round(time.Second))
 }
 func (l *logReporter) Evaluating(int)           {}
 func (l *logReporter) EpochEnd(m train.Metrics) { printEpoch(l.w, m) }
