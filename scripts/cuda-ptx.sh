@@ -14,6 +14,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/cuda/kernels}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 
 if [ -n "${NVCC:-}" ]; then
   nvcc=$NVCC
@@ -26,15 +27,20 @@ ccbin=${CUDA_CCBIN:-$(command -v gcc)}
 for cu in "$root"/cuda/kernels/*.cu; do
   name=$(basename "$cu" .cu)
   tmp=$(mktemp "$out/.$name.ptx.XXXXXX")
-  "$nvcc" -ptx -arch=compute_70 -O3 -std=c++14 -allow-unsupported-compiler -ccbin "$ccbin" \
-    -I"$root/cuda/kernels" -o "$tmp" "$cu"
+  # nvcc names file-local symbols _INTERNAL_<hash> with a hash that depends
+  # on where the checkout lives; the cleaning step below replaces it with a
+  # fixed one (the names stay unique within each module) so the PTX depends
+  # only on the source.
+  (cd "$root/cuda/kernels" && "$nvcc" -ptx -arch=compute_70 -O3 -std=c++14 -allow-unsupported-compiler \
+    -ccbin "$ccbin" -I. -o "$tmp" "$name.cu")
   # Drop nvcc's header comment lines that name the build (paths, dates) so
   # the output depends only on the source and the compiler version, and
   # record the hash of the source it came from (checked by go test, so a
   # stale PTX is caught on machines without nvcc).
   {
     printf '// source-sha256: %s\n' "$(cat "$root/cuda/kernels/common.cuh" "$cu" | sha256sum | cut -d' ' -f1)"
-    grep -v '^// Compiler Build ID\|^// Based on NVVM\|^// Cuda compilation tools' "$tmp"
+    grep -v '^// Compiler Build ID\|^// Based on NVVM\|^// Cuda compilation tools' "$tmp" |
+      sed 's/_INTERNAL_[0-9a-f]\{8\}_/_INTERNAL_00000000_/g'
   } >"$tmp.clean"
   mv "$tmp.clean" "$out/$name.ptx"
   rm -f "$tmp"
