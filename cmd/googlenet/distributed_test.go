@@ -74,16 +74,19 @@ func TestDistributed(t *testing.T) {
 	bin := buildMPICommand(t, t.TempDir())
 	// Rank 1 computes and all-reduces; rank 0 also writes the checkpoints
 	// (it may die inside a Save).
-	t.Run("KilledRank1", func(t *testing.T) { testKilledRank(t, bin, 1) })
-	t.Run("KilledRank0", func(t *testing.T) { testKilledRank(t, bin, 0) })
+	t.Run("KilledRank1", func(t *testing.T) { testSignalledRank(t, bin, 1, syscall.SIGKILL) })
+	t.Run("KilledRank0", func(t *testing.T) { testSignalledRank(t, bin, 0, syscall.SIGKILL) })
+	t.Run("StoppedRank1", func(t *testing.T) { testSignalledRank(t, bin, 1, syscall.SIGTERM) })
 	t.Run("RankFails", func(t *testing.T) { testRankFails(t, bin) })
 }
 
-// testKilledRank starts `googlenet train --distributed` on two ranks, kills
-// rank victim with SIGKILL after two epochs, and checks that the job ends
-// within seconds with a non-zero exit, that the checkpoints left load
-// cleanly, and that the group resumes from the newest.
-func testKilledRank(t *testing.T, bin string, victim int) {
+// testSignalledRank starts `googlenet train --distributed` on two ranks,
+// sends sig to rank victim after two epochs, and checks that the job ends
+// within seconds, that the checkpoints left load cleanly, and that the
+// group resumes from the newest. SIGKILL must end the job with a non-zero
+// status; SIGTERM must stop both ranks after the same step, rank 0 writing
+// a checkpoint, with status 130.
+func testSignalledRank(t *testing.T, bin string, victim int, sig syscall.Signal) {
 	out := filepath.Join(t.TempDir(), "run")
 	trainArgs := []string{"train", "--distributed", "--data", distSynth, "--out", out, "--batch", "4",
 		"--steps", "2", "--progress", "log", "--log-every", "0s"}
@@ -123,17 +126,30 @@ func testKilledRank(t *testing.T, bin string, victim int) {
 	}
 	other := 1 - victim
 	start := time.Now()
-	if err := syscall.Kill(pids[victim], syscall.SIGKILL); err != nil {
-		fail("kill rank %d (pid %d): %v", victim, pids[victim], err)
+	before, _ := train.Checkpoints(out)
+	if err := syscall.Kill(pids[victim], sig); err != nil {
+		fail("kill -%d rank %d (pid %d): %v", int(sig), victim, pids[victim], err)
 	}
 	select {
 	case err = <-done:
 	case <-time.After(failureEndsWithin):
-		fail("job still running %v after rank %d was killed", failureEndsWithin, victim)
+		fail("job still running %v after rank %d got %v", failureEndsWithin, victim, sig)
 	}
 	took := time.Since(start)
 	if err == nil || cmd.ProcessState.ExitCode() == 0 {
-		t.Fatalf("mpirun exited with %v after rank %d was killed, want a non-zero exit\n%s", err, victim, log.String())
+		t.Fatalf("mpirun exited with %v after rank %d got %v, want a non-zero exit\n%s", err, victim, sig, log.String())
+	}
+	if sig == syscall.SIGTERM {
+		cks, _ := train.Checkpoints(out)
+		if code := cmd.ProcessState.ExitCode(); code != exitInterrupted ||
+			!strings.Contains(log.String(), "rank 0/2: googlenet train: stopped at") ||
+			!strings.Contains(log.String(), "rank 1/2: googlenet train: stopped at") ||
+			len(cks) == 0 || len(before) == 0 || cks[len(cks)-1] < before[len(before)-1] {
+			// (Stopped right after an epoch's end, the checkpoint of the
+			// stop has the name of that epoch's.)
+			t.Fatalf("SIGTERM to rank %d: exit %d, checkpoints %v (before %v), want %d, both ranks stopped and a checkpoint at the stop\n%s",
+				victim, code, cks, before, exitInterrupted, log.String())
+		}
 	}
 	for syscall.Kill(pids[other], 0) == nil && !zombie(pids[other]) {
 		if time.Since(start) > failureEndsWithin {
@@ -141,7 +157,7 @@ func testKilledRank(t *testing.T, bin string, victim int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("rank %d killed: mpirun exited with code %d after %v", victim, cmd.ProcessState.ExitCode(), took.Round(time.Millisecond))
+	t.Logf("kill -%d rank %d: mpirun exited with code %d after %v", int(sig), victim, cmd.ProcessState.ExitCode(), took.Round(time.Millisecond))
 
 	// Every checkpoint left is whole.
 	cks, err := train.Checkpoints(out)
