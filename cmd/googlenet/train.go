@@ -55,7 +55,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	variant := fs.String("variant", inception.VariantMini, "network: "+strings.Join(inception.Variants, ", "))
 	dataSpec := fs.String("data", "mnist", "dataset: mnist, mnist:DIR, folder:DIR (DIR/train/<class>/*.jpg, DIR/val/...), synthetic[:k=v,...]")
 	epochs := fs.Int("epochs", 3, "epochs to train (in total, counting those before a resume)")
-	batch := fs.Int("batch", 0, "images per step (0: the variant's default; mini 128, others 32)")
+	batch := fs.Int("batch", 0, "images per step, on each rank with --distributed (0: the variant's default; mini 128, others 32)")
 	lr := fs.Float64("lr", 0, "base learning rate (0: the variant's default; mini 0.1, others 0.01)")
 	momentum := fs.Float64("momentum", 0.9, "SGD momentum")
 	wd := fs.Float64("weight-decay", -1, "L2 weight decay on weights (-1: the variant's default; mini 5e-4, paper 2e-4)")
@@ -81,7 +81,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	engine := fs.String("engine", "cpu", "compute engine: cpu (OpenBLAS or packed Go GEMM) or reference (plain Go)")
 	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
 	logEvery := fs.Duration("log-every", 30*time.Second, "interval of progress log lines")
-	distributed := fs.Bool("distributed", false, "data-parallel training over the ranks of an MPI job (build with -tags mpi, start with mpirun; see docs/distributed.md)")
+	distributed := fs.Bool("distributed", false, "data-parallel training over the ranks of an MPI job (build with -tags mpi, start with mpirun; --batch is per rank, give --lr for the global batch; see docs/distributed.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet train [--variant mini] [--data mnist] [--epochs 3] [--out DIR] [--resume] [flags]")
 		fmt.Fprintln(fs.Output(), "\nWrites DIR/metrics.jsonl, DIR/curves.png, DIR/labels.txt, DIR/checkpoint-*.safetensors and DIR/model.safetensors.")
@@ -268,7 +268,7 @@ func printStart(w io.Writer, i train.Info) {
 		i.Variant, i.Data, len(i.Classes), inception.Commas(i.Params), i.TrainImages, i.ValImages)
 	fmt.Fprintf(w, "%d epochs of %d steps, batch %d", i.Epochs, i.StepsPerEpoch, i.Batch)
 	if i.Ranks > 1 {
-		fmt.Fprintf(w, " on each of %d ranks", i.Ranks)
+		fmt.Fprintf(w, " on each of %d ranks (global batch %d)", i.Ranks, i.Batch*i.Ranks)
 	}
 	fmt.Fprintln(w)
 	if i.ResumedFrom != "" {
