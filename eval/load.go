@@ -7,6 +7,7 @@ import (
 
 	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/interchange/convert"
 )
 
 // LoadOptions configures LoadModel. The zero value is the default.
@@ -21,14 +22,29 @@ type LoadOptions struct {
 	LastIterate bool
 }
 
-// LoadModel loads a model for inference from a weights file: today our
-// safetensors checkpoints (package checkpoint). Every command that takes
-// --weights goes through this one function, so that supporting another
-// format here supports it everywhere. When the checkpoint carries Polyak
+// LoadModel loads a model for inference from a weights file: our
+// safetensors checkpoints (package checkpoint), or a foreign file that
+// package interchange/convert reads (a torchvision state dict as .pth, .pt
+// or .safetensors, or an ONNX model), told apart by their first bytes.
+// Every command that takes --weights goes through this one function, so
+// that supporting another format here supports it everywhere. A foreign
+// file has no Polyak averages, step or epoch; its labels, means and stds
+// are those convert.Loaded reports. When the checkpoint carries Polyak
 // averages of every weight, they replace the last weights (Meta.Polyak
 // says so) unless o.LastIterate is set. The model is built with a training
 // batch of 1 (its inference graphs take any batch).
 func LoadModel(path string, o LoadOptions) (*inception.Model, Meta, error) {
+	ld, err := convert.LoadForeign(path, convert.LoadOptions{})
+	if err != nil {
+		return nil, Meta{}, errors.Wrap(err, "eval: load weights")
+	}
+	if ld != nil {
+		cfg := ld.Model.Config()
+		if o.Variant != "" && cfg.Variant != o.Variant {
+			return nil, Meta{}, errors.Errorf("eval: %s holds a %q model, not %q", path, cfg.Variant, o.Variant)
+		}
+		return ld.Model, Meta{Source: path, Config: cfg, Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds}, nil
+	}
 	ck, err := checkpoint.Load(path)
 	if err != nil {
 		return nil, Meta{}, errors.Wrap(err, "eval: load weights")

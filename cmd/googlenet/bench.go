@@ -33,6 +33,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.Warmup, "warmup", 2, "untimed iterations first (0: none)")
 	fs.IntVar(&c.InputSize, "input", 0, "input height and width (0: the variant's default, 224 or 28 for mini)")
 	fs.StringVar(&c.Engine, "engine", bench.EngineCPU, "cpu (fast engine) or reference (pure-Go spec)")
+	device := addDeviceFlag(fs)
 	seed := fs.Uint64("seed", 1, "seed of weights and inputs")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	peer := fs.String("peer", "", "also run this PyTorch peer script (shared/peers/torch_googlenet_bench.py) on the same workload")
@@ -40,7 +41,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	peerThreads := fs.Int("peer-threads", 0, "torch threads for --peer (0: one per core)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (model build included) to this file")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--engine cpu|reference] [--json] [--peer SCRIPT]")
+		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--device cpu] [--engine cpu|reference] [--json] [--peer SCRIPT]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -62,6 +63,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if (c.Mode != bench.ModeInfer && c.Mode != bench.ModeTrain) || (c.Engine != bench.EngineCPU && c.Engine != bench.EngineReference) {
 		fmt.Fprintf(stderr, "googlenet bench: --mode %q or --engine %q not known\n", c.Mode, c.Engine)
 		fs.Usage()
+		return 2
+	}
+	if err := checkDevice(*device); err != nil {
+		fmt.Fprintln(stderr, "googlenet bench:", err)
+		return 2
+	}
+	if *device == "gpu" {
+		// bench.Run installs the CPU engine it times; timing the GPU is
+		// the cuda package's benchmarks' job (docs/GPU.md).
+		fmt.Fprintln(stderr, "googlenet bench: --device gpu: bench times the CPU engines only; for GPU timings run scripts/cuda-gpu-suite.sh, see docs/GPU.md")
 		return 2
 	}
 	if c.Warmup == 0 {

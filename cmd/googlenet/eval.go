@@ -14,10 +14,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/goinception/googlenet/cpu"
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/eval"
-	"github.com/goinception/googlenet/ops"
 )
 
 func init() {
@@ -35,10 +33,11 @@ type weightFlags struct {
 	variant     *string
 	lastIterate *bool
 	engine      *string
+	device      *string
 }
 
 func addWeightFlags(fs *flag.FlagSet, ensemble bool) *weightFlags {
-	help := "model weights: a checkpoint written by googlenet train (.safetensors)"
+	help := "model weights: a checkpoint written by googlenet train or import (.safetensors), or a foreign file:\na torchvision state dict (.pth, .pt, .safetensors) or an ONNX model (.onnx), see docs/interchange.md"
 	if ensemble {
 		help += "; several, comma-separated, form an ensemble"
 	}
@@ -46,22 +45,14 @@ func addWeightFlags(fs *flag.FlagSet, ensemble bool) *weightFlags {
 		weights:     fs.String("weights", "", help),
 		variant:     fs.String("variant", "", "the variant the weights must be for (empty: the one they record)"),
 		lastIterate: fs.Bool("last-iterate", false, "use a checkpoint's last weights even when it has Polyak averages (default: the averages)"),
-		engine:      fs.String("engine", "cpu", "compute engine: cpu (OpenBLAS or packed Go GEMM) or reference (plain Go)"),
+		engine:      addEngineFlag(fs),
+		device:      addDeviceFlag(fs),
 	}
 }
 
-// setEngine selects the compute engine by name.
-func setEngine(name string) error {
-	switch name {
-	case "cpu":
-		ops.SetEngine(cpu.New(cpu.Options{}))
-		cpu.UseWithGorgonia()
-	case "reference":
-		ops.SetEngine(nil)
-	default:
-		return fmt.Errorf("--engine %q unknown (want cpu or reference)", name)
-	}
-	return nil
+// use installs the engine of --device and --engine; see useDevice.
+func (w *weightFlags) use(stderr io.Writer) (func(), error) {
+	return useDevice(*w.device, *w.engine, stderr)
 }
 
 func (w *weightFlags) load() ([]eval.Member, error) {
@@ -123,13 +114,18 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	default:
 		return usageErr("--progress %q unknown (want auto, bar, log or none)", *progress)
 	}
-	if err := setEngine(*wf.engine); err != nil {
-		return usageErr("%v", err)
-	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "googlenet eval:", err)
 		return 1
 	}
+	release, err := wf.use(stderr)
+	if err != nil {
+		if exitCode(err) == 2 {
+			return usageErr("%v", err)
+		}
+		return fail(err)
+	}
+	defer release()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

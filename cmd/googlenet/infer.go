@@ -49,13 +49,18 @@ func runInfer(args []string, stdout, stderr io.Writer) int {
 	case *batch <= 0:
 		return usageErr("--batch %d must be positive", *batch)
 	}
-	if err := setEngine(*wf.engine); err != nil {
-		return usageErr("%v", err)
-	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "googlenet infer:", err)
 		return 1
 	}
+	release, err := wf.use(stderr)
+	if err != nil {
+		if exitCode(err) == 2 {
+			return usageErr("%v", err)
+		}
+		return fail(err)
+	}
+	defer release()
 	m, meta, err := eval.LoadModel(*wf.weights, eval.LoadOptions{Variant: *wf.variant, LastIterate: *wf.lastIterate})
 	if err != nil {
 		return fail(err)

@@ -85,9 +85,15 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr("--crops %q: want 1, 10, 144 or full", *crops)
 	}
-	if err := setEngine(*wf.engine); err != nil {
-		return usageErr("%v", err)
+	release, err := wf.use(stderr)
+	if err != nil {
+		if exitCode(err) == 2 {
+			return usageErr("%v", err)
+		}
+		fmt.Fprintln(stderr, "googlenet predict:", err)
+		return 1
 	}
+	defer release()
 	members, err := wf.load()
 	if err != nil {
 		fmt.Fprintln(stderr, "googlenet predict:", err)

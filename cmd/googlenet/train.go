@@ -15,10 +15,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/goinception/googlenet/cpu"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/mpi"
-	"github.com/goinception/googlenet/ops"
 	"github.com/goinception/googlenet/train"
 )
 
@@ -78,7 +76,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	steps := fs.Int("steps", 0, "limit the steps per epoch (0: whole epochs), for quick demonstrations")
 	evalLimit := fs.Int("eval-limit", 0, "evaluate on the first N validation images only (0: all)")
 	workers := fs.Int("workers", 0, "image decoding goroutines (0: one per CPU)")
-	engine := fs.String("engine", "cpu", "compute engine: cpu (OpenBLAS or packed Go GEMM) or reference (plain Go)")
+	engine := addEngineFlag(fs)
+	device := addDeviceFlag(fs)
 	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
 	logEvery := fs.Duration("log-every", 30*time.Second, "interval of progress log lines")
 	distributed := fs.Bool("distributed", false, "data-parallel training over the ranks of an MPI job (build with -tags mpi, start with mpirun; --batch is per rank, give --lr for the global batch; see docs/distributed.md)")
@@ -163,14 +162,15 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	case *auxWeight < 0:
 		return usageErr("--aux-weight %g must not be negative", *auxWeight)
 	}
-	switch *engine {
-	case "cpu":
-		ops.SetEngine(cpu.New(cpu.Options{}))
-		cpu.UseWithGorgonia()
-	case "reference":
-	default:
-		return usageErr("--engine %q unknown (want cpu or reference)", *engine)
+	release, err := useDevice(*device, *engine, stderr)
+	if err != nil {
+		if exitCode(err) == 2 {
+			return usageErr("%v", err)
+		}
+		fmt.Fprintln(stderr, "googlenet train:", err)
+		return 1
 	}
+	defer release()
 	// From here on stderr says which rank writes (with several ranks).
 	comm, stderr, code := openGroup(*distributed, stderr)
 	if code != 0 {

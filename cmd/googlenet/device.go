@@ -1,0 +1,119 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/pkg/errors"
+
+	"github.com/goinception/googlenet/cpu"
+	"github.com/goinception/googlenet/cuda"
+	"github.com/goinception/googlenet/ops"
+)
+
+// The --device and --engine flags of every command that computes (train,
+// eval, predict, infer, bench) are parsed here, once.
+
+// noGPUHelp is the usage error of --device gpu in a default build.
+const noGPUHelp = "--device gpu: this googlenet was built without GPU support: go build -tags gpu ./cmd/googlenet, see docs/GPU.md"
+
+// addDeviceFlag adds --device to fs.
+func addDeviceFlag(fs *flag.FlagSet) *string {
+	return fs.String("device", "cpu", "where to compute: cpu (the --engine) or gpu (an NVIDIA GPU; needs a binary built with -tags gpu, see docs/GPU.md)")
+}
+
+// addEngineFlag adds --engine to fs.
+func addEngineFlag(fs *flag.FlagSet) *string {
+	return fs.String("engine", "cpu", "compute engine with --device cpu: cpu (OpenBLAS or packed Go GEMM) or reference (plain Go)")
+}
+
+// checkDevice validates a --device value without starting anything: the
+// error (a usage error, exit status 2) names an unknown device or a gpu
+// request to a binary built without the gpu tag.
+func checkDevice(device string) error {
+	switch device {
+	case "cpu":
+		return nil
+	case "gpu":
+		if !cuda.Built {
+			return errors.New(noGPUHelp)
+		}
+		return nil
+	}
+	return errors.Errorf("--device %q unknown (want cpu or gpu)", device)
+}
+
+// checkEngine validates an --engine value.
+func checkEngine(name string) error {
+	if name != "cpu" && name != "reference" {
+		return errors.Errorf("--engine %q unknown (want cpu or reference)", name)
+	}
+	return nil
+}
+
+// setEngine installs the CPU compute engine named name.
+func setEngine(name string) error {
+	if err := checkEngine(name); err != nil {
+		return err
+	}
+	if name == "cpu" {
+		ops.SetEngine(cpu.New(cpu.Options{}))
+		cpu.UseWithGorgonia()
+	} else {
+		ops.SetEngine(nil)
+	}
+	return nil
+}
+
+// deviceError is useDevice's error: usage says whether the flags were
+// wrong (exit status 2) or the device failed to start (exit status 1).
+type deviceError struct {
+	err   error
+	usage bool
+}
+
+func (e *deviceError) Error() string { return e.err.Error() }
+
+// exitCode is the exit status for err from useDevice.
+func exitCode(err error) int {
+	var de *deviceError
+	if errors.As(err, &de) && !de.usage {
+		return 1
+	}
+	return 2
+}
+
+// useDevice installs the engine of --device device (and, for cpu, of
+// --engine engine) for ops and Gorgonia, and returns the function that
+// releases it, to be deferred (it reports a failed release on stderr). With gpu the cuda Engine takes every
+// convolution and GEMM of package ops; Gorgonia's own matrix products (the
+// classifier) stay on the CPU engine.
+func useDevice(device, engine string, stderr io.Writer) (release func(), err error) {
+	if err := checkDevice(device); err != nil {
+		return nil, &deviceError{err: err, usage: true}
+	}
+	if err := checkEngine(engine); err != nil {
+		return nil, &deviceError{err: err, usage: true}
+	}
+	e, err := cuda.EngineFor(device)
+	if err != nil {
+		if errors.Is(err, cuda.ErrNotBuilt) {
+			return nil, &deviceError{err: errors.New(noGPUHelp), usage: true}
+		}
+		return nil, &deviceError{err: errors.Wrap(err, "--device gpu")}
+	}
+	if e == nil {
+		return func() {}, setEngine(engine)
+	}
+	ops.SetEngine(e)
+	cpu.UseWithGorgonia()
+	return func() {
+		ops.SetEngine(nil)
+		if err := e.Close(); err != nil {
+			// The run's results are out already; a failed release is
+			// worth a line, not a failed exit status.
+			fmt.Fprintln(stderr, "googlenet: releasing the GPU:", err)
+		}
+	}, nil
+}
