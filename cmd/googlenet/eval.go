@@ -74,7 +74,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 0, "image decoding goroutines (0: one per CPU)")
 	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet eval --weights CKPT[,CKPT...] [--data mnist] [--crops 1|10|144|full[,...]] [--json] [--limit N] [flags]")
+		fmt.Fprintln(fs.Output(), "usage: googlenet eval --weights W[,W...] [--data mnist] [--crops 1|10|144|full[,...]] [--json] [--limit N] [flags]")
 		fmt.Fprintln(fs.Output(), "\nScores a model, or an ensemble (probabilities averaged over crops, then models), as rows of the paper's Table 3.")
 		fs.PrintDefaults()
 	}
