@@ -62,7 +62,11 @@
 // model and its Meta (labels, input normalisation, configuration). It reads
 // our checkpoints (package checkpoint) and, when a checkpoint carries Polyak
 // averages of the weights, evaluates those, as the paper builds its final
-// models (LoadOptions.LastIterate keeps the last weights).
+// models (LoadOptions.LastIterate keeps the last weights). It also reads
+// foreign files through package interchange/convert: torchvision state dicts
+// (.pth, .pt, .safetensors) onto the torchvision variant and ONNX GoogLeNets
+// (.onnx) onto the matching variant, at input size 224; those carry no
+// Polyak averages.
 //
 // # Prediction and inference
 //
