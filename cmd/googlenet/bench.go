@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,11 +43,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--device cpu] [--engine cpu|reference] [--json] [--peer SCRIPT]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "googlenet bench: unexpected arguments %q\n", fs.Args())

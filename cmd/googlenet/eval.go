@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,16 +77,11 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "\nScores a model, or an ensemble (probabilities averaged over crops, then models), as rows of the paper's Table 3.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	usageErr := func(format string, a ...interface{}) int {
-		fmt.Fprintf(stderr, "googlenet eval: "+format+"\n", a...)
-		fmt.Fprintln(stderr, "run 'googlenet help eval' for the flags")
-		return 2
+	usageErr := func(format string, a ...any) int {
+		return usageErrorf(stderr, "eval", format, a...)
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments %q", fs.Args())

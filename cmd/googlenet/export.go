@@ -40,9 +40,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "googlenet export: "+format+"\n", a...)
-		fmt.Fprintln(stderr, "run 'googlenet help export' for the flags")
-		return 2
+		return usageErrorf(stderr, "export", format, a...)
 	}
 	switch {
 	case len(pos) != 1:

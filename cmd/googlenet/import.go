@@ -104,9 +104,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "googlenet import: "+format+"\n", a...)
-		fmt.Fprintln(stderr, "run 'googlenet help import' for the flags")
-		return 2
+		return usageErrorf(stderr, "import", format, a...)
 	}
 	switch {
 	case len(pos) != 1:

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,16 +29,11 @@ func runInfer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "(pixel on the 0..255 scale - mean) / std with the means and stds stored in the checkpoint).")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	usageErr := func(format string, a ...interface{}) int {
-		fmt.Fprintf(stderr, "googlenet infer: "+format+"\n", a...)
-		fmt.Fprintln(stderr, "run 'googlenet help infer' for the flags")
-		return 2
+	usageErr := func(format string, a ...any) int {
+		return usageErrorf(stderr, "infer", format, a...)
 	}
 	switch {
 	case fs.NArg() > 0:

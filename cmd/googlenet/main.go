@@ -10,6 +10,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -90,4 +92,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// parseFlags parses a subcommand's arguments. When ok is false the command
+// returns code at once: 0 after -h (the flag package printed the usage), 2
+// after a bad flag (the flag package reported it).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
+}
+
+// usageErrorf reports a usage error of subcommand name on stderr, with a
+// pointer to its help, and returns the exit status for usage errors (2).
+func usageErrorf(stderr io.Writer, name, format string, a ...any) int {
+	fmt.Fprintf(stderr, "googlenet "+name+": "+format+"\n", a...)
+	fmt.Fprintf(stderr, "run 'googlenet help %s' for the flags\n", name)
+	return 2
 }

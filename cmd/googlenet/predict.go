@@ -61,16 +61,11 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "An unreadable image is reported with its path and the others are still predicted; the exit status is then 1.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	usageErr := func(format string, a ...interface{}) int {
-		fmt.Fprintf(stderr, "googlenet predict: "+format+"\n", a...)
-		fmt.Fprintln(stderr, "run 'googlenet help predict' for the flags")
-		return 2
+	usageErr := func(format string, a ...any) int {
+		return usageErrorf(stderr, "predict", format, a...)
 	}
 	if *wf.weights == "" {
 		return usageErr("--weights is required")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,11 +30,8 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "usage: googlenet summary [--variant paper|torchvision|mini] [--classes N] [--input S] [--channels C] [--json]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "googlenet summary: unexpected arguments %q\n", fs.Args())

@@ -87,16 +87,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "SIGINT or SIGTERM stops after the current step and writes a checkpoint (exit status 130); --resume continues it.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	usageErr := func(format string, a ...interface{}) int {
-		fmt.Fprintf(stderr, "googlenet train: "+format+"\n", a...)
-		fmt.Fprintln(stderr, "run 'googlenet help train' for the flags")
-		return 2
+	usageErr := func(format string, a ...any) int {
+		return usageErrorf(stderr, "train", format, a...)
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments %q", fs.Args())
