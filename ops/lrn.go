@@ -77,11 +77,7 @@ func powPlane[T float](s []T, e float64) {
 	switch e {
 	case -0.75:
 		if sf, ok := any(s).([]float32); ok {
-			// float32 square roots (SQRTSS), correctly rounded each.
-			for i, v := range sf {
-				r := float32(math.Sqrt(float64(v)))
-				sf[i] = 1 / (r * float32(math.Sqrt(float64(r))))
-			}
+			powNeg075(sf)
 			return
 		}
 		for i, v := range s {
@@ -96,6 +92,15 @@ func powPlane[T float](s []T, e float64) {
 		for i, v := range s {
 			s[i] = T(math.Pow(float64(v), e))
 		}
+	}
+}
+
+// powNeg075Go is the scalar float32 path of powPlane for e = -0.75:
+// float32 square roots (SQRTSS), each correctly rounded.
+func powNeg075Go(s []float32) {
+	for i, v := range s {
+		r := float32(math.Sqrt(float64(v)))
+		s[i] = 1 / (r * float32(math.Sqrt(float64(r))))
 	}
 }
 
