@@ -179,11 +179,13 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 	out, y := get[T](&op.out, tensor.Shape{p.N, p.C, p.OutH, p.OutW})
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
 	if op.isMax() {
+		r0, r1 := op.w.run3()
+		q0, q1 := op.h.run3()
 		parallelFor(p.N*p.C, hw, func(lo, hi int) {
 			sc := scratchFor[T]()
 			hm := sc.get(p.H * p.OutW)
 			for nc := lo; nc < hi; nc++ {
-				maxPoolPlane(op, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw], hm)
+				maxPoolPlane(op, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw], hm, r0, r1, q0, q1)
 			}
 			sc.put(hm)
 		})
@@ -197,17 +199,72 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 	return out, nil
 }
 
+// maxIntoGo is maxInto in Go: the builtin max propagates NaN.
+func maxIntoGo[T float](dst, a, b []T) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = max(a[i], b[i])
+	}
+}
+
+// run3 returns the longest range [lo, hi) of output positions whose
+// windows are 3 wide and start one input apart (stride-1 3-wide pooling
+// away from the borders), or lo == hi if there is none.
+func (a poolAxis) run3() (lo, hi int) {
+	for o := 0; o < a.Out; o++ {
+		if a.End[o]-a.Start[o] != 3 {
+			continue
+		}
+		e := o + 1
+		for e < a.Out && a.End[e]-a.Start[e] == 3 && a.Start[e] == a.Start[e-1]+1 {
+			e++
+		}
+		if e-o > hi-lo {
+			lo, hi = o, e
+		}
+		o = e - 1
+	}
+	return lo, hi
+}
+
 // maxPoolPlane max-pools one H x W plane x into y (OutH x OutW), separably:
 // first the maximum of each row over every output column's window into hm
 // (H x OutW), then the maximum of hm's rows over each output row's window.
-// The builtin max propagates NaN, as a window holding a NaN must.
-func maxPoolPlane[T float](op *poolOp, x, y, hm []T) {
+// Runs of stride-1 3-wide windows (see run3: the Inception pool branches)
+// take maxima of whole vectors (maxInto): along a row, or, when W == OutW,
+// across the whole plane at once (border columns are then redone one by
+// one); down the columns, over the whole block of rows the run covers. NaN
+// propagates, as a window holding a NaN must.
+func maxPoolPlane[T float](op *poolOp, x, y, hm []T, r0, r1, q0, q1 int) {
 	p := op.p
 	ws, we := op.w.Start, op.w.End
+	vec := r1-r0 >= 8
+	if vec && p.W == p.OutW && p.H > 1 {
+		// hm[i] = max(x[i+off : i+off+3]) for every i from (0, r0) to
+		// (H-1, r1-1); the wrapped values at the border columns in between
+		// are overwritten below.
+		off := ws[r0] - r0
+		lo, hi := r0, (p.H-1)*p.OutW+r1
+		hv := hm[lo:hi]
+		maxInto(hv, x[lo+off:hi+off], x[lo+off+1:hi+off+1])
+		maxInto(hv, hv, x[lo+off+2:hi+off+2])
+	} else if vec {
+		for ih := 0; ih < p.H; ih++ {
+			xr := x[ih*p.W : (ih+1)*p.W]
+			s, n := ws[r0], r1-r0
+			hv := hm[ih*p.OutW+r0 : ih*p.OutW+r1]
+			maxInto(hv, xr[s:s+n], xr[s+1:s+1+n])
+			maxInto(hv, hv, xr[s+2:s+2+n])
+		}
+	}
 	for ih := 0; ih < p.H; ih++ {
 		xr := x[ih*p.W : (ih+1)*p.W]
 		hr := hm[ih*p.OutW : (ih+1)*p.OutW]
-		for ow := range hr {
+		for ow := 0; ow < len(hr); ow++ {
+			if vec && ow == r0 {
+				ow = r1 - 1
+				continue
+			}
 			a, b := ws[ow], we[ow]
 			if b-a == 3 {
 				hr[ow] = max(xr[a], xr[a+1], xr[a+2])
@@ -220,16 +277,29 @@ func maxPoolPlane[T float](op *poolOp, x, y, hm []T) {
 			hr[ow] = m
 		}
 	}
+	if q1 > q0 {
+		// Rows q0..q1-1 of y from the rows of hm starting hs[q0].
+		lo, hi := q0*p.OutW, q1*p.OutW
+		off := (op.h.Start[q0] - q0) * p.OutW
+		yv := y[lo:hi]
+		maxInto(yv, hm[lo+off:hi+off], hm[lo+off+p.OutW:hi+off+p.OutW])
+		maxInto(yv, yv, hm[lo+off+2*p.OutW:hi+off+2*p.OutW])
+	}
 	for oh := 0; oh < p.OutH; oh++ {
+		if oh == q0 && q1 > q0 {
+			oh = q1 - 1
+			continue
+		}
 		yr := y[oh*p.OutW : (oh+1)*p.OutW]
 		hs, he := op.h.Start[oh], op.h.End[oh]
-		copy(yr, hm[hs*p.OutW:(hs+1)*p.OutW])
-		for ih := hs + 1; ih < he; ih++ {
-			hr := hm[ih*p.OutW : (ih+1)*p.OutW]
-			hr = hr[:len(yr)]
-			for i, v := range hr {
-				yr[i] = max(yr[i], v)
-			}
+		row := func(ih int) []T { return hm[ih*p.OutW : (ih+1)*p.OutW] }
+		if he-hs == 1 {
+			copy(yr, row(hs))
+			continue
+		}
+		maxInto(yr, row(hs), row(hs+1))
+		for ih := hs + 2; ih < he; ih++ {
+			maxInto(yr, yr, row(ih))
 		}
 	}
 }

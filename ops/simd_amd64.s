@@ -27,3 +27,33 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func maxNaNAVX(dst, a, b *float32, n int)
+//
+// dst[i] = max(a[i], b[i]) for i < n, n a multiple of 8, NaN when either
+// is NaN (VMAXPS alone would return b): the unordered-compare mask (all
+// ones, a NaN) is ORed into the result. dst may be a or b.
+TEXT ·maxNaNAVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ   done2
+
+loop2:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	VMAXPS  Y1, Y0, Y2
+	VCMPPS  $3, Y1, Y0, Y3
+	VORPS   Y3, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop2
+
+done2:
+	VZEROUPPER
+	RET

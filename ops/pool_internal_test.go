@@ -1,0 +1,117 @@
+package ops
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// TestMaxInto checks maxInto (AVX for float32 where available) against the
+// builtin max, NaN in either operand included, around the eight-lane
+// blocks and with dst aliasing a.
+func TestMaxInto(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	nan := float32(math.NaN())
+	for _, n := range []int{0, 1, 7, 8, 9, 17, 64, 101} {
+		a, b := make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			switch rng.IntN(10) {
+			case 0:
+				a[i] = nan
+			case 1:
+				b[i] = nan
+			}
+		}
+		want := make([]float32, n)
+		for i := range want {
+			want[i] = max(a[i], b[i])
+		}
+		got := make([]float32, n)
+		maxInto(got, a, b)
+		alias := append([]float32(nil), a...)
+		maxInto(alias, alias, b)
+		for i := range want {
+			for _, g := range []float32{got[i], alias[i]} {
+				if w := want[i]; (w != w) != (g != g) || (w == w && g != w) {
+					t.Fatalf("n=%d: max(%g, %g) = %g, want %g", n, a[i], b[i], g, w)
+				}
+			}
+		}
+	}
+}
+
+// TestMaxPoolMatchesNaive runs max pools wide enough for the vector paths
+// (stride-1 3-wide runs, vector column maxima) in float32 and float64,
+// with NaNs, against the maximum over each window taken directly.
+func TestMaxPoolMatchesNaive(t *testing.T) {
+	for _, o := range []PoolOpts{
+		{KernelH: 3, KernelW: 3, Pad: Pad2D{Top: 1, Bottom: 1, Left: 1, Right: 1}},
+		{KernelH: 3, KernelW: 3},
+		{KernelH: 3, KernelW: 3, StrideH: 2, StrideW: 2, CeilMode: true},
+		{KernelH: 2, KernelW: 3, StrideH: 1, StrideW: 1, Pad: Pad2D{Left: 2, Right: 1}},
+	} {
+		for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+			g := G.NewGraph()
+			const n, c, h, w = 2, 3, 13, 29
+			xn := G.NewTensor(g, dt, 4, G.WithShape(n, c, h, w), G.WithName("x"))
+			y, err := MaxPool2D(xn, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			op := y.Op().(*poolOp)
+			rng := rand.New(rand.NewPCG(1, 2))
+			xs := make([]float64, n*c*h*w)
+			for i := range xs {
+				xs[i] = rng.NormFloat64()
+				if rng.IntN(50) == 0 {
+					xs[i] = math.NaN()
+				}
+			}
+			var xv *tensor.Dense
+			if dt == tensor.Float32 {
+				f := make([]float32, len(xs))
+				for i, v := range xs {
+					f[i] = float32(v)
+				}
+				xv = tensor.New(tensor.WithShape(n, c, h, w), tensor.WithBacking(f))
+			} else {
+				xv = tensor.New(tensor.WithShape(n, c, h, w), tensor.WithBacking(append([]float64(nil), xs...)))
+			}
+			yv, err := op.Do(xv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			oh, ow := op.p.OutH, op.p.OutW
+			for nc := 0; nc < n*c; nc++ {
+				for i := 0; i < oh; i++ {
+					for j := 0; j < ow; j++ {
+						want := math.Inf(-1)
+						for a := op.h.Start[i]; a < op.h.End[i]; a++ {
+							for b := op.w.Start[j]; b < op.w.End[j]; b++ {
+								want = max(want, xs[(nc*h+a)*w+b])
+							}
+						}
+						var got float64
+						if dt == tensor.Float32 {
+							got = float64(yv.Data().([]float32)[(nc*oh+i)*ow+j])
+						} else {
+							got = yv.Data().([]float64)[(nc*oh+i)*ow+j]
+						}
+						if dt == tensor.Float32 {
+							want = float64(float32(want))
+						}
+						// exact: a maximum selects one of its inputs.
+						const tol = 0
+						if math.IsNaN(want) != math.IsNaN(got) || (!math.IsNaN(want) && math.Abs(want-got) > tol) {
+							t.Fatalf("%+v %v: y[%d,%d,%d] = %g, want %g", o, dt, nc, i, j, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

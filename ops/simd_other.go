@@ -1,0 +1,11 @@
+//go:build !amd64
+
+package ops
+
+// powNeg075 sets s[i] = s[i]^-0.75 as 1/(√s·√√s) in float32.
+func powNeg075(s []float32) { powNeg075Go(s) }
+
+// maxInto sets dst[i] = max(a[i], b[i]) (NaN if either is NaN) for
+// i < len(dst); a and b are at least as long, and dst may alias them
+// element for element.
+func maxInto[T float](dst, a, b []T) { maxIntoGo(dst, a, b) }
