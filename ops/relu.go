@@ -50,15 +50,7 @@ func reluDo[T float](op *reluOp, vs []G.Value) (G.Value, error) {
 	}
 	out, y := get[T](&op.out, op.shape)
 	parallelFor(len(x), 1, func(lo, hi int) {
-		xs, ys := x[lo:hi], y[lo:hi]
-		ys = ys[:len(xs)]
-		for i, v := range xs {
-			if v > 0 {
-				ys[i] = v
-			} else {
-				ys[i] = 0
-			}
-		}
+		reluInto(y[lo:hi], x[lo:hi])
 	})
 	return out, nil
 }
@@ -115,15 +107,31 @@ func reluGradDo[T float](op *reluGradOp, vs []G.Value) (G.Value, error) {
 	}
 	out, dx := get[T](&op.out, op.shape)
 	parallelFor(n, 1, func(lo, hi int) {
-		ys, ds, dxs := y[lo:hi], dy[lo:hi], dx[lo:hi]
-		ds, dxs = ds[:len(ys)], dxs[:len(ys)]
-		for i, v := range ys {
-			if v > 0 {
-				dxs[i] = ds[i]
-			} else {
-				dxs[i] = 0
-			}
-		}
+		reluGradInto(dx[lo:hi], y[lo:hi], dy[lo:hi])
 	})
 	return out, nil
+}
+
+// reluIntoGo is reluInto in Go.
+func reluIntoGo[T float](y, x []T) {
+	x = x[:len(y)]
+	for i, v := range x {
+		if v > 0 {
+			y[i] = v
+		} else {
+			y[i] = 0
+		}
+	}
+}
+
+// reluGradIntoGo is reluGradInto in Go.
+func reluGradIntoGo[T float](dx, y, dy []T) {
+	y, dy = y[:len(dx)], dy[:len(dx)]
+	for i, v := range y {
+		if v > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
 }

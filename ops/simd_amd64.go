@@ -44,3 +44,40 @@ func maxInto[T float](dst, a, b []T) {
 	}
 	maxIntoGo(dst, a, b)
 }
+
+// reluAVX is reluInto's float32 kernel (simd_amd64.s), n a multiple of 8.
+//
+//go:noescape
+func reluAVX(y, x *float32, n int)
+
+// reluGradAVX is reluGradInto's float32 kernel (simd_amd64.s), n a
+// multiple of 8.
+//
+//go:noescape
+func reluGradAVX(dx, y, dy *float32, n int)
+
+// reluInto sets y[i] = x[i] if x[i] > 0, else 0, for i < len(y).
+func reluInto[T float](y, x []T) {
+	if hasAVX {
+		if yf, ok := any(y).([]float32); ok {
+			if n8 := len(yf) &^ 7; n8 > 0 {
+				reluAVX(&yf[0], &any(x).([]float32)[:n8][0], n8)
+				y, x = y[n8:], x[n8:]
+			}
+		}
+	}
+	reluIntoGo(y, x)
+}
+
+// reluGradInto sets dx[i] = dy[i] if y[i] > 0, else 0, for i < len(dx).
+func reluGradInto[T float](dx, y, dy []T) {
+	if hasAVX {
+		if df, ok := any(dx).([]float32); ok {
+			if n8 := len(df) &^ 7; n8 > 0 {
+				reluGradAVX(&df[0], &any(y).([]float32)[:n8][0], &any(dy).([]float32)[:n8][0], n8)
+				dx, y, dy = dx[n8:], y[n8:], dy[n8:]
+			}
+		}
+	}
+	reluGradIntoGo(dx, y, dy)
+}

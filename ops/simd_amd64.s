@@ -57,3 +57,56 @@ loop2:
 done2:
 	VZEROUPPER
 	RET
+
+// func reluAVX(y, x *float32, n int)
+//
+// y[i] = x[i] if x[i] > 0, else +0 (NaN included: the ordered compare is
+// false), for i < n, n a multiple of 8.
+TEXT ·reluAVX(SB), NOSPLIT, $0-24
+	MOVQ   y+0(FP), DI
+	MOVQ   x+8(FP), SI
+	MOVQ   n+16(FP), CX
+	VXORPS Y4, Y4, Y4
+	SHRQ   $3, CX
+	JZ     done3
+
+loop3:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1e, Y4, Y0, Y1
+	VANDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop3
+
+done3:
+	VZEROUPPER
+	RET
+
+// func reluGradAVX(dx, y, dy *float32, n int)
+//
+// dx[i] = dy[i] if y[i] > 0, else +0, for i < n, n a multiple of 8.
+TEXT ·reluGradAVX(SB), NOSPLIT, $0-32
+	MOVQ   dx+0(FP), DI
+	MOVQ   y+8(FP), SI
+	MOVQ   dy+16(FP), DX
+	MOVQ   n+24(FP), CX
+	VXORPS Y4, Y4, Y4
+	SHRQ   $3, CX
+	JZ     done4
+
+loop4:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1e, Y4, Y0, Y1
+	VANDPS  (DX), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop4
+
+done4:
+	VZEROUPPER
+	RET

@@ -9,3 +9,9 @@ func powNeg075(s []float32) { powNeg075Go(s) }
 // i < len(dst); a and b are at least as long, and dst may alias them
 // element for element.
 func maxInto[T float](dst, a, b []T) { maxIntoGo(dst, a, b) }
+
+// reluInto sets y[i] = x[i] if x[i] > 0, else 0, for i < len(y).
+func reluInto[T float](y, x []T) { reluIntoGo(y, x) }
+
+// reluGradInto sets dx[i] = dy[i] if y[i] > 0, else 0, for i < len(dx).
+func reluGradInto[T float](dx, y, dy []T) { reluGradIntoGo(dx, y, dy) }
