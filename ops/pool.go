@@ -403,12 +403,29 @@ func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 	}
 	out, dx := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	// Stride-1 3x3 pad-1 max pools (the Inception pool branches) route the
+	// interior outputs with vector kernels where there are some.
+	o := p.Opts
+	v0, vn := 0, 0
+	if f.isMax() && o.KernelH == 3 && o.KernelW == 3 && o.StrideH == 1 && o.StrideW == 1 &&
+		o.Pad == (Pad2D{Top: 1, Bottom: 1, Left: 1, Right: 1}) && p.H >= 3 && p.W >= 3 {
+		v0 = p.W + 1
+		vn = ((p.H-1)*p.W - 1 - v0) &^ 7
+	}
 	parallelFor(p.N*p.C, hw, func(lo, hi int) {
+		sc := scratchFor[T]()
+		sel := sc.get(max(vn, 1))
+		defer sc.put(sel)
 		for nc := lo; nc < hi; nc++ {
 			dxi, dyo := dx[nc*hw:(nc+1)*hw], dy[nc*ohw:(nc+1)*ohw]
 			clear(dxi)
 			if f.isMax() {
-				maxPoolGradPlane(f, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw], dyo, dxi)
+				xi, yo := x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw]
+				if vn > 0 && maxPoolGrad3x3(xi, yo, dyo, dxi, sel, p.W, v0, vn) {
+					maxPoolGradPlane(f, xi, yo, dyo, dxi, sel, v0, vn)
+				} else {
+					maxPoolGradPlane(f, xi, yo, dyo, dxi, nil, 0, 0)
+				}
 			} else {
 				avgPoolGradPlane(f, dyo, dxi)
 			}
@@ -420,12 +437,16 @@ func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 // maxPoolGradPlane adds each dy to dx at the first maximum (row-major) of
 // its window in x; a window holding a NaN sends it to its first NaN. y is
 // the forward output, each window's maximum, so the search stops at the
-// first element equal to it.
-func maxPoolGradPlane[T float](f *poolOp, x, y, dy, dx []T) {
+// first element equal to it. Outputs oh*OutW+ow = v0+i with i < vn and
+// sel[i] >= 0 are skipped: maxPoolGrad3x3 routed them.
+func maxPoolGradPlane[T float](f *poolOp, x, y, dy, dx, sel []T, v0, vn int) {
 	p := f.p
 	for oh := 0; oh < p.OutH; oh++ {
 		hs, he := f.h.Start[oh], f.h.End[oh]
 		for ow := 0; ow < p.OutW; ow++ {
+			if i := oh*p.OutW + ow - v0; i >= 0 && i < vn && sel[i] >= 0 {
+				continue // routed by maxPoolGrad3x3
+			}
 			ws, we := f.w.Start[ow], f.w.End[ow]
 			m := y[oh*p.OutW+ow]
 			arg := -1

@@ -86,6 +86,58 @@ func TestMaxPoolMatchesNaive(t *testing.T) {
 				t.Fatal(err)
 			}
 			oh, ow := op.p.OutH, op.p.OutW
+			// Backward: each dy goes to the first window element equal to
+			// the window's maximum (the first NaN if it holds one).
+			dys := make([]float64, n*c*oh*ow)
+			for i := range dys {
+				dys[i] = float64(float32(rng.NormFloat64()))
+			}
+			wantDX := make([]float64, len(xs))
+			for nc := 0; nc < n*c; nc++ {
+				for i := 0; i < oh; i++ {
+					for j := 0; j < ow; j++ {
+						arg, m := -1, math.Inf(-1)
+						for a := op.h.Start[i]; a < op.h.End[i] && !math.IsNaN(m); a++ {
+							for b := op.w.Start[j]; b < op.w.End[j]; b++ {
+								if v := xs[(nc*h+a)*w+b]; arg < 0 || v > m || math.IsNaN(v) {
+									arg, m = (nc*h+a)*w+b, v
+									if math.IsNaN(v) {
+										break
+									}
+								}
+							}
+						}
+						wantDX[arg] += dys[(nc*oh+i)*ow+j]
+					}
+				}
+			}
+			var dyv *tensor.Dense
+			if dt == tensor.Float32 {
+				f := make([]float32, len(dys))
+				for i, v := range dys {
+					f[i] = float32(v)
+				}
+				dyv = tensor.New(tensor.WithShape(n, c, oh, ow), tensor.WithBacking(f))
+			} else {
+				dyv = tensor.New(tensor.WithShape(n, c, oh, ow), tensor.WithBacking(dys))
+			}
+			dxv, err := (&poolGradOp{fwd: op}).Do(xv, yv, dyv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// dy values are float32-exact; at most 9 of them meet in one dx.
+			const gradTol = 1e-6
+			for i, want := range wantDX {
+				var got float64
+				if dt == tensor.Float32 {
+					got = float64(dxv.Data().([]float32)[i])
+				} else {
+					got = dxv.Data().([]float64)[i]
+				}
+				if math.Abs(got-want) > gradTol*max(1, math.Abs(want)) {
+					t.Fatalf("%+v %v: dx[%d] = %g, want %g", o, dt, i, got, want)
+				}
+			}
 			for nc := 0; nc < n*c; nc++ {
 				for i := 0; i < oh; i++ {
 					for j := 0; j < ow; j++ {

@@ -81,3 +81,50 @@ func reluGradInto[T float](dx, y, dy []T) {
 	}
 	reluGradIntoGo(dx, y, dy)
 }
+
+// selectEqAVX and addWhereAVX are maxPoolGrad3x3's kernels
+// (simd_amd64.s), n a multiple of 8.
+//
+//go:noescape
+func selectEqAVX(sel, x, y *float32, n int, k float32)
+
+//go:noescape
+func addWhereAVX(dst, v, sel *float32, n int, k float32)
+
+// maxPoolGrad3x3 routes dy to dx for the interior outputs of a stride-1
+// 3x3 pad-1 max pool of one H x W float32 plane (flat outputs [i0, i0+n),
+// n a multiple of 8, i0 >= W+1, i0+n <= (H-1)*W-1), where sel is scratch
+// of length n: each output's gradient goes to the first window element (in
+// row-major order) equal to its maximum, or NaN where the maximum is NaN.
+// Outputs in the first and last columns are left out (their sel is -1);
+// the caller routes them. It reports false (doing nothing) without AVX or
+// for float64.
+func maxPoolGrad3x3[T float](x, y, dy, dx, sel []T, w, i0, n int) bool {
+	if !hasAVX || n <= 0 {
+		return false
+	}
+	xf, ok := any(x).([]float32)
+	if !ok {
+		return false
+	}
+	yf, dyf, dxf, sf := any(y).([]float32), any(dy).([]float32), any(dx).([]float32), any(sel).([]float32)[:n]
+	for i := range sf {
+		sf[i] = -1
+	}
+	for k := 8; k >= 0; k-- {
+		off := (k/3-1)*w + k%3 - 1
+		selectEqAVX(&sf[0], &xf[i0+off : i0+off+n][0], &yf[i0 : i0+n][0], n, float32(k))
+	}
+	for r := (i0 / w) * w; r < i0+n; r += w {
+		for _, i := range [2]int{r, r + w - 1} {
+			if i >= i0 && i < i0+n {
+				sf[i-i0] = -1
+			}
+		}
+	}
+	for k := 0; k < 9; k++ {
+		off := (k/3-1)*w + k%3 - 1
+		addWhereAVX(&dxf[i0+off : i0+off+n][0], &dyf[i0 : i0+n][0], &sf[0], n, float32(k))
+	}
+	return true
+}

@@ -110,3 +110,64 @@ loop4:
 done4:
 	VZEROUPPER
 	RET
+
+// func selectEqAVX(sel, x, y *float32, n int, k float32)
+//
+// sel[i] = k where x[i] == y[i] or both are NaN, for i < n, n a multiple
+// of 8; other sel[i] are kept.
+TEXT ·selectEqAVX(SB), NOSPLIT, $0-36
+	MOVQ         sel+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS k+32(FP), Y5
+	SHRQ         $3, CX
+	JZ           done5
+
+loop5:
+	VMOVUPS   (SI), Y0
+	VMOVUPS   (DX), Y1
+	VCMPPS    $0, Y1, Y0, Y2
+	VCMPPS    $3, Y0, Y0, Y3
+	VCMPPS    $3, Y1, Y1, Y4
+	VANDPS    Y4, Y3, Y3
+	VORPS     Y3, Y2, Y2
+	VMOVUPS   (DI), Y0
+	VBLENDVPS Y2, Y5, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DX
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       loop5
+
+done5:
+	VZEROUPPER
+	RET
+
+// func addWhereAVX(dst, v, sel *float32, n int, k float32)
+//
+// dst[i] += v[i] where sel[i] == k, for i < n, n a multiple of 8.
+TEXT ·addWhereAVX(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), DI
+	MOVQ         v+8(FP), SI
+	MOVQ         sel+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS k+32(FP), Y5
+	SHRQ         $3, CX
+	JZ           done6
+
+loop6:
+	VCMPPS  $0, (DX), Y5, Y2
+	VANDPS  (SI), Y2, Y2
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop6
+
+done6:
+	VZEROUPPER
+	RET

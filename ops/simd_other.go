@@ -15,3 +15,6 @@ func reluInto[T float](y, x []T) { reluIntoGo(y, x) }
 
 // reluGradInto sets dx[i] = dy[i] if y[i] > 0, else 0, for i < len(dx).
 func reluGradInto[T float](dx, y, dy []T) { reluGradIntoGo(dx, y, dy) }
+
+// maxPoolGrad3x3 reports false: there are no vector kernels here.
+func maxPoolGrad3x3[T float](x, y, dy, dx, sel []T, w, i0, n int) bool { return false }
