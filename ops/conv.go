@@ -226,15 +226,7 @@ func outputGrad[T float](p convParams, vs []G.Value) ([]T, func(), error) {
 	sc := scratchFor[T]()
 	dy := sc.get(n)
 	parallelFor(n, 1, func(lo, hi int) {
-		ys, gs, ds := y[lo:hi], grad[lo:hi], dy[lo:hi]
-		gs, ds = gs[:len(ys)], ds[:len(ys)]
-		for i, v := range ys {
-			if v > 0 {
-				ds[i] = gs[i]
-			} else {
-				ds[i] = 0
-			}
-		}
+		reluGradInto(dy[lo:hi], y[lo:hi], grad[lo:hi])
 	})
 	return dy, func() { sc.put(dy) }, nil
 }
