@@ -184,8 +184,10 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 		parallelFor(p.N*p.C, hw, func(lo, hi int) {
 			sc := scratchFor[T]()
 			hm := sc.get(p.H * p.OutW)
+			tmp := sc.get(p.W)
+			defer sc.put(tmp)
 			for nc := lo; nc < hi; nc++ {
-				maxPoolPlane(op, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw], hm, r0, r1, q0, q1)
+				maxPoolPlane(op, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw], hm, tmp, r0, r1, q0, q1)
 			}
 			sc.put(hm)
 		})
@@ -233,9 +235,11 @@ func (a poolAxis) run3() (lo, hi int) {
 // Runs of stride-1 3-wide windows (see run3: the Inception pool branches)
 // take maxima of whole vectors (maxInto): along a row, or, when W == OutW,
 // across the whole plane at once (border columns are then redone one by
-// one); down the columns, over the whole block of rows the run covers. NaN
+// one); down the columns, over the whole block of rows the run covers.
+// Strided pools read their 3-wide windows from a row's stride-1 maxima,
+// computed by whole vectors into tmp (scratch of length W). NaN
 // propagates, as a window holding a NaN must.
-func maxPoolPlane[T float](op *poolOp, x, y, hm []T, r0, r1, q0, q1 int) {
+func maxPoolPlane[T float](op *poolOp, x, y, hm, tmp []T, r0, r1, q0, q1 int) {
 	p := op.p
 	ws, we := op.w.Start, op.w.End
 	vec := r1-r0 >= 8
@@ -257,9 +261,17 @@ func maxPoolPlane[T float](op *poolOp, x, y, hm []T, r0, r1, q0, q1 int) {
 			maxInto(hv, hv, xr[s+2:s+2+n])
 		}
 	}
+	// Otherwise (strided pools), tmp[j] = max(x[j : j+3]) for every j of a
+	// row, by whole vectors, serves the 3-wide windows.
+	strided := !vec && len(tmp) >= p.W-2 && p.W-2 >= 8
 	for ih := 0; ih < p.H; ih++ {
 		xr := x[ih*p.W : (ih+1)*p.W]
 		hr := hm[ih*p.OutW : (ih+1)*p.OutW]
+		if strided {
+			tv := tmp[:p.W-2]
+			maxInto(tv, xr, xr[1:])
+			maxInto(tv, tv, xr[2:])
+		}
 		for ow := 0; ow < len(hr); ow++ {
 			if vec && ow == r0 {
 				ow = r1 - 1
@@ -267,7 +279,11 @@ func maxPoolPlane[T float](op *poolOp, x, y, hm []T, r0, r1, q0, q1 int) {
 			}
 			a, b := ws[ow], we[ow]
 			if b-a == 3 {
-				hr[ow] = max(xr[a], xr[a+1], xr[a+2])
+				if strided {
+					hr[ow] = tmp[a]
+				} else {
+					hr[ow] = max(xr[a], xr[a+1], xr[a+2])
+				}
 				continue
 			}
 			m := xr[a]
