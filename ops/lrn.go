@@ -60,11 +60,7 @@ func lrnScalePlane[T float](p lrnParams, x []T, c int, s []T) {
 	k := T(p.Opts.K)
 	clear(s)
 	for j := max(0, c-half); j <= min(p.C-1, c+half); j++ {
-		xj := x[j*hw : (j+1)*hw]
-		xj = xj[:len(s)]
-		for i, v := range xj {
-			s[i] += v * v
-		}
+		sqAcc(s, x[j*hw:(j+1)*hw])
 	}
 	for i := range s {
 		s[i] = k + a*s[i]
@@ -217,13 +213,25 @@ func lrnGradDo[T float](op *lrnGradOp, vs []G.Value) (G.Value, error) {
 				dc[i] = du[i] * su[i]
 			}
 			for j := max(0, c-half); j <= min(p.C-1, c+half); j++ {
-				rj := r[(n*p.C+j)*hw : (n*p.C+j+1)*hw]
-				rj = rj[:len(dc)]
-				for i := range dc {
-					dc[i] -= coef * xc[i] * rj[i]
-				}
+				subScaledProd(dc, xc, r[(n*p.C+j)*hw:(n*p.C+j+1)*hw], coef)
 			}
 		}
 	})
 	return out, nil
+}
+
+// sqAccGo is sqAcc in Go.
+func sqAccGo[T float](s, x []T) {
+	x = x[:len(s)]
+	for i, v := range x {
+		s[i] += v * v
+	}
+}
+
+// subScaledProdGo is subScaledProd in Go.
+func subScaledProdGo[T float](d, x, r []T, c T) {
+	x, r = x[:len(d)], r[:len(d)]
+	for i := range d {
+		d[i] -= c * x[i] * r[i]
+	}
 }

@@ -166,3 +166,27 @@ func TestPowNeg075(t *testing.T) {
 		}
 	}
 }
+
+// TestLRNKernels checks sqAcc and subScaledProd (AVX for float32 where
+// available) bit for bit against their Go loops around the eight-lane
+// blocks: both multiply and add in the same order, unfused.
+func TestLRNKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	for _, n := range []int{0, 5, 8, 15, 64, 77} {
+		s, x, r := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range s {
+			s[i], x[i], r[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		got, want := append([]float32(nil), s...), append([]float32(nil), s...)
+		sqAcc(got, x)
+		sqAccGo(want, x)
+		got2, want2 := append([]float32(nil), s...), append([]float32(nil), s...)
+		subScaledProd(got2, x, r, 0.37)
+		subScaledProdGo(want2, x, r, 0.37)
+		for i := range s {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(got2[i]) != math.Float32bits(want2[i]) {
+				t.Fatalf("n=%d i=%d: sqAcc %g (Go %g), subScaledProd %g (Go %g)", n, i, got[i], want[i], got2[i], want2[i])
+			}
+		}
+	}
+}

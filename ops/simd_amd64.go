@@ -128,3 +128,38 @@ func maxPoolGrad3x3[T float](x, y, dy, dx, sel []T, w, i0, n int) bool {
 	}
 	return true
 }
+
+// sqAccAVX and subScaledProdAVX are sqAcc's and subScaledProd's float32
+// kernels (simd_amd64.s), n a multiple of 8.
+//
+//go:noescape
+func sqAccAVX(s, x *float32, n int)
+
+//go:noescape
+func subScaledProdAVX(d, x, r *float32, n int, c float32)
+
+// sqAcc sets s[i] += x[i]*x[i] for i < len(s).
+func sqAcc[T float](s, x []T) {
+	if hasAVX {
+		if sf, ok := any(s).([]float32); ok {
+			if n8 := len(sf) &^ 7; n8 > 0 {
+				sqAccAVX(&sf[0], &any(x).([]float32)[:n8][0], n8)
+				s, x = s[n8:], x[n8:]
+			}
+		}
+	}
+	sqAccGo(s, x)
+}
+
+// subScaledProd sets d[i] -= (c*x[i])*r[i] for i < len(d).
+func subScaledProd[T float](d, x, r []T, c T) {
+	if hasAVX {
+		if df, ok := any(d).([]float32); ok {
+			if n8 := len(df) &^ 7; n8 > 0 {
+				subScaledProdAVX(&df[0], &any(x).([]float32)[:n8][0], &any(r).([]float32)[:n8][0], n8, any(c).(float32))
+				d, x, r = d[n8:], x[n8:], r[n8:]
+			}
+		}
+	}
+	subScaledProdGo(d, x, r, c)
+}

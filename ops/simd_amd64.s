@@ -171,3 +171,56 @@ loop6:
 done6:
 	VZEROUPPER
 	RET
+
+// func sqAccAVX(s, x *float32, n int)
+//
+// s[i] += x[i]*x[i] for i < n, n a multiple of 8 (multiply, then add: the
+// same roundings as the Go loop).
+TEXT ·sqAccAVX(SB), NOSPLIT, $0-24
+	MOVQ s+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   done7
+
+loop7:
+	VMOVUPS (SI), Y0
+	VMULPS  Y0, Y0, Y0
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop7
+
+done7:
+	VZEROUPPER
+	RET
+
+// func subScaledProdAVX(d, x, r *float32, n int, c float32)
+//
+// d[i] -= (c*x[i])*r[i] for i < n, n a multiple of 8, in that order.
+TEXT ·subScaledProdAVX(SB), NOSPLIT, $0-36
+	MOVQ         d+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         r+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS c+32(FP), Y5
+	SHRQ         $3, CX
+	JZ           done8
+
+loop8:
+	VMULPS  (SI), Y5, Y0
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS (DI), Y1
+	VSUBPS  Y0, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop8
+
+done8:
+	VZEROUPPER
+	RET

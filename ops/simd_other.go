@@ -18,3 +18,9 @@ func reluGradInto[T float](dx, y, dy []T) { reluGradIntoGo(dx, y, dy) }
 
 // maxPoolGrad3x3 reports false: there are no vector kernels here.
 func maxPoolGrad3x3[T float](x, y, dy, dx, sel []T, w, i0, n int) bool { return false }
+
+// sqAcc sets s[i] += x[i]*x[i] for i < len(s).
+func sqAcc[T float](s, x []T) { sqAccGo(s, x) }
+
+// subScaledProd sets d[i] -= (c*x[i])*r[i] for i < len(d).
+func subScaledProd[T float](d, x, r []T, c T) { subScaledProdGo(d, x, r, c) }
