@@ -67,6 +67,13 @@
 // for gradient checks. Package opstest is the conformance suite every
 // engine runs.
 //
+// On amd64 CPUs with AVX the float32 elementwise kernels (ReLU and its
+// masks, LRN's window sums and power, max pooling's maxima and the 3x3/1
+// pool gradient) run eight lanes at a time in assembly (simd_amd64.s);
+// they give the same bits as their Go loops, which run elsewhere, except
+// that a maximum of NaNs may carry another NaN payload and a maximum of
+// ±0 may be -0.
+//
 // # Buffers
 //
 // Gorgonia's TapeMachine drops every value on Reset, so an op that
