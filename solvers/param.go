@@ -228,14 +228,20 @@ func sumSquares[T float32 | float64](x []T) float64 {
 
 // globalNorm is the Euclidean norm of all gradients taken together, the
 // quantity torch.nn.utils.clip_grad_norm_ computes.
+// Each parameter's sum is taken whole by one goroutine and the sums are
+// added in order, so the result does not depend on the number of threads.
 func globalNorm(cs []checked) float64 {
-	var s float64
-	for _, c := range cs {
-		if c.g.f32 != nil {
-			s += sumSquares(c.g.f32)
+	sums := make([]float64, len(cs))
+	forEach(len(cs), func(i int) {
+		if g := cs[i].g; g.f32 != nil {
+			sums[i] = sumSquares(g.f32)
 		} else {
-			s += sumSquares(c.g.f64)
+			sums[i] = sumSquares(g.f64)
 		}
+	})
+	var s float64
+	for _, v := range sums {
+		s += v
 	}
 	return math.Sqrt(s)
 }

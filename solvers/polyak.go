@@ -136,9 +136,9 @@ func (a *Averager) Update(params []Param, step int64) error {
 		a.count[name] = n
 		uniform := a.cfg.Mode == AverageUniform
 		if b.f32 != nil {
-			blend(b.f32, c.w.f32, a.cfg.Decay, uniform, n)
+			forChunks(len(b.f32), func(lo, hi int) { blend(b.f32[lo:hi], c.w.f32[lo:hi], a.cfg.Decay, uniform, n) })
 		} else {
-			blend(b.f64, c.w.f64, a.cfg.Decay, uniform, n)
+			forChunks(len(b.f64), func(lo, hi int) { blend(b.f64[lo:hi], c.w.f64[lo:hi], a.cfg.Decay, uniform, n) })
 		}
 	}
 	return nil

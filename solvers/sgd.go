@@ -221,9 +221,9 @@ func (s *SGD) Step(params []Param) (StepInfo, error) {
 			}
 		}
 		if c.w.f32 != nil {
-			apply(u, c.w.f32, c.g.f32, v.f32)
+			applyParallel(u, c.w.f32, c.g.f32, v.f32)
 		} else {
-			apply(u, c.w.f64, c.g.f64, v.f64)
+			applyParallel(u, c.w.f64, c.g.f64, v.f64)
 		}
 		c.w.flush()
 	}
@@ -241,6 +241,18 @@ type update struct {
 	lr, scale, wd, mu float64
 	clip, first       bool
 	nesterov          bool
+}
+
+// applyParallel runs apply over chunks of a large parameter on all cores
+// (element-wise, so the result is the same bits as one apply).
+func applyParallel[T float32 | float64](u update, w, g, v []T) {
+	forChunks(len(w), func(lo, hi int) {
+		var vc []T
+		if v != nil {
+			vc = v[lo:hi]
+		}
+		apply(u, w[lo:hi], g[lo:hi], vc)
+	})
 }
 
 // apply is the per-element update, written in the order of PyTorch's
