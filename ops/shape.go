@@ -120,9 +120,7 @@ func concatDo[T float](op *concatOp, vs []G.Value) (G.Value, error) {
 		if err := checkLen("concat input", x, op.n*c*hw); err != nil {
 			return nil, err
 		}
-		for n := 0; n < op.n; n++ {
-			copy(y[(n*ct+off)*hw:(n*ct+off+c)*hw], x[n*c*hw:(n+1)*c*hw])
-		}
+		copyBlocks(op.n, c*hw, y[off*hw:], ct*hw, x, c*hw)
 		off += c
 	}
 	return out, nil
@@ -179,8 +177,6 @@ func sliceChannelsDo[T float](op *sliceChannelsOp, vs []G.Value) (G.Value, error
 	}
 	hw, c := p.H*p.W, p.To-p.From
 	out, y := get[T](&op.out, tensor.Shape{p.N, c, p.H, p.W})
-	for n := 0; n < p.N; n++ {
-		copy(y[n*c*hw:(n+1)*c*hw], x[(n*p.C+p.From)*hw:(n*p.C+p.To)*hw])
-	}
+	copyBlocks(p.N, c*hw, y, c*hw, x[p.From*hw:], p.C*hw)
 	return out, nil
 }
