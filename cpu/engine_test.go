@@ -445,3 +445,53 @@ func TestRepeatable(t *testing.T) {
 		}
 	}
 }
+
+// TestTiledIm2col forces tiny im2col tiles (row blocks of one to a few
+// output rows, an uneven last block) and checks forward, data gradient and
+// filter gradient against the float64 reference, with padding, stride 2
+// (conv1's gather) and stride 3 (the general strided gather).
+func TestTiledIm2col(t *testing.T) {
+	defer func(v int) { tileElems = v }(tileElems)
+	geoms := []ops.ConvGeom{
+		{N: 3, C: 5, H: 13, W: 11, K: 9, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 13, OutW: 11},
+		{N: 2, C: 3, H: 23, W: 21, K: 16, R: 7, S: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, OutH: 12, OutW: 11},
+		{N: 2, C: 4, H: 17, W: 16, K: 6, R: 5, S: 4, StrideH: 3, StrideW: 3, PadTop: 2, PadLeft: 1, OutH: 6, OutW: 5},
+	}
+	for _, elems := range []int{1, 200, 1000} {
+		tileElems = elems
+		for gi, g := range geoms {
+			if q := newGeom(g); elems < q.crs*q.ohw && len(q.tiles()) < 2 {
+				t.Fatalf("tileElems %d: geometry %d is not tiled", elems, gi)
+			}
+			rng := rand.New(rand.NewPCG(uint64(gi), uint64(elems)))
+			x := randSlice(rng, g.N*g.C*g.H*g.W)
+			w := randSlice(rng, g.K*g.C*g.R*g.S)
+			b := randSlice(rng, g.K)
+			dy := randSlice(rng, g.N*g.K*g.OutH*g.OutW)
+			wantY, magY := opstest.RefConvForward(g, x, w, b)
+			for i, v := range wantY {
+				wantY[i] = math.Max(v, 0)
+			}
+			wantDx, magDx := opstest.RefConvBackwardData(g, w, dy)
+			wantDw, magDw, wantDb, magDb := opstest.RefConvBackwardFilter(g, x, dy)
+			for name, e := range engines(t) {
+				t.Run(fmt.Sprintf("tile%d/geom%d/%s", elems, gi, name), func(t *testing.T) {
+					y := make([]float32, len(wantY))
+					e.ConvForward(g, x, w, b, y, true)
+					compare(t, "y", y, wantY, magY)
+					dx := make([]float32, len(x))
+					for i := range dx {
+						dx[i] = float32(math.NaN()) // must be overwritten, not accumulated into
+					}
+					e.ConvBackwardData(g, w, dy, dx)
+					compare(t, "dx", dx, wantDx, magDx)
+					dw := make([]float32, len(w))
+					db := make([]float32, g.K)
+					e.ConvBackwardFilter(g, x, dy, dw, db)
+					compare(t, "dw", dw, wantDw, magDw)
+					compare(t, "db", db, wantDb, magDb)
+				})
+			}
+		}
+	}
+}
