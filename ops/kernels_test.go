@@ -127,6 +127,12 @@ var poolCases = []struct {
 }{
 	{"max", []int{2, 3, 9, 11}, PoolOpts{KernelH: 3, KernelW: 3, StrideH: 2, StrideW: 2, CeilMode: true}},
 	{"max", []int{2, 3, 7, 7}, PoolOpts{KernelH: 3, KernelW: 3, Pad: Same(1)}},
+	// 3x3/2 pools wide enough for max3s2's vectors: every window full (37)
+	// and the last one clipped by ceil mode (36, odd height too); with
+	// padding they take the general path.
+	{"max", []int{2, 3, 20, 37}, PoolOpts{KernelH: 3, KernelW: 3, StrideH: 2, StrideW: 2, CeilMode: true}},
+	{"max", []int{1, 4, 17, 36}, PoolOpts{KernelH: 3, KernelW: 3, StrideH: 2, StrideW: 2, CeilMode: true}},
+	{"max", []int{1, 2, 16, 36}, PoolOpts{KernelH: 3, KernelW: 3, StrideH: 2, StrideW: 2, Pad: Same(1)}},
 	{"max", []int{1, 2, 8, 6}, PoolOpts{KernelH: 2, KernelW: 4, StrideH: 2, StrideW: 1, Pad: Pad2D{Top: 1, Right: 2}}},
 	{"max", []int{3, 5, 14, 14}, PoolOpts{KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, CeilMode: true}},
 	{"avg", []int{2, 3, 14, 14}, PoolOpts{KernelH: 5, KernelW: 5, StrideH: 3, StrideW: 3}},

@@ -178,6 +178,17 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 	}
 	out, y := get[T](&op.out, tensor.Shape{p.N, p.C, p.OutH, p.OutW})
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	if n3 := op.stride2Run(); n3 > 0 {
+		parallelFor(p.N*p.C, hw, func(lo, hi int) {
+			sc := scratchFor[T]()
+			v := sc.get(p.W)
+			for nc := lo; nc < hi; nc++ {
+				maxPool3s2Plane(op, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw], v, n3)
+			}
+			sc.put(v)
+		})
+		return out, nil
+	}
 	if op.isMax() {
 		r0, r1 := op.w.run3()
 		q0, q1 := op.h.run3()
@@ -199,6 +210,66 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 		}
 	})
 	return out, nil
+}
+
+// stride2Run returns, for a 3x3 stride-2 max pool without top or left
+// padding (GoogLeNet's pools between stages, ceil mode), the number of
+// leading output columns whose windows are full: [2ow, 2ow+3). Otherwise,
+// or when that is fewer than 8 (nothing for the vector kernel), it returns
+// 0.
+func (op *poolOp) stride2Run() int {
+	o := op.p.Opts
+	if !op.isMax() || o.KernelH != 3 || o.KernelW != 3 || o.StrideH != 2 || o.StrideW != 2 ||
+		o.Pad.Top != 0 || o.Pad.Left != 0 {
+		return 0
+	}
+	n := 0
+	for n < op.w.Out && op.w.Start[n] == 2*n && op.w.End[n] == 2*n+3 {
+		n++
+	}
+	if n < 8 {
+		return 0
+	}
+	return n
+}
+
+// maxPool3s2Plane max-pools one plane for stride2Run's pools: for each
+// output row, the maximum of its (up to 3) input rows by whole vectors into
+// v (length W), then the 3-wide stride-2 windows of v, the first n3 with
+// max3s2 (vector), the clipped ones at the right edge one by one. The
+// maximum is exact, so the result is the same as any other order's (NaN
+// propagates).
+func maxPool3s2Plane[T float](op *poolOp, x, y, v []T, n3 int) {
+	p := op.p
+	for oh := 0; oh < p.OutH; oh++ {
+		hs, he := op.h.Start[oh], op.h.End[oh]
+		src := x[hs*p.W : (hs+1)*p.W]
+		if he-hs > 1 {
+			maxInto(v, src, x[(hs+1)*p.W:(hs+2)*p.W])
+			for ih := hs + 2; ih < he; ih++ {
+				maxInto(v, v, x[ih*p.W:(ih+1)*p.W])
+			}
+			src = v
+		}
+		yr := y[oh*p.OutW : (oh+1)*p.OutW]
+		max3s2(yr[:n3], src)
+		for ow := n3; ow < p.OutW; ow++ {
+			ws, we := op.w.Start[ow], op.w.End[ow]
+			m := src[ws]
+			for _, u := range src[ws+1 : we] {
+				m = max(m, u)
+			}
+			yr[ow] = m
+		}
+	}
+}
+
+// max3s2Go is max3s2 in Go: the builtin max propagates NaN.
+func max3s2Go[T float](dst, v []T) {
+	v = v[:2*len(dst)+1]
+	for j := range dst {
+		dst[j] = max(v[2*j], v[2*j+1], v[2*j+2])
+	}
 }
 
 // maxIntoGo is maxInto in Go: the builtin max propagates NaN.

@@ -221,3 +221,31 @@ func BenchmarkReLU(b *testing.B) {
 		}
 	})
 }
+
+// TestMax3s2 checks max3s2 (AVX2 for float32 where available) against the
+// builtin max over each 3-wide stride-2 window, NaN in any position
+// included, around the eight-output blocks and with v exactly 2n+1 long.
+func TestMax3s2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	nan := float32(math.NaN())
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 55} {
+		for _, extra := range []int{1, 2, 5} {
+			v := make([]float32, 2*n+extra)
+			for i := range v {
+				v[i] = float32(rng.IntN(9)) - 4
+				if rng.IntN(9) == 0 {
+					v[i] = nan
+				}
+			}
+			got := make([]float32, n)
+			max3s2(got, v)
+			for j := range got {
+				want := max(v[2*j], v[2*j+1], v[2*j+2])
+				if math.IsNaN(float64(want)) != math.IsNaN(float64(got[j])) ||
+					(!math.IsNaN(float64(want)) && math.Abs(float64(want-got[j])) > 0) {
+					t.Fatalf("n=%d extra=%d: dst[%d] = %v, want %v (window %v)", n, extra, j, got[j], want, v[2*j:2*j+3])
+				}
+			}
+		}
+	}
+}

@@ -163,3 +163,26 @@ func subScaledProd[T float](d, x, r []T, c T) {
 	}
 	subScaledProdGo(d, x, r, c)
 }
+
+// hasAVX2 reports whether max3s2AVX2 can run (VPERMPD is AVX2).
+var hasAVX2 = cpu.X86.HasAVX2
+
+// max3s2AVX2 is max3s2's float32 kernel (simd_amd64.s), n a multiple of 8,
+// v readable up to v[2n+1].
+//
+//go:noescape
+func max3s2AVX2(dst, v *float32, n int)
+
+// max3s2 sets dst[j] = max(v[2j], v[2j+1], v[2j+2]) (NaN if any is NaN)
+// for j < len(dst); v holds at least 2*len(dst)+1 elements.
+func max3s2[T float](dst, v []T) {
+	if hasAVX2 {
+		if d, ok := any(dst).([]float32); ok {
+			if n8 := min(len(d), (len(v)-2)/2) &^ 7; n8 > 0 {
+				max3s2AVX2(&d[0], &any(v).([]float32)[:2*n8+2][0], n8)
+				dst, v = dst[n8:], v[2*n8:]
+			}
+		}
+	}
+	max3s2Go(dst, v)
+}

@@ -224,3 +224,44 @@ loop8:
 done8:
 	VZEROUPPER
 	RET
+
+// func max3s2AVX2(dst, v *float32, n int)
+//
+// dst[j] = max(v[2j], v[2j+1], v[2j+2]) for j < n, n a multiple of 8, NaN
+// when any of the three is NaN (as maxNaNAVX): the 3-wide stride-2 windows
+// of a max pool row. v must be readable up to v[2n+1]. VSHUFPS picks the
+// even (0x88) or odd (0xDD) elements of two vectors within each 128-bit
+// lane; VPERMPD $0xD8 puts the lanes' halves in order.
+TEXT ·max3s2AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ v+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   done9
+
+loop9:
+	VMOVUPS (SI), Y0      // v[2j .. 2j+7]
+	VMOVUPS 32(SI), Y1    // v[2j+8 .. 2j+15]
+	VMOVUPS 8(SI), Y4     // v[2j+2 .. 2j+9]
+	VMOVUPS 40(SI), Y5    // v[2j+10 .. 2j+17]
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2 // v[2j+2i]
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y3, Y3 // v[2j+2i+1]
+	VSHUFPS $0x88, Y5, Y4, Y6
+	VPERMPD $0xD8, Y6, Y6 // v[2j+2i+2]
+	VMAXPS  Y3, Y2, Y7
+	VCMPPS  $3, Y3, Y2, Y8
+	VORPS   Y8, Y7, Y7
+	VMAXPS  Y6, Y7, Y0
+	VCMPPS  $3, Y6, Y7, Y1
+	VORPS   Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop9
+
+done9:
+	VZEROUPPER
+	RET

@@ -24,3 +24,7 @@ func sqAcc[T float](s, x []T) { sqAccGo(s, x) }
 
 // subScaledProd sets d[i] -= (c*x[i])*r[i] for i < len(d).
 func subScaledProd[T float](d, x, r []T, c T) { subScaledProdGo(d, x, r, c) }
+
+// max3s2 sets dst[j] = max(v[2j], v[2j+1], v[2j+2]) (NaN if any is NaN)
+// for j < len(dst); v holds at least 2*len(dst)+1 elements.
+func max3s2[T float](dst, v []T) { max3s2Go(dst, v) }
