@@ -499,6 +499,11 @@ func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 		v0 = p.W + 1
 		vn = ((p.H-1)*p.W - 1 - v0) &^ 7
 	}
+	// 3x3/2 max pools (the stem, between stages): vector kernels route
+	// the outputs of whole rows where there are some.
+	if n3 := f.stride2Run(); n3 >= 8 && maxPoolGrad3s2(f, x, y, dy, dx, n3) {
+		return out, nil
+	}
 	parallelFor(p.N*p.C, hw, func(lo, hi int) {
 		sc := scratchFor[T]()
 		sel := sc.get(max(vn, 1))
@@ -529,47 +534,57 @@ func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 func maxPoolGradPlane[T float](f *poolOp, x, y, dy, dx, sel []T, v0, vn int) {
 	p := f.p
 	for oh := 0; oh < p.OutH; oh++ {
-		hs, he := f.h.Start[oh], f.h.End[oh]
 		for ow := 0; ow < p.OutW; ow++ {
 			if i := oh*p.OutW + ow - v0; i >= 0 && i < vn && sel[i] >= 0 {
 				continue // routed by maxPoolGrad3x3
 			}
-			ws, we := f.w.Start[ow], f.w.End[ow]
-			m := y[oh*p.OutW+ow]
-			arg := -1
-			if he-hs == 3 && we-ws == 3 && m == m {
-				arg = firstMax3x3(x, p.W, hs*p.W+ws, m)
-				if arg >= 0 {
-					dx[arg] += dy[oh*p.OutW+ow]
-					continue
-				}
-			}
-		search:
-			for ih := hs; ih < he; ih++ {
-				row := x[ih*p.W : ih*p.W+we]
-				for iw := ws; iw < we; iw++ {
-					if v := row[iw]; v == m || (m != m && v != v) {
-						arg = ih*p.W + iw
-						break search
-					}
-				}
-			}
-			if arg < 0 {
-				// y does not come from x (not this op's forward output):
-				// fall back to the full search.
-				arg = hs*p.W + ws
-				best := x[arg]
-				for ih := hs; ih < he; ih++ {
-					for iw := ws; iw < we; iw++ {
-						if v := x[ih*p.W+iw]; v > best || (v != v && best == best) {
-							best, arg = v, ih*p.W+iw
-						}
-					}
-				}
-			}
-			dx[arg] += dy[oh*p.OutW+ow]
+			routeMax(f, x, y, dy, dx, oh, ow)
 		}
 	}
+}
+
+// routeMax adds dy of output (oh, ow) to dx at argMax.
+func routeMax[T float](f *poolOp, x, y, dy, dx []T, oh, ow int) {
+	dx[argMax(f, x, y, oh, ow)] += dy[oh*f.p.OutW+ow]
+}
+
+// argMax returns the index in x of the first maximum of output (oh, ow)'s
+// window (the first NaN if it holds one).
+func argMax[T float](f *poolOp, x, y []T, oh, ow int) int {
+	p := f.p
+	hs, he := f.h.Start[oh], f.h.End[oh]
+	ws, we := f.w.Start[ow], f.w.End[ow]
+	m := y[oh*p.OutW+ow]
+	arg := -1
+	if he-hs == 3 && we-ws == 3 && m == m {
+		if arg = firstMax3x3(x, p.W, hs*p.W+ws, m); arg >= 0 {
+			return arg
+		}
+	}
+search:
+	for ih := hs; ih < he; ih++ {
+		row := x[ih*p.W : ih*p.W+we]
+		for iw := ws; iw < we; iw++ {
+			if v := row[iw]; v == m || (m != m && v != v) {
+				arg = ih*p.W + iw
+				break search
+			}
+		}
+	}
+	if arg < 0 {
+		// y does not come from x (not this op's forward output): fall
+		// back to the full search.
+		arg = hs*p.W + ws
+		best := x[arg]
+		for ih := hs; ih < he; ih++ {
+			for iw := ws; iw < we; iw++ {
+				if v := x[ih*p.W+iw]; v > best || (v != v && best == best) {
+					best, arg = v, ih*p.W+iw
+				}
+			}
+		}
+	}
+	return arg
 }
 
 // firstMax3x3 returns the index of the first element equal to m in the

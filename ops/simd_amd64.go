@@ -186,3 +186,153 @@ func max3s2[T float](dst, v []T) {
 	}
 	max3s2Go(dst, v)
 }
+
+// maxPoolGrad3s2 is the max pool gradient of stride2Run's pools (n3 full
+// windows per row, at least 8) in float32 with AVX, plane by plane on all
+// cores; it reports false (doing nothing) without AVX or for float64.
+func maxPoolGrad3s2[T float](f *poolOp, x, y, dy, dx []T, n3 int) bool {
+	xf, ok := any(x).([]float32)
+	if !ok || !hasAVX {
+		return false
+	}
+	p := f.p
+	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	yf, dyf, dxf := any(y).([]float32), any(dy).([]float32), any(dx).([]float32)
+	parallelFor(p.N*p.C, hw, func(lo, hi int) {
+		sc := scratchFor[float32]()
+		pl := 2 * ((p.W + 1) / 2) * p.H
+		xph, dph, sel := sc.get(pl), sc.get(pl), sc.get(n3&^7)
+		for nc := lo; nc < hi; nc++ {
+			maxPoolGrad3s2Plane(f, xf[nc*hw:(nc+1)*hw], yf[nc*ohw:(nc+1)*ohw], dyf[nc*ohw:(nc+1)*ohw],
+				dxf[nc*hw:(nc+1)*hw], xph, dph, sel, n3)
+		}
+		sc.put(sel)
+		sc.put(dph)
+		sc.put(xph)
+	})
+	return true
+}
+
+// maxPoolGrad3s2Plane is maxPoolGradPlane for stride2Run's pools (3x3/2,
+// no top/left padding) in float32 with AVX. x's rows are split into even
+// and odd columns (xph: row ih's phase q at (2*ih+q)*pw), so window column
+// s of the outputs ow = 0, 1, ... reads the contiguous run phase s&1 from
+// index s>>1. For each output row with a full 3-row window, selectEqAVX
+// marks each output's first matching window element (visited last to
+// first) and addWhereAVX adds dy into the same phase layout of dx (dph);
+// the phases are added back into dx at the end. Outputs past the vector
+// blocks, in clipped rows, or without a match go through routeMax.
+func maxPoolGrad3s2Plane(f *poolOp, x, y, dy, dx, xph, dph, sel []float32, n3 int) {
+	p := f.p
+	pw := (p.W + 1) / 2
+	n8 := len(sel)
+	for ih := 0; ih < p.H; ih++ {
+		deinterleave(xph[2*ih*pw:(2*ih+1)*pw], xph[(2*ih+1)*pw:(2*ih+2)*pw], x[ih*p.W:(ih+1)*p.W])
+	}
+	clear(dph[:2*p.H*pw])
+	// route sends one output's gradient to its argMax, in dph's layout.
+	route := func(oh, ow int) {
+		i := argMax(f, x, y, oh, ow)
+		ih, iw := i/p.W, i%p.W
+		dph[(2*ih+iw&1)*pw+iw>>1] += dy[oh*p.OutW+ow]
+	}
+	phase := func(b []float32, ih, s int) []float32 {
+		q := (2*ih + s&1) * pw
+		return b[q+s>>1 : q+s>>1+n8]
+	}
+	// phaseAt is window column s of the 8 outputs from ow0.
+	phaseAt := func(b []float32, ih, s, ow0 int) []float32 {
+		q := (2*ih+s&1)*pw + s>>1 + ow0
+		return b[q : q+8]
+	}
+	for oh := 0; oh < p.OutH; oh++ {
+		hs, he := f.h.Start[oh], f.h.End[oh]
+		from := 0
+		if he-hs == 3 {
+			yr, dyr := y[oh*p.OutW:][:n8], dy[oh*p.OutW:][:n8]
+			for i := range sel {
+				sel[i] = -1
+			}
+			for k := 8; k >= 0; k-- {
+				selectEqAVX(&sel[0], &phase(xph, hs+k/3, k%3)[0], &yr[0], n8, float32(k))
+			}
+			for k := 0; k < 9; k++ {
+				addWhereAVX(&phase(dph, hs+k/3, k%3)[0], &dyr[0], &sel[0], n8, float32(k))
+			}
+			for ow, k := range sel {
+				if k < 0 {
+					route(oh, ow)
+				}
+			}
+			from = n8
+			if t0 := n3 - 8; t0 > 0 && n3 > n8 {
+				// The last full windows: one more block of 8 ending at n3,
+				// its outputs below n8 (done above) masked out.
+				s8 := sel[:8]
+				for i := range s8 {
+					s8[i] = -1
+				}
+				yt, dyt := y[oh*p.OutW+t0:][:8], dy[oh*p.OutW+t0:][:8]
+				for k := 8; k >= 0; k-- {
+					selectEqAVX(&s8[0], &phaseAt(xph, hs+k/3, k%3, t0)[0], &yt[0], 8, float32(k))
+				}
+				for i := range n8 - t0 {
+					s8[i] = -2
+				}
+				for k := 0; k < 9; k++ {
+					addWhereAVX(&phaseAt(dph, hs+k/3, k%3, t0)[0], &dyt[0], &s8[0], 8, float32(k))
+				}
+				for i, k := range s8 {
+					if k == -1 {
+						route(oh, t0+i)
+					}
+				}
+				from = n3
+			}
+		}
+		for ow := from; ow < p.OutW; ow++ {
+			route(oh, ow)
+		}
+	}
+	for ih := 0; ih < p.H; ih++ {
+		interleave(dx[ih*p.W:(ih+1)*p.W], dph[2*ih*pw:(2*ih+1)*pw], dph[(2*ih+1)*pw:(2*ih+2)*pw])
+	}
+}
+
+//go:noescape
+func deinterleaveAVX2(ev, od, src *float32, n int)
+
+//go:noescape
+func interleaveAVX(dst, ev, od *float32, n int)
+
+// deinterleave sets ev[j] = src[2j] and od[j] = src[2j+1] (ev also takes
+// the last element of an odd-length src).
+func deinterleave(ev, od, src []float32) {
+	n := len(src) / 2
+	if n8 := n &^ 7; n8 > 0 && hasAVX2 {
+		deinterleaveAVX2(&ev[:n8][0], &od[:n8][0], &src[:2*n8][0], n8)
+		ev, od, src, n = ev[n8:], od[n8:], src[2*n8:], n-n8
+	}
+	for j := range n {
+		ev[j], od[j] = src[2*j], src[2*j+1]
+	}
+	if len(src)%2 == 1 {
+		ev[n] = src[2*n]
+	}
+}
+
+// interleave sets dst[2j] = ev[j] and dst[2j+1] = od[j] (ev's last to the
+// last element of an odd-length dst).
+func interleave(dst, ev, od []float32) {
+	n := len(dst) / 2
+	if n8 := n &^ 7; n8 > 0 {
+		interleaveAVX(&dst[:2*n8][0], &ev[:n8][0], &od[:n8][0], n8)
+		ev, od, dst, n = ev[n8:], od[n8:], dst[2*n8:], n-n8
+	}
+	for j := range n {
+		dst[2*j], dst[2*j+1] = ev[j], od[j]
+	}
+	if len(dst)%2 == 1 {
+		dst[2*n] = ev[n]
+	}
+}

@@ -265,3 +265,66 @@ loop9:
 done9:
 	VZEROUPPER
 	RET
+
+// func deinterleaveAVX2(ev, od, src *float32, n int)
+//
+// ev[j] = src[2j], od[j] = src[2j+1] for j < n, n a multiple of 8 (the
+// even/odd lane selection of max3s2AVX2).
+TEXT ·deinterleaveAVX2(SB), NOSPLIT, $0-32
+	MOVQ ev+0(FP), DI
+	MOVQ od+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ   done10
+
+loop10:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DX)
+	ADDQ    $64, SI
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNZ     loop10
+
+done10:
+	VZEROUPPER
+	RET
+
+// func interleaveAVX(dst, ev, od *float32, n int)
+//
+// dst[2j] = ev[j], dst[2j+1] = od[j] for j < n, n a multiple of 8:
+// VUNPCKLPS/VUNPCKHPS interleave within 128-bit lanes, VPERM2F128 joins the
+// lanes' halves in order.
+TEXT ·interleaveAVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ ev+8(FP), SI
+	MOVQ od+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ   done11
+
+loop11:
+	VMOVUPS    (SI), Y0
+	VMOVUPS    (DX), Y1
+	VUNPCKLPS  Y1, Y0, Y2       // e0 o0 e1 o1 | e4 o4 e5 o5
+	VUNPCKHPS  Y1, Y0, Y3       // e2 o2 e3 o3 | e6 o6 e7 o7
+	VPERM2F128 $0x20, Y3, Y2, Y4 // e0 o0 .. e3 o3
+	VPERM2F128 $0x31, Y3, Y2, Y5 // e4 o4 .. e7 o7
+	VMOVUPS    Y4, (DI)
+	VMOVUPS    Y5, 32(DI)
+	ADDQ       $32, SI
+	ADDQ       $32, DX
+	ADDQ       $64, DI
+	DECQ       CX
+	JNZ        loop11
+
+done11:
+	VZEROUPPER
+	RET

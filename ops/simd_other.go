@@ -28,3 +28,6 @@ func subScaledProd[T float](d, x, r []T, c T) { subScaledProdGo(d, x, r, c) }
 // max3s2 sets dst[j] = max(v[2j], v[2j+1], v[2j+2]) (NaN if any is NaN)
 // for j < len(dst); v holds at least 2*len(dst)+1 elements.
 func max3s2[T float](dst, v []T) { max3s2Go(dst, v) }
+
+// maxPoolGrad3s2 reports false: there are no vector kernels here.
+func maxPoolGrad3s2[T float](f *poolOp, x, y, dy, dx []T, n3 int) bool { return false }
