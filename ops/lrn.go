@@ -62,9 +62,7 @@ func lrnScalePlane[T float](p lrnParams, x []T, c int, s []T) {
 	for j := max(0, c-half); j <= min(p.C-1, c+half); j++ {
 		sqAcc(s, x[j*hw:(j+1)*hw])
 	}
-	for i := range s {
-		s[i] = k + a*s[i]
-	}
+	affine(s, a, k)
 }
 
 // powPlane sets s[i] = s[i]^e, with a fast path for GoogLeNet's beta
@@ -124,11 +122,7 @@ func lrnDo[T float](op *lrnOp, vs []G.Value) (G.Value, error) {
 			n, c := u/p.C, u%p.C
 			lrnScalePlane(p, x[n*img:(n+1)*img], c, s)
 			powPlane(s, -p.Opts.Beta)
-			xs, ys := x[u*hw:(u+1)*hw], y[u*hw:(u+1)*hw]
-			ys = ys[:len(xs)]
-			for i, v := range xs {
-				ys[i] = v * s[i]
-			}
+			mulInto(y[u*hw:(u+1)*hw], x[u*hw:(u+1)*hw], s)
 		}
 		sc.put(s)
 	})
@@ -196,10 +190,7 @@ func lrnGradDo[T float](op *lrnGradOp, vs []G.Value) (G.Value, error) {
 			n, c := u/p.C, u%p.C
 			s := sp[u*hw : (u+1)*hw]
 			lrnScalePlane(p, x[n*img:(n+1)*img], c, s)
-			ru, yu, du := r[u*hw:(u+1)*hw], y[u*hw:(u+1)*hw], dy[u*hw:(u+1)*hw]
-			for i, v := range s {
-				ru[i] = du[i] * yu[i] / v
-			}
+			mulDivInto(r[u*hw:(u+1)*hw], dy[u*hw:(u+1)*hw], y[u*hw:(u+1)*hw], s)
 			powPlane(s, -p.Opts.Beta)
 		}
 	})
@@ -209,9 +200,7 @@ func lrnGradDo[T float](op *lrnGradOp, vs []G.Value) (G.Value, error) {
 			n, c := u/p.C, u%p.C
 			dc, xc := dx[u*hw:(u+1)*hw], x[u*hw:(u+1)*hw]
 			du, su := dy[u*hw:(u+1)*hw], sp[u*hw:(u+1)*hw]
-			for i := range dc {
-				dc[i] = du[i] * su[i]
-			}
+			mulInto(dc, du, su)
 			for j := max(0, c-half); j <= min(p.C-1, c+half); j++ {
 				subScaledProd(dc, xc, r[(n*p.C+j)*hw:(n*p.C+j+1)*hw], coef)
 			}
@@ -233,5 +222,28 @@ func subScaledProdGo[T float](d, x, r []T, c T) {
 	x, r = x[:len(d)], r[:len(d)]
 	for i := range d {
 		d[i] -= c * x[i] * r[i]
+	}
+}
+
+// mulIntoGo is mulInto in Go.
+func mulIntoGo[T float](dst, a, b []T) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+// mulDivIntoGo is mulDivInto in Go.
+func mulDivIntoGo[T float](dst, a, b, c []T) {
+	a, b, c = a[:len(dst)], b[:len(dst)], c[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] * b[i] / c[i]
+	}
+}
+
+// affineGo is affine in Go: a multiply and an add, each rounded.
+func affineGo[T float](s []T, a, k T) {
+	for i := range s {
+		s[i] = k + T(a*s[i]) // the conversion rounds the product: no FMA
 	}
 }

@@ -190,3 +190,44 @@ func TestLRNKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestLRNElementwiseKernels checks mulInto, mulDivInto and affine (AVX for
+// float32 where available) bit for bit against their Go loops around the
+// eight-lane blocks, with a destination aliasing an operand.
+func TestLRNElementwiseKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	for _, n := range []int{0, 3, 8, 13, 64, 81} {
+		a, b, c := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i], b[i], c[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64()), 1+float32(rng.Float64())
+		}
+		type pair struct {
+			name      string
+			got, want []float32
+		}
+		var ps []pair
+		p := pair{"mulInto", make([]float32, n), make([]float32, n)}
+		mulInto(p.got, a, b)
+		mulIntoGo(p.want, a, b)
+		ps = append(ps, p)
+		p = pair{"mulInto aliased", append([]float32(nil), a...), append([]float32(nil), a...)}
+		mulInto(p.got, p.got, b)
+		mulIntoGo(p.want, p.want, b)
+		ps = append(ps, p)
+		p = pair{"mulDivInto", make([]float32, n), make([]float32, n)}
+		mulDivInto(p.got, a, b, c)
+		mulDivIntoGo(p.want, a, b, c)
+		ps = append(ps, p)
+		p = pair{"affine", append([]float32(nil), a...), append([]float32(nil), a...)}
+		affine(p.got, 2e-5, 1)
+		affineGo(p.want, 2e-5, 1)
+		ps = append(ps, p)
+		for _, p := range ps {
+			for i := range p.got {
+				if math.Float32bits(p.got[i]) != math.Float32bits(p.want[i]) {
+					t.Fatalf("%s n=%d i=%d: %g, Go loop %g", p.name, n, i, p.got[i], p.want[i])
+				}
+			}
+		}
+	}
+}

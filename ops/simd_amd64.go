@@ -336,3 +336,54 @@ func interleave(dst, ev, od []float32) {
 		dst[2*n] = ev[n]
 	}
 }
+
+// mulAVX, mulDivAVX and affineAVX are mulInto's, mulDivInto's and
+// affine's float32 kernels (simd_amd64.s), n a multiple of 8.
+//
+//go:noescape
+func mulAVX(dst, a, b *float32, n int)
+
+//go:noescape
+func mulDivAVX(dst, a, b, c *float32, n int)
+
+//go:noescape
+func affineAVX(s *float32, n int, a, k float32)
+
+// mulInto sets dst[i] = a[i]*b[i] for i < len(dst).
+func mulInto[T float](dst, a, b []T) {
+	if hasAVX {
+		if d, ok := any(dst).([]float32); ok {
+			if n8 := len(d) &^ 7; n8 > 0 {
+				mulAVX(&d[0], &any(a).([]float32)[:n8][0], &any(b).([]float32)[:n8][0], n8)
+				dst, a, b = dst[n8:], a[n8:], b[n8:]
+			}
+		}
+	}
+	mulIntoGo(dst, a, b)
+}
+
+// mulDivInto sets dst[i] = a[i]*b[i]/c[i] for i < len(dst).
+func mulDivInto[T float](dst, a, b, c []T) {
+	if hasAVX {
+		if d, ok := any(dst).([]float32); ok {
+			if n8 := len(d) &^ 7; n8 > 0 {
+				mulDivAVX(&d[0], &any(a).([]float32)[:n8][0], &any(b).([]float32)[:n8][0], &any(c).([]float32)[:n8][0], n8)
+				dst, a, b, c = dst[n8:], a[n8:], b[n8:], c[n8:]
+			}
+		}
+	}
+	mulDivIntoGo(dst, a, b, c)
+}
+
+// affine sets s[i] = k + a*s[i].
+func affine[T float](s []T, a, k T) {
+	if hasAVX {
+		if sf, ok := any(s).([]float32); ok {
+			if n8 := len(sf) &^ 7; n8 > 0 {
+				affineAVX(&sf[0], n8, any(a).(float32), any(k).(float32))
+				s = s[n8:]
+			}
+		}
+	}
+	affineGo(s, a, k)
+}

@@ -328,3 +328,82 @@ loop11:
 done11:
 	VZEROUPPER
 	RET
+
+// func mulAVX(dst, a, b *float32, n int)
+//
+// dst[i] = a[i]*b[i] for i < n, n a multiple of 8 (one rounding each, as
+// the Go loop). dst may be a or b.
+TEXT ·mulAVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ   done12
+
+loop12:
+	VMOVUPS (SI), Y0
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop12
+
+done12:
+	VZEROUPPER
+	RET
+
+// func mulDivAVX(dst, a, b, c *float32, n int)
+//
+// dst[i] = (a[i]*b[i]) / c[i] for i < n, n a multiple of 8 (two roundings,
+// in the Go loop's order).
+TEXT ·mulDivAVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), BX
+	MOVQ n+32(FP), CX
+	SHRQ $3, CX
+	JZ   done13
+
+loop13:
+	VMOVUPS (SI), Y0
+	VMULPS  (DX), Y0, Y0
+	VDIVPS  (BX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, BX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop13
+
+done13:
+	VZEROUPPER
+	RET
+
+// func affineAVX(s *float32, n int, a, k float32)
+//
+// s[i] = k + a*s[i] for i < n, n a multiple of 8: a multiply then an add,
+// each rounded (no FMA), as the Go loop.
+TEXT ·affineAVX(SB), NOSPLIT, $0-24
+	MOVQ         s+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS a+16(FP), Y1
+	VBROADCASTSS k+20(FP), Y2
+	SHRQ         $3, CX
+	JZ           done14
+
+loop14:
+	VMULPS  (DI), Y1, Y0
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop14
+
+done14:
+	VZEROUPPER
+	RET

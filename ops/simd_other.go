@@ -31,3 +31,12 @@ func max3s2[T float](dst, v []T) { max3s2Go(dst, v) }
 
 // maxPoolGrad3s2 reports false: there are no vector kernels here.
 func maxPoolGrad3s2[T float](f *poolOp, x, y, dy, dx []T, n3 int) bool { return false }
+
+// mulInto sets dst[i] = a[i]*b[i] for i < len(dst).
+func mulInto[T float](dst, a, b []T) { mulIntoGo(dst, a, b) }
+
+// mulDivInto sets dst[i] = a[i]*b[i]/c[i] for i < len(dst).
+func mulDivInto[T float](dst, a, b, c []T) { mulDivIntoGo(dst, a, b, c) }
+
+// affine sets s[i] = k + a*s[i].
+func affine[T float](s []T, a, k T) { affineGo(s, a, k) }
