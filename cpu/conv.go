@@ -318,16 +318,35 @@ func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
 			for k := lo; k < hi; k++ {
 				var s float64
 				for n := 0; n < g.N; n++ {
-					var sn float32
-					for _, v := range dy[n*q.kohw+k*q.ohw : n*q.kohw+(k+1)*q.ohw] {
-						sn += v
-					}
-					s += float64(sn)
+					s += float64(sum32(dy[n*q.kohw+k*q.ohw : n*q.kohw+(k+1)*q.ohw]))
 				}
 				db[k] = float32(s)
 			}
 		})
 	}
+}
+
+// sum32 returns the sum of v in eight interleaved float32 partial sums
+// (one chain of dependent additions would wait out the adder's latency on
+// every element: 4x slower, measured on the bias gradient).
+func sum32(v []float32) float32 {
+	var a [8]float32
+	n8 := len(v) &^ 7
+	for i := 0; i < n8; i += 8 {
+		b := v[i : i+8 : i+8]
+		a[0] += b[0]
+		a[1] += b[1]
+		a[2] += b[2]
+		a[3] += b[3]
+		a[4] += b[4]
+		a[5] += b[5]
+		a[6] += b[6]
+		a[7] += b[7]
+	}
+	for _, x := range v[n8:] {
+		a[0] += x
+	}
+	return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
 // smallPlane is the output plane size (OH*OW) below which backward filter

@@ -534,3 +534,20 @@ func TestPhasedIm2col(t *testing.T) {
 		}
 	}
 }
+
+// TestSum32 compares the eight-way partial sums with a float64 sum, for
+// lengths around the blocks of eight.
+func TestSum32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 15))
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 23, 1000} {
+		v := randSlice(rng, n)
+		var want, mag float64
+		for _, x := range v {
+			want += float64(x)
+			mag += math.Abs(float64(x))
+		}
+		if got := float64(sum32(v)); math.Abs(got-want) > opstest.RelTol*mag+opstest.AbsTol {
+			t.Errorf("n=%d: sum32 = %v, want %v", n, got, want)
+		}
+	}
+}
