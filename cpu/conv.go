@@ -67,9 +67,9 @@ func (e *Engine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
 	}
 	workers := e.nworkers()
 	if g.N >= workers {
-		parallelRanges(g.N, workers, func(_, lo, hi int) {
+		eachUnit(g.N, workers, func(_ int, next func() int) {
 			if q.pointwise {
-				for n := lo; n < hi; n++ {
+				for n := next(); n >= 0; n = next() {
 					yn := y[n*q.kohw : (n+1)*q.kohw]
 					e.sgemm(false, false, g.K, q.ohw, q.crs, 1, w, q.crs, x[n*q.chw:], q.ohw, 0, yn, q.ohw)
 					epilogue(yn, b, q.ohw, 0, g.K, 0, q.ohw, relu)
@@ -81,7 +81,7 @@ func (e *Engine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
 			ph := e.phaseBuf(q)
 			defer e.putPhases(ph)
 			ts := q.tiles()
-			for n := lo; n < hi; n++ {
+			for n := next(); n >= 0; n = next() {
 				xn := x[n*q.chw : (n+1)*q.chw]
 				yn := y[n*q.kohw : (n+1)*q.kohw]
 				phases(q, xn, ph, 0, g.C)
@@ -167,9 +167,9 @@ func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
 	checkConv(g, size{"w", len(w), g.K * q.crs}, size{"dy", len(dy), g.N * q.kohw}, size{"dx", len(dx), g.N * q.chw})
 	workers := e.nworkers()
 	if g.N >= workers {
-		parallelRanges(g.N, workers, func(_, lo, hi int) {
+		eachUnit(g.N, workers, func(_ int, next func() int) {
 			if q.pointwise {
-				for n := lo; n < hi; n++ {
+				for n := next(); n >= 0; n = next() {
 					e.sgemm(true, false, q.crs, q.ohw, g.K, 1, w, q.crs, dy[n*q.kohw:], q.ohw, 0, dx[n*q.chw:], q.ohw)
 				}
 				return
@@ -177,7 +177,7 @@ func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
 			col := e.pool.get(q.colLen())
 			defer e.pool.put(col)
 			ts := q.tiles()
-			for n := lo; n < hi; n++ {
+			for n := next(); n >= 0; n = next() {
 				dyn := dy[n*q.kohw : (n+1)*q.kohw]
 				dxn := dx[n*q.chw : (n+1)*q.chw]
 				clear(dxn)
@@ -233,6 +233,8 @@ func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
 	} else if g.N > 1 && q.ohw < smallPlane {
 		e.filterBatched(q, x, dy, dw, workers)
 	} else if g.N >= workers {
+		// A static split: which images a partial sums must not depend on
+		// timing, or dw would differ in the last bits between runs.
 		partial := make([][]float32, min(workers, g.N))
 		parallelRanges(g.N, workers, func(wk, lo, hi int) {
 			acc := dw

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/goinception/googlenet/ops"
 )
@@ -152,6 +153,33 @@ func parallelRanges(n, workers int, f func(w, lo, hi int)) {
 			f(w, lo, hi)
 		}()
 	}
+	wg.Wait()
+}
+
+// eachUnit runs f on up to workers goroutines (the caller's is worker 0).
+// Each f(w, next) takes units [0, n) one at a time from next until it
+// returns -1, so a worker slowed by another process takes fewer of them
+// instead of holding the others up at the end (images of a convolution:
+// with a static split of 8 images the faster core would idle while the
+// slower one finishes its fourth). A worker may get no unit at all.
+func eachUnit(n, workers int, f func(w int, next func() int)) {
+	workers = max(1, min(workers, n))
+	var ctr atomic.Int64
+	next := func() int {
+		if i := int(ctr.Add(1) - 1); i < n {
+			return i
+		}
+		return -1
+	}
+	var wg sync.WaitGroup
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			f(w, next)
+		}()
+	}
+	f(0, next)
 	wg.Wait()
 }
 

@@ -3,6 +3,7 @@ package ops
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // parallelMinWork is the least work (in elements touched) worth handing to
@@ -10,16 +11,21 @@ import (
 // outweigh the gain.
 const parallelMinWork = 1 << 14
 
-// parallelFor calls f on consecutive ranges [lo, hi) covering [0, n), one
-// range per worker, on up to GOMAXPROCS goroutines (the caller's included).
-// work is the number of elements each unit touches, to keep small jobs on
-// one goroutine. f must only write state owned by its range.
+// parallelFor calls f on consecutive ranges [lo, hi) covering [0, n), on up
+// to GOMAXPROCS goroutines (the caller's included). work is the number of
+// elements each unit touches, to keep small jobs on one goroutine. The
+// range is cut into up to four chunks per worker, which the workers take
+// in turn as they finish: a core slowed by another process then does less
+// of the work instead of holding the others up at the end. f must only
+// write state owned by its range; it may be called several times on one
+// goroutine.
 func parallelFor(n, work int, f func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if workers > n {
 		workers = n
 	}
-	if total := n * max(work, 1); total < 2*parallelMinWork {
+	total := n * max(work, 1)
+	if total < 2*parallelMinWork {
 		workers = 1
 	} else if workers > total/parallelMinWork {
 		workers = total / parallelMinWork
@@ -30,18 +36,32 @@ func parallelFor(n, work int, f func(lo, hi int)) {
 		}
 		return
 	}
+	chunks := min(n, chunksPerWorker*workers, total/parallelMinWork)
+	var next atomic.Int64
+	run := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			f(c*n/chunks, (c+1)*n/chunks)
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Add(workers - 1)
 	for w := 1; w < workers; w++ {
-		lo, hi := w*n/workers, (w+1)*n/workers
 		go func() {
 			defer wg.Done()
-			f(lo, hi)
+			run()
 		}()
 	}
-	f(0, n/workers)
+	run()
 	wg.Wait()
 }
+
+// chunksPerWorker is how many pieces parallelFor cuts each worker's share
+// into.
+const chunksPerWorker = 4
 
 // copyUnit is the number of elements one unit of copyBlocks' work moves.
 const copyUnit = 1 << 12

@@ -3,6 +3,7 @@ package ops
 import (
 	"math"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -31,6 +32,28 @@ func TestCopyBlocks(t *testing.T) {
 		for i := range got {
 			if math.Float64bits(got[i]) != math.Float64bits(want[i]) { // a copy: the same bits
 				t.Fatalf("%+v: element %d is %v, want %v", c, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestParallelForCoversOnce checks that parallelFor's chunks cover every
+// index exactly once, whatever the sizes and the number of workers.
+func TestParallelForCoversOnce(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	for _, c := range []struct{ n, work int }{{0, 1}, {1, 1 << 20}, {5, 1}, {7, parallelMinWork}, {1000, 1}, {1000, 100}, {64, parallelMinWork * 3}} {
+		hits := make([]int32, c.n)
+		var mu sync.Mutex
+		parallelFor(c.n, c.work, func(lo, hi int) {
+			mu.Lock()
+			defer mu.Unlock()
+			for i := lo; i < hi; i++ {
+				hits[i]++
+			}
+		})
+		for i, h := range hits {
+			if h != 1 {
+				t.Fatalf("n=%d work=%d: index %d covered %d times", c.n, c.work, i, h)
 			}
 		}
 	}
