@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
+	"sort"
 	"strings"
 
 	"github.com/goinception/googlenet/bench"
@@ -39,8 +42,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	python := fs.String("python", bench.DefaultPython, "interpreter for --peer (needs torch and torchvision)")
 	peerThreads := fs.Int("peer-threads", 0, "torch threads for --peer (0: one per core)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (model build included) to this file")
+	rounds := fs.Int("rounds", 1, "repeat the measurement (the peer, then ours, with --peer) and report medians over the rounds; peak RSS is from the first round")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--device cpu] [--engine cpu|reference] [--json] [--peer SCRIPT]")
+		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--device cpu] [--engine cpu|reference] [--json] [--peer SCRIPT] [--rounds R]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
@@ -51,8 +55,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if c.Batch <= 0 || c.Iters <= 0 || c.InputSize < 0 || c.Warmup < 0 {
-		fmt.Fprintln(stderr, "googlenet bench: --batch and --iters must be positive, --input and --warmup not negative")
+	if c.Batch <= 0 || c.Iters <= 0 || c.InputSize < 0 || c.Warmup < 0 || *rounds <= 0 {
+		fmt.Fprintln(stderr, "googlenet bench: --batch, --iters and --rounds must be positive, --input and --warmup not negative")
 		fs.Usage()
 		return 2
 	}
@@ -80,18 +84,6 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c.Seed = *seed
-	// The peer runs first, while this process is still small: a child
-	// started by fork/exec inherits the parent's peak RSS as its own
-	// ru_maxrss on Linux, which would report our peak as PyTorch's.
-	var pr *bench.PeerResult
-	if *peer != "" {
-		p, err := bench.RunPeer(bench.PeerConfig{Python: *python, Script: *peer, Threads: *peerThreads}, c)
-		if err != nil {
-			fmt.Fprintln(stderr, "googlenet bench:", err)
-			return 1
-		}
-		pr = &p
-	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -103,22 +95,76 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "googlenet bench:", err)
 			return 1
 		}
+		defer pprof.StopCPUProfile()
 	}
-	r, err := bench.Run(c)
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
+	var ours []bench.Result
+	var peers []bench.PeerResult
+	for i := 0; i < *rounds; i++ {
+		// The peer runs first, while this process is still small: a child
+		// started by fork/exec inherits the parent's peak RSS as its own
+		// ru_maxrss on Linux, which would report our peak as PyTorch's.
+		// That is also why peak RSS comes from the first round only.
+		if *peer != "" {
+			p, err := bench.RunPeer(bench.PeerConfig{Python: *python, Script: *peer, Threads: *peerThreads}, c)
+			if err != nil {
+				fmt.Fprintln(stderr, "googlenet bench:", err)
+				return 1
+			}
+			peers = append(peers, p)
+		}
+		r, err := bench.Run(c)
+		if err != nil {
+			fmt.Fprintln(stderr, "googlenet bench:", err)
+			return 1
+		}
+		ours = append(ours, r)
+		if *rounds > 1 && !*asJSON {
+			line := fmt.Sprintf("round %d/%d: ours %.2f img/s", i+1, *rounds, r.ImgPerS)
+			if len(peers) > 0 {
+				line += fmt.Sprintf(", peer %.2f img/s (%.2fx)", peers[i].ImgPerS, r.ImgPerS/peers[i].ImgPerS)
+			}
+			fmt.Fprintln(stderr, line)
+		}
+		runtime.GC()
+		debug.FreeOSMemory() // the next round's model starts from a clean heap
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "googlenet bench:", err)
-		return 1
+	r := ours[0]
+	r.ImgPerS, r.MsPerBatch, r.CPUMsPerBatch, r.GFLOPs = medianOf(ours, func(x bench.Result) float64 { return x.ImgPerS }),
+		medianOf(ours, func(x bench.Result) float64 { return x.MsPerBatch }),
+		medianOf(ours, func(x bench.Result) float64 { return x.CPUMsPerBatch }),
+		medianOf(ours, func(x bench.Result) float64 { return x.GFLOPs })
+	var pr *bench.PeerResult
+	if len(peers) > 0 {
+		p := peers[0]
+		p.ImgPerS = medianOf(peers, func(x bench.PeerResult) float64 { return x.ImgPerS })
+		p.MsPerBatch = medianOf(peers, func(x bench.PeerResult) float64 { return x.MsPerBatch })
+		pr = &p
+	}
+	var perRound []float64
+	if *rounds > 1 && pr != nil {
+		for i := range ours {
+			perRound = append(perRound, ours[i].ImgPerS/peers[i].ImgPerS)
+		}
 	}
 	if *asJSON {
 		out := struct {
 			bench.Result
-			Peer          *bench.PeerResult `json:"peer,omitempty"`
-			SpeedupVsPeer float64           `json:"speedup_vs_peer,omitempty"`
-			RSSVsPeer     float64           `json:"rss_vs_peer,omitempty"`
-		}{Result: r, Peer: pr}
+			Rounds          int               `json:"rounds"`
+			RoundImgPerS    []float64         `json:"round_img_per_s,omitempty"`
+			Peer            *bench.PeerResult `json:"peer,omitempty"`
+			PeerRoundImgPer []float64         `json:"peer_round_img_per_s,omitempty"`
+			SpeedupVsPeer   float64           `json:"speedup_vs_peer,omitempty"`
+			RoundSpeedups   []float64         `json:"round_speedups,omitempty"`
+			RSSVsPeer       float64           `json:"rss_vs_peer,omitempty"`
+		}{Result: r, Rounds: *rounds, Peer: pr, RoundSpeedups: perRound}
+		if *rounds > 1 {
+			for i := range ours {
+				out.RoundImgPerS = append(out.RoundImgPerS, ours[i].ImgPerS)
+			}
+			for i := range peers {
+				out.PeerRoundImgPer = append(out.PeerRoundImgPer, peers[i].ImgPerS)
+			}
+		}
 		if pr != nil && pr.ImgPerS > 0 && pr.PeakRSSBytes > 0 {
 			out.SpeedupVsPeer = r.ImgPerS / pr.ImgPerS
 			out.RSSVsPeer = float64(r.PeakRSSBytes) / float64(pr.PeakRSSBytes)
@@ -129,9 +175,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	of := fmt.Sprintf("median of %d", r.Iters)
+	if *rounds > 1 {
+		of = fmt.Sprintf("median of %d rounds of %d iterations", *rounds, r.Iters)
+	}
 	fmt.Fprintf(stdout, "ours:  %s %s batch %d input %d, %s, %d threads\n", r.Variant, r.Mode, r.Batch, r.InputSize, r.Engine, r.Threads)
-	fmt.Fprintf(stdout, "       %.2f img/s, %.1f ms/batch (median of %d; min %.1f, max %.1f), %.1f GFLOP/s, peak RSS %s\n",
-		r.ImgPerS, r.MsPerBatch, r.Iters, r.MinMs, r.MaxMs, r.GFLOPs, mib(r.PeakRSSBytes))
+	fmt.Fprintf(stdout, "       %.2f img/s, %.1f ms/batch (%s; min %.1f, max %.1f in the first), %.1f GFLOP/s, peak RSS %s\n",
+		r.ImgPerS, r.MsPerBatch, of, r.MinMs, r.MaxMs, r.GFLOPs, mib(r.PeakRSSBytes))
 	fmt.Fprintf(stdout, "       CPU time %.1f ms/batch (all threads); RSS after warm-up %s, at end %s\n", r.CPUMsPerBatch, mib(r.RSSAfterWarm), mib(r.RSSAtEnd))
 	fmt.Fprintf(stdout, "       checked: %s\n", r.Checked)
 	if pr != nil {
@@ -140,8 +190,30 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		if pr.ImgPerS > 0 && pr.PeakRSSBytes > 0 {
 			fmt.Fprintf(stdout, "ratio: %.2fx the peer's img/s, %.2fx its peak RSS\n", r.ImgPerS/pr.ImgPerS, float64(r.PeakRSSBytes)/float64(pr.PeakRSSBytes))
 		}
+		if len(perRound) > 0 {
+			lo, hi := perRound[0], perRound[0]
+			for _, v := range perRound {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			fmt.Fprintf(stdout, "       per round: %.2fx to %.2fx (ours and the peer alternate, so both see the same machine)\n", lo, hi)
+		}
 	}
 	return 0
+}
+
+// medianOf returns the median of f over xs (the mean of the middle two for
+// an even count).
+func medianOf[T any](xs []T, f func(T) float64) float64 {
+	v := make([]float64, len(xs))
+	for i, x := range xs {
+		v[i] = f(x)
+	}
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
