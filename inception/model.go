@@ -116,7 +116,7 @@ func New(c Config) (*Model, error) {
 	if m.grads, err = G.Grad(m.total, nodes...); err != nil {
 		return nil, errors.Wrap(err, "inception: gradients")
 	}
-	m.vm = G.NewTapeMachine(g)
+	m.vm = G.NewTapeMachine(g, G.WithEngine(ops.TensorEngine{}))
 	return m, nil
 }
 
@@ -245,7 +245,7 @@ func (m *Model) inference(n int) (*inferGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	ig := &inferGraph{b: b, input: x.Node, logits: net.logits.Node, vm: G.NewTapeMachine(b.Graph())}
+	ig := &inferGraph{b: b, input: x.Node, logits: net.logits.Node, vm: G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{}))}
 	m.infer[n] = ig
 	return ig, nil
 }

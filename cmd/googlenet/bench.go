@@ -175,13 +175,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	of := fmt.Sprintf("median of %d", r.Iters)
+	of := fmt.Sprintf("median of %d; min %.1f, max %.1f", r.Iters, r.MinMs, r.MaxMs)
 	if *rounds > 1 {
-		of = fmt.Sprintf("median of %d rounds of %d iterations", *rounds, r.Iters)
+		of = fmt.Sprintf("median of %d rounds of %d iterations; min %.1f, max %.1f in the first", *rounds, r.Iters, r.MinMs, r.MaxMs)
 	}
 	fmt.Fprintf(stdout, "ours:  %s %s batch %d input %d, %s, %d threads\n", r.Variant, r.Mode, r.Batch, r.InputSize, r.Engine, r.Threads)
-	fmt.Fprintf(stdout, "       %.2f img/s, %.1f ms/batch (%s; min %.1f, max %.1f in the first), %.1f GFLOP/s, peak RSS %s\n",
-		r.ImgPerS, r.MsPerBatch, of, r.MinMs, r.MaxMs, r.GFLOPs, mib(r.PeakRSSBytes))
+	fmt.Fprintf(stdout, "       %.2f img/s, %.1f ms/batch (%s), %.1f GFLOP/s, peak RSS %s\n",
+		r.ImgPerS, r.MsPerBatch, of, r.GFLOPs, mib(r.PeakRSSBytes))
 	fmt.Fprintf(stdout, "       CPU time %.1f ms/batch (all threads); RSS after warm-up %s, at end %s\n", r.CPUMsPerBatch, mib(r.RSSAfterWarm), mib(r.RSSAtEnd))
 	fmt.Fprintf(stdout, "       checked: %s\n", r.Checked)
 	if pr != nil {

@@ -166,7 +166,7 @@ func (n *Net) graph(shape []int) (*netGraph, error) {
 		}
 		ng.outs = append(ng.outs, v)
 	}
-	ng.vm = G.NewTapeMachine(b.g)
+	ng.vm = G.NewTapeMachine(b.g, G.WithEngine(ops.TensorEngine{}))
 	n.graphs[key] = ng
 	return ng, nil
 }
