@@ -5,13 +5,17 @@
 # shared/peers/torch_googlenet_bench.py with Debian's /usr/bin/python3) and
 # prints one table row with the machine load (uptime) at that moment.
 #
-# usage: scripts/bench-vs-torch.sh [--native-openblas] [--iters N] [--variant V] [WORKLOAD...]
+# usage: scripts/bench-vs-torch.sh [--native-openblas] [--iters N] [--rounds R] [--variant V] [WORKLOAD...]
 #   WORKLOAD is MODE:BATCH[:INPUT], e.g. infer:8 train:8 infer:8:320
 #   (default: infer:1 infer:8 infer:32 train:1 train:8 train:32
 #    infer:8:320 infer:8:448 train:8:320 train:8:448)
 #   --native-openblas  unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this
 #                      script's processes only (both sides), so OpenBLAS
 #                      picks its native kernels; the script says so.
+#   --rounds R         alternate PyTorch and ours R times per workload and
+#                      report medians (default 3; the per-round ratios' range
+#                      is printed too): on a shared machine one pair of runs
+#                      can be 30% off either way.
 #   --json             print each run's JSON object instead of the table
 # Columns: img/s (median), peak RSS, and our CPU time per batch (user+sys,
 # all threads: nearly independent of other load; on idle cores the batch
@@ -23,6 +27,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 PEER=${PEER:-$here/../shared/peers/torch_googlenet_bench.py}
 PYTHON=${PYTHON:-/usr/bin/python3}
 iters=10
+rounds=3
 variant=paper
 json=0
 workloads=()
@@ -33,9 +38,10 @@ while [ $# -gt 0 ]; do
 		unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 		;;
 	--iters) iters=$2; shift ;;
+	--rounds) rounds=$2; shift ;;
 	--variant) variant=$2; shift ;;
 	--json) json=1 ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
 	*) workloads+=("$1") ;;
 	esac
 	shift
@@ -55,7 +61,7 @@ fi
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-<unset>} GOOGLENET_BLAS=${GOOGLENET_BLAS:-<auto>}"
 if [ $json = 0 ]; then
-	printf '%-6s %5s %5s | %9s %9s %6s | %9s %9s %6s | %9s | %s\n' mode batch input "ours i/s" "torch i/s" ratio "ours MiB" "torch MiB" ratio "ours CPUms" "load (1 min) / ours engine"
+	printf '%-6s %5s %5s | %9s %9s %6s %13s | %9s %9s %6s | %9s | %s\n' mode batch input "ours i/s" "torch i/s" ratio "per round" "ours MiB" "torch MiB" ratio "ours CPUms" "load (1 min) / ours engine"
 fi
 for w in "${workloads[@]}"; do
 	IFS=: read -r mode batch input <<<"$w"
@@ -64,14 +70,15 @@ for w in "${workloads[@]}"; do
 	warm=2
 	[ "$mode" = train ] && [ "$batch" -ge 32 ] && warm=1
 	out=$("$GOOGLENET" bench --variant "$variant" --mode "$mode" --batch "$batch" --input "$input" \
-		--iters "$iters" --warmup $warm --json --peer "$PEER" --python "$PYTHON")
+		--iters "$iters" --warmup $warm --rounds "$rounds" --json --peer "$PEER" --python "$PYTHON")
 	if [ $json = 1 ]; then echo "$out"; continue; fi
 	"$PYTHON" -c '
 import json, sys
 d = json.loads(sys.argv[1]); p = d["peer"]
 mib = lambda b: b / 2**20
-print("%-6s %5d %5d | %9.2f %9.2f %5.2fx | %9.0f %9.0f %5.2fx | %9.0f | %s / %s" % (d["mode"], d["batch"], d["input"],
-      d["img_per_s"], p["img_per_s"], d["img_per_s"] / p["img_per_s"],
+rs = d.get("round_speedups") or [d["img_per_s"] / p["img_per_s"]]
+print("%-6s %5d %5d | %9.2f %9.2f %5.2fx %13s | %9.0f %9.0f %5.2fx | %9.0f | %s / %s" % (d["mode"], d["batch"], d["input"],
+      d["img_per_s"], p["img_per_s"], d["img_per_s"] / p["img_per_s"], "%.2f-%.2fx" % (min(rs), max(rs)),
       mib(d["peak_rss_bytes"]), mib(p["peak_rss_bytes"]), d["peak_rss_bytes"] / p["peak_rss_bytes"],
       d["cpu_ms_per_batch"], sys.argv[2], d["engine"]))' "$out" "$load"
 done
