@@ -61,10 +61,15 @@
 //     the GEMM Y_n[K,HW] = W[K,C] · X_n[C,HW] on the image itself, with no
 //     copy. Other kernels unroll each image with im2col into a reused
 //     buffer, then Y_n = W[K,CRS] · col[CRS,OHW]. Bias and ReLU are applied
-//     in one pass over the output rows after the GEMM (the epilogue).
+//     in one pass over the output rows after the GEMM (the epilogue). An
+//     image whose unrolled columns exceed 1 MiB (conv1, conv2/3x3) is done
+//     a block of output rows at a time (unroll, GEMM, epilogue), so the
+//     GEMM reads columns still in cache. A strided convolution first splits
+//     each input row into its column phases (x[.,.,j*sw+p]), so that im2col
+//     copies contiguous runs instead of gathering every sw-th element.
 //   - Backward data: dcol = Wᵀ · dY_n (the transpose is the GEMM's flag, not
 //     a copy), written into dX_n directly for 1x1 convolutions, otherwise
-//     folded back by col2im.
+//     folded back by col2im (by the same row blocks).
 //   - Backward filter: dW = Σ_n dY_n · col_nᵀ, accumulated through the
 //     GEMM's beta = 1, one partial sum per goroutine; db = row sums of dY.
 //     For small output planes (OH*OW < 64, GoogLeNet's 7x7 stages) the
@@ -73,8 +78,11 @@
 //
 // Scratch buffers (im2col columns, partial sums, GEMM packing) are kept in
 // free lists and reused across calls; an engine is safe for concurrent use.
-// Work is split statically, so results are bit-for-bit repeatable for a
-// given backend and worker count.
+// Forward and backward-data passes hand images to the workers one at a
+// time as they finish (a core slowed by another process takes fewer);
+// the filter gradient splits its images statically, because which images
+// a partial sum holds changes its rounding. So results are bit-for-bit
+// repeatable for a given backend and worker count.
 //
 // # The pure-Go GEMM
 //

@@ -68,11 +68,18 @@
 // engine runs.
 //
 // On amd64 CPUs with AVX the float32 elementwise kernels (ReLU and its
-// masks, LRN's window sums and power, max pooling's maxima and the 3x3/1
-// pool gradient) run eight lanes at a time in assembly (simd_amd64.s);
-// they give the same bits as their Go loops, which run elsewhere, except
-// that a maximum of NaNs may carry another NaN payload and a maximum of
-// ±0 may be -0.
+// masks, LRN's window sums, products, quotient and power, max pooling's
+// maxima, the 3x3/1 pool gradient, and with AVX2 the 3x3/2 pools' stride-2
+// windows and their gradient over even/odd column phases) run eight lanes
+// at a time in assembly (simd_amd64.s); they give the same bits as their
+// Go loops, which run elsewhere, except that a maximum of NaNs may carry
+// another NaN payload and a maximum of ±0 may be -0.
+//
+// Large element-wise ops, pooling, LRN, concatenation and its gradient
+// split their work over GOMAXPROCS goroutines in chunks taken as the
+// workers finish. Gorgonia's own sums of fan-out gradients run on one
+// goroutine unless the tape machine uses TensorEngine (package inception's
+// models do).
 //
 // # Buffers
 //
