@@ -91,32 +91,45 @@ var larger = []struct {
 func TestLargerGeometries(t *testing.T) {
 	for _, tc := range larger {
 		g := tc.g
-		rng := rand.New(rand.NewPCG(uint64(g.C), uint64(g.K)))
-		x := randSlice(rng, g.N*g.C*g.H*g.W)
-		w := randSlice(rng, g.K*g.C*g.R*g.S)
-		b := randSlice(rng, g.K)
-		dy := randSlice(rng, g.N*g.K*g.OutH*g.OutW)
-		wantY, magY := opstest.RefConvForward(g, x, w, b)
-		for i, v := range wantY {
-			wantY[i] = math.Max(v, 0)
-		}
-		wantDx, magDx := opstest.RefConvBackwardData(g, w, dy)
-		wantDw, magDw, wantDb, magDb := opstest.RefConvBackwardFilter(g, x, dy)
-		for name, e := range engines(t) {
-			t.Run(tc.name+"/"+name, func(t *testing.T) {
-				y := make([]float32, len(wantY))
-				e.ConvForward(g, x, w, b, y, true)
-				compare(t, "y", y, wantY, magY)
-				dx := make([]float32, len(x))
-				e.ConvBackwardData(g, w, dy, dx)
-				compare(t, "dx", dx, wantDx, magDx)
-				dw := make([]float32, len(w))
-				db := make([]float32, g.K)
-				e.ConvBackwardFilter(g, x, dy, dw, db)
-				compare(t, "dw", dw, wantDw, magDw)
-				compare(t, "db", db, wantDb, magDb)
-			})
-		}
+		checkConvAgainstRef(t, tc.name, g, rand.New(rand.NewPCG(uint64(g.C), uint64(g.K))), false)
+	}
+}
+
+// checkConvAgainstRef runs forward (with ReLU), data gradient and filter
+// gradient of g on every engine and compares them with the float64
+// reference on random data from rng. With nanDx the data gradient's
+// buffer starts as NaN, so it must be overwritten, not accumulated into.
+func checkConvAgainstRef(t *testing.T, name string, g ops.ConvGeom, rng *rand.Rand, nanDx bool) {
+	t.Helper()
+	x := randSlice(rng, g.N*g.C*g.H*g.W)
+	w := randSlice(rng, g.K*g.C*g.R*g.S)
+	b := randSlice(rng, g.K)
+	dy := randSlice(rng, g.N*g.K*g.OutH*g.OutW)
+	wantY, magY := opstest.RefConvForward(g, x, w, b)
+	for i, v := range wantY {
+		wantY[i] = math.Max(v, 0)
+	}
+	wantDx, magDx := opstest.RefConvBackwardData(g, w, dy)
+	wantDw, magDw, wantDb, magDb := opstest.RefConvBackwardFilter(g, x, dy)
+	for ename, e := range engines(t) {
+		t.Run(name+"/"+ename, func(t *testing.T) {
+			y := make([]float32, len(wantY))
+			e.ConvForward(g, x, w, b, y, true)
+			compare(t, "y", y, wantY, magY)
+			dx := make([]float32, len(x))
+			if nanDx {
+				for i := range dx {
+					dx[i] = float32(math.NaN())
+				}
+			}
+			e.ConvBackwardData(g, w, dy, dx)
+			compare(t, "dx", dx, wantDx, magDx)
+			dw := make([]float32, len(w))
+			db := make([]float32, g.K)
+			e.ConvBackwardFilter(g, x, dy, dw, db)
+			compare(t, "dw", dw, wantDw, magDw)
+			compare(t, "db", db, wantDb, magDb)
+		})
 	}
 }
 
@@ -463,35 +476,7 @@ func TestTiledIm2col(t *testing.T) {
 			if q := newGeom(g); elems < q.crs*q.ohw && len(q.tiles()) < 2 {
 				t.Fatalf("tileElems %d: geometry %d is not tiled", elems, gi)
 			}
-			rng := rand.New(rand.NewPCG(uint64(gi), uint64(elems)))
-			x := randSlice(rng, g.N*g.C*g.H*g.W)
-			w := randSlice(rng, g.K*g.C*g.R*g.S)
-			b := randSlice(rng, g.K)
-			dy := randSlice(rng, g.N*g.K*g.OutH*g.OutW)
-			wantY, magY := opstest.RefConvForward(g, x, w, b)
-			for i, v := range wantY {
-				wantY[i] = math.Max(v, 0)
-			}
-			wantDx, magDx := opstest.RefConvBackwardData(g, w, dy)
-			wantDw, magDw, wantDb, magDb := opstest.RefConvBackwardFilter(g, x, dy)
-			for name, e := range engines(t) {
-				t.Run(fmt.Sprintf("tile%d/geom%d/%s", elems, gi, name), func(t *testing.T) {
-					y := make([]float32, len(wantY))
-					e.ConvForward(g, x, w, b, y, true)
-					compare(t, "y", y, wantY, magY)
-					dx := make([]float32, len(x))
-					for i := range dx {
-						dx[i] = float32(math.NaN()) // must be overwritten, not accumulated into
-					}
-					e.ConvBackwardData(g, w, dy, dx)
-					compare(t, "dx", dx, wantDx, magDx)
-					dw := make([]float32, len(w))
-					db := make([]float32, g.K)
-					e.ConvBackwardFilter(g, x, dy, dw, db)
-					compare(t, "dw", dw, wantDw, magDw)
-					compare(t, "db", db, wantDb, magDb)
-				})
-			}
+			checkConvAgainstRef(t, fmt.Sprintf("tile%d/geom%d", elems, gi), g, rand.New(rand.NewPCG(uint64(gi), uint64(elems))), true)
 		}
 	}
 }
