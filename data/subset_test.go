@@ -84,3 +84,27 @@ func TestFashionMNIST(t *testing.T) {
 		t.Errorf("train %d, want 4", s.Train.Len())
 	}
 }
+
+// FuzzSubsetSpec feeds arbitrary subset options to the spec parser: it must
+// return options within range or an error, never panic.
+func FuzzSubsetSpec(f *testing.F) {
+	for _, s := range []string{"classes=5-9,per-class=100", "classes=0+2+Bag", "val-per-class=3", "classes=-1-2", "classes=9-", "x,classes=1"} {
+		f.Add(s)
+	}
+	names := FashionMNISTClasses
+	f.Fuzz(func(t *testing.T, arg string) {
+		_, opts := splitSubsetSpec(arg)
+		o, err := parseSubset(opts, names)
+		if err != nil {
+			return
+		}
+		for _, c := range o.Classes {
+			if c < 0 || c >= len(names) {
+				t.Fatalf("%q: class %d out of range", arg, c)
+			}
+		}
+		if o.PerClass < 0 || o.ValPerClass < 0 {
+			t.Fatalf("%q: negative limits %+v", arg, o)
+		}
+	})
+}
