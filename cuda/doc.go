@@ -29,7 +29,8 @@
 //     Device calls keeps activations on the GPU across layers.
 //   - Engine: ops.Engine over a Device (upload, compute, download per
 //     call), the drop-in that moves the convolution hot path of the CPU
-//     Gorgonia graph onto the GPU via ops.SetEngine.
+//     Gorgonia graph onto the GPU when a model is built with it
+//     (inception.Config.Engine).
 //
 // # GEMM
 //
@@ -50,7 +51,7 @@
 //
 // # Errors
 //
-// Device and Executor methods return errors wrapped with context; every
-// CUDA result is checked. ops.Engine's methods cannot return errors, so
-// Engine panics on a device failure (out of memory, a failed launch).
+// Device, Executor and Engine methods return errors wrapped with context;
+// every CUDA result is checked. A device failure inside a Gorgonia graph
+// (out of memory, a failed launch) is the error of the machine's run.
 package cuda

@@ -59,6 +59,11 @@ type Options struct {
 	// batch-norm layer by full name (e.g. "conv1/bn"); a non-nil result is
 	// shared instead of fresh statistics.
 	BNStats func(name string) *ops.BNStats
+	// Engine runs the float32 kernels of every op the builder makes
+	// (ops.With). nil means ops.Reference, the pure-Go specification; the
+	// command line passes cpu.New's engine. Graphs built with different
+	// engines run side by side in one process.
+	Engine ops.Engine
 }
 
 // Layer records one layer added to a Builder: what the summary prints.
@@ -89,6 +94,7 @@ type Builder struct {
 	layers  []Layer
 	rand    *ops.RandState
 	nDrop   int
+	ops     ops.Ops // op constructors bound to Options.Engine
 	// inputs are the nodes made by Input: data, never a function of the
 	// parameters, so no gradient needs to flow into them.
 	inputs map[*G.Node]bool
@@ -108,6 +114,7 @@ func New(o Options) *Builder {
 		bnNames: map[string]*ops.BNStats{},
 		names:   map[string]bool{},
 		rand:    o.Rand,
+		ops:     ops.With(o.Engine),
 	}
 	if b.rand == nil {
 		b.rand = &ops.RandState{Seed: o.Seed}
@@ -132,6 +139,13 @@ func (b *Builder) Training() bool { return b.opts.Training }
 
 // ShapesOnly reports whether the builder only tracks shapes.
 func (b *Builder) ShapesOnly() bool { return b.opts.ShapesOnly }
+
+// Ops returns the op constructors bound to the builder's engine, for layer
+// helpers and losses written outside this package.
+func (b *Builder) Ops() ops.Ops { return b.ops }
+
+// Engine returns the engine the builder's ops run on.
+func (b *Builder) Engine() ops.Engine { return b.ops.Engine() }
 
 // Rand returns the dropout state of the model: trainers set its Step before
 // each run so that masks differ from step to step and are reproducible.

@@ -130,7 +130,7 @@ func (b *Builder) Conv(name string, x *Tensor, out int, o ConvOpts) *Tensor {
 		// A convolution of an Input (conv1 of a network) skips the gradient
 		// with respect to its input: it is data, and computing it would
 		// cost a backward-data GEMM every training step.
-		node, err := ops.Conv2D(x.Node, wp.Node, bn, ops.ConvOpts{StrideH: s, StrideW: s, Pad: ops.Same(o.Pad),
+		node, err := b.ops.Conv2D(x.Node, wp.Node, bn, ops.ConvOpts{StrideH: s, StrideW: s, Pad: ops.Same(o.Pad),
 			ReLU: o.ReLU && !o.BatchNorm, NoInputGrad: b.inputs[x.Node]})
 		if err != nil {
 			b.wrap(name, err)
@@ -191,7 +191,7 @@ func (b *Builder) batchNorm(f string, x *Tensor, o BNOpts) *Tensor {
 	}
 	y := &Tensor{Shape: append([]int(nil), x.Shape...)}
 	if b.g != nil {
-		node, err := ops.BatchNorm(x.Node, gamma.Node, beta.Node, st, b.opts.Training)
+		node, err := b.ops.BatchNorm(x.Node, gamma.Node, beta.Node, st, b.opts.Training)
 		if err != nil {
 			b.err = errors.Wrapf(err, "layer %s", f)
 			return nil
@@ -227,7 +227,7 @@ func (b *Builder) relu(f string, x *Tensor) *Tensor {
 	}
 	y := &Tensor{Shape: append([]int(nil), x.Shape...)}
 	if b.g != nil {
-		node, err := ops.ReLU(x.Node)
+		node, err := b.ops.ReLU(x.Node)
 		if err != nil {
 			b.err = errors.Wrapf(err, "layer %s", f)
 			return nil
@@ -290,9 +290,9 @@ func (b *Builder) pool(name, typ string, x *Tensor, o PoolOpts) *Tensor {
 		var node *G.Node
 		var err error
 		if typ == "maxpool" {
-			node, err = ops.MaxPool2D(x.Node, po)
+			node, err = b.ops.MaxPool2D(x.Node, po)
 		} else {
-			node, err = ops.AvgPool2D(x.Node, po)
+			node, err = b.ops.AvgPool2D(x.Node, po)
 		}
 		if err != nil {
 			b.wrap(name, err)
@@ -320,7 +320,7 @@ func (b *Builder) AdaptiveAvgPool(name string, x *Tensor, outH, outW int) *Tenso
 	b.record(Layer{Name: f, Type: "adaptiveavgpool", Output: []int{c, outH, outW}})
 	y := &Tensor{Shape: []int{n, c, outH, outW}}
 	if b.g != nil {
-		node, err := ops.AdaptiveAvgPool2D(x.Node, outH, outW)
+		node, err := b.ops.AdaptiveAvgPool2D(x.Node, outH, outW)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -343,7 +343,7 @@ func (b *Builder) GlobalAvgPool(name string, x *Tensor) *Tensor {
 	b.record(Layer{Name: f, Type: "globalavgpool", Kernel: x.Shape[2], Stride: 1, Output: []int{c, 1, 1}})
 	y := &Tensor{Shape: []int{n, c, 1, 1}}
 	if b.g != nil {
-		node, err := ops.GlobalAvgPool2D(x.Node)
+		node, err := b.ops.GlobalAvgPool2D(x.Node)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -369,7 +369,7 @@ func (b *Builder) LRN(name string, x *Tensor, o ops.LRNOpts) *Tensor {
 	b.record(Layer{Name: f, Type: "lrn", Kernel: o.Size, Output: x.Dims()})
 	y := &Tensor{Shape: append([]int(nil), x.Shape...)}
 	if b.g != nil {
-		node, err := ops.LRN(x.Node, o)
+		node, err := b.ops.LRN(x.Node, o)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -402,7 +402,7 @@ func (b *Builder) Dropout(name string, x *Tensor, rate float64) *Tensor {
 	idx := b.nDrop
 	b.nDrop++
 	if b.g != nil {
-		node, err := ops.Dropout(x.Node, rate, b.rand, idx, b.opts.Training)
+		node, err := b.ops.Dropout(x.Node, rate, b.rand, idx, b.opts.Training)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -429,7 +429,7 @@ func (b *Builder) Flatten(name string, x *Tensor) *Tensor {
 	b.record(Layer{Name: f, Type: "flatten", Output: []int{feat}})
 	y := &Tensor{Shape: []int{x.Shape[0], feat}}
 	if b.g != nil {
-		node, err := ops.Flatten(x.Node)
+		node, err := b.ops.Flatten(x.Node)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -482,9 +482,9 @@ func (b *Builder) Linear(name string, x *Tensor, out int, o LinearOpts) *Tensor 
 		if bp != nil {
 			bn = bp.Node
 		}
-		node, err := ops.Linear(x.Node, wp.Node, bn)
+		node, err := b.ops.Linear(x.Node, wp.Node, bn)
 		if err == nil && o.ReLU {
-			node, err = ops.ReLU(node)
+			node, err = b.ops.ReLU(node)
 		}
 		if err != nil {
 			b.wrap(name, err)
@@ -526,7 +526,7 @@ func (b *Builder) Concat(name string, xs ...*Tensor) *Tensor {
 	b.record(Layer{Name: f, Type: "concat", Output: []int{c, s[2], s[3]}})
 	y := &Tensor{Shape: []int{s[0], c, s[2], s[3]}}
 	if b.g != nil {
-		node, err := ops.ConcatChannels(nodes...)
+		node, err := b.ops.ConcatChannels(nodes...)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
