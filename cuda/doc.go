@@ -1,6 +1,8 @@
-// Package cuda is the NVIDIA GPU backend: CUDA C kernels for the training
-// step of GoogLeNet, compiled to PTX, launched through the CUDA driver API
-// (gorgonia.org/cu v0.9.6) in a binary built with the `gpu` tag.
+// Package cuda is the NVIDIA GPU backend: CUDA C kernels for a training
+// step, compiled to PTX, launched through the CUDA driver API
+// (gorgonia.org/cu v0.9.6) in a binary built with the `gpu` tag. Net runs
+// the network a graph.Builder described (graph.Layer), whatever it is: the
+// package knows no network by name.
 //
 // # Build
 //

@@ -1,6 +1,7 @@
 package inception
 
 import (
+	"fmt"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -8,6 +9,12 @@ import (
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/ops"
 )
+
+// Network returns the description of the training graph (graph.Builder's
+// Network): every input, layer and loss with its kind, options, input
+// layers, shapes and parameter names, in build order. Backends other than
+// the Gorgonia graph (the device network of package cuda) walk it.
+func (m *Model) Network() []graph.Layer { return m.b.Network() }
 
 // Losses are the losses of one training step, each the mean over the batch.
 type Losses struct {
@@ -117,7 +124,11 @@ func newModel(c Config, share graph.Options) (*Model, error) {
 	m.auxW = G.NewScalar(g, dt, G.WithName("aux_weight"))
 
 	// loss = main + AuxWeight*(aux1 + aux2)
-	if m.loss0, err = b.Ops().SoftmaxCrossEntropy(n.logits.Node, m.label); err != nil {
+	// The losses are layers of the description too (named as Caffe's
+	// loss3/loss3, loss1/loss1, loss2/loss2), so that a backend walking it
+	// knows which outputs are logits and how they are weighed.
+	b.Scope("loss3", func() { m.loss0 = b.SoftmaxCrossEntropy("loss3", n.logits, m.label, graph.LossOpts{}) })
+	if err := b.Err(); err != nil {
 		return nil, errors.Wrap(err, "inception: main loss")
 	}
 	m.total = m.loss0
@@ -126,7 +137,9 @@ func newModel(c Config, share graph.Options) (*Model, error) {
 		if a == nil {
 			continue
 		}
-		if m.lossAux[i], err = b.Ops().SoftmaxCrossEntropy(a.Node, m.label); err != nil {
+		scope := fmt.Sprintf("loss%d", i+1)
+		b.Scope(scope, func() { m.lossAux[i] = b.SoftmaxCrossEntropy(scope, a, m.label, graph.LossOpts{Aux: true}) })
+		if err := b.Err(); err != nil {
 			return nil, errors.Wrapf(err, "inception: aux loss %d", i+1)
 		}
 		if auxSum == nil {

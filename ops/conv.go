@@ -38,8 +38,13 @@ func convGeomFor(xs, ws tensor.Shape, o ConvOpts) (ConvGeom, error) {
 	if ph < g.R || pw < g.S {
 		return ConvGeom{}, errors.Errorf("padded input %dx%d smaller than kernel %dx%d", ph, pw, g.R, g.S)
 	}
-	g.OutH = (ph-g.R)/sh + 1
-	g.OutW = (pw-g.S)/sw + 1
+	var err error
+	if g.OutH, err = ConvOutSize(g.H, g.R, sh, p.Top, p.Bottom); err != nil {
+		return ConvGeom{}, err
+	}
+	if g.OutW, err = ConvOutSize(g.W, g.S, sw, p.Left, p.Right); err != nil {
+		return ConvGeom{}, err
+	}
 	return g, nil
 }
 
