@@ -120,8 +120,16 @@ func (c Contract) geometry(dst []float32, img image.Image) error {
 		var err error
 		switch c.Resize {
 		case Square:
-			t := data.Transform{Size: c.Crop, Channels: n, Crop: data.CropCenter, Resize: c.Size, Interp: di}
-			return errors.Wrap(t.Apply(dst, img, n, nil), "preprocess")
+			// As package eval renders its one-crop scheme: cut the square,
+			// resample it once.
+			if out, err = data.Crop(img, c.squareRect(b)); err != nil {
+				return errors.Wrap(err, "preprocess")
+			}
+			if out.Bounds().Dx() != c.Crop {
+				if out, err = data.Resize(out, c.Crop, c.Crop, di); err != nil {
+					return errors.Wrap(err, "preprocess")
+				}
+			}
 		default:
 			p, err2 := c.scaledSize(b.Dx(), b.Dy())
 			if err2 != nil {

@@ -14,9 +14,6 @@ import torch.nn.functional as F
 from PIL import Image
 from torchvision import transforms as T
 
-out = sys.argv[1]
-
-
 def torchvision_input(path):
     # torchvision's documented ImageNet evaluation transform for GoogLeNet
     # (GoogLeNet_Weights.IMAGENET1K_V1.transforms: resize 256, crop 224,
@@ -55,6 +52,8 @@ def caffe_input(path):
     return (x - np.array([104, 117, 123], np.float32)[:, None, None]).astype(np.float32)
 
 
-for i, path in enumerate(sys.argv[2:]):
-    for name, f in (("torchvision", torchvision_input), ("zoo", zoo_input), ("caffe", caffe_input)):
-        np.ascontiguousarray(f(path), dtype="<f4").tofile("%s/%s-%d.f32" % (out, name, i))
+if __name__ == "__main__":
+    out = sys.argv[1]
+    for i, path in enumerate(sys.argv[2:]):
+        for name, f in (("torchvision", torchvision_input), ("zoo", zoo_input), ("caffe", caffe_input)):
+            np.ascontiguousarray(f(path), dtype="<f4").tofile("%s/%s-%d.f32" % (out, name, i))
