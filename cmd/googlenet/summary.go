@@ -82,10 +82,20 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		var v any = s
 		if contract != nil {
-			v = struct {
-				inception.Summary
-				Input *preprocess.Contract `json:"input_contract"`
-			}{s, contract}
+			// The summary's own JSON object with the contract added.
+			var obj map[string]json.RawMessage
+			b, err := json.Marshal(s)
+			if err == nil {
+				err = json.Unmarshal(b, &obj)
+			}
+			if err == nil {
+				obj["input_contract"], err = json.Marshal(contract)
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "googlenet summary:", err)
+				return 1
+			}
+			v = obj
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
