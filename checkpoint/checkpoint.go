@@ -377,7 +377,7 @@ func (c *Checkpoint) Encode() ([]safetensors.Tensor, map[string]string, error) {
 	md["means"] = js(nonNil(c.Meta.Means))
 	md["stds"] = js(nonNil(c.Meta.Stds))
 	if c.Meta.Input != nil {
-		if err := CheckContract(*c.Meta.Input, c.Meta.Config); err != nil {
+		if err := c.Meta.Input.Fits(c.Meta.Config.InChannels, c.Meta.Config.InputSize); err != nil {
 			return nil, nil, errors.Wrap(err, "checkpoint")
 		}
 		s, err := c.Meta.Input.Encode()
@@ -507,19 +507,4 @@ func (m Meta) InputContract() preprocess.Contract {
 		return m.Input.Clone()
 	}
 	return preprocess.Native(m.Config.InChannels, m.Config.InputSize, m.Means, m.Stds)
-}
-
-// CheckContract reports whether contract c produces the input of a model
-// with configuration cfg: as many channels and a crop of the input size.
-func CheckContract(c preprocess.Contract, cfg inception.Config) error {
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	if n := c.Channels.Channels(); n != cfg.InChannels {
-		return errors.Errorf("input contract %q gives %d channels, the model takes %d", c.Name, n, cfg.InChannels)
-	}
-	if c.Crop != cfg.InputSize {
-		return errors.Errorf("input contract %q crops %dx%d, the model takes %dx%d", c.Name, c.Crop, c.Crop, cfg.InputSize, cfg.InputSize)
-	}
-	return nil
 }

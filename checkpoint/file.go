@@ -78,7 +78,7 @@ func Decode(f *safetensors.File) (*Checkpoint, error) {
 		if err != nil {
 			return nil, bad("input_contract", err)
 		}
-		if err := CheckContract(ic, c.Meta.Config); err != nil {
+		if err := ic.Fits(c.Meta.Config.InChannels, c.Meta.Config.InputSize); err != nil {
 			return nil, bad("input_contract", err)
 		}
 		c.Meta.Input = &ic

@@ -7,7 +7,6 @@ import (
 
 	"github.com/pkg/errors"
 
-	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/preprocess"
@@ -342,7 +341,7 @@ func RenderContract(dst []float32, img image.Image, scheme Scheme, crops []Crop,
 // checkContract reports whether contract c fits a model with configuration
 // cfg (checkpoint.CheckContract).
 func checkContract(c preprocess.Contract, cfg inception.Config) error {
-	return errors.Wrap(checkpoint.CheckContract(c, cfg), "eval")
+	return errors.Wrap(c.Fits(cfg.InChannels, cfg.InputSize), "eval")
 }
 
 // sameContract reports whether two contracts prepare inputs alike.

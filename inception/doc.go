@@ -62,6 +62,13 @@
 // and batch-norm statistics. Summarize describes a configuration layer by
 // layer (output shape, parameters, multiply-adds) without building kernels.
 //
+// # Features
+//
+// Model.Features returns the activations of any main-path row of the summary
+// (FeatureLayers; "pool5" is the pooled vector before the classifier) from
+// an inference graph that stops at the deepest layer asked for: the layers
+// after it are neither built nor run.
+//
 // # Memory layout
 //
 // Activations are NCHW, row-major: element (n, c, h, w) of a [N,C,H,W]

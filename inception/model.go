@@ -45,6 +45,7 @@ type Model struct {
 	vm                 G.VM
 	auxWeight          float64
 	infer              map[int]*inferGraph
+	feats              map[string]*featureGraph
 }
 
 type inferGraph struct {
@@ -64,7 +65,7 @@ func New(c Config) (*Model, error) {
 	if c.Init == nil {
 		c.Init = graph.Caffe{BiasValue: 0.2}
 	}
-	m := &Model{cfg: c, auxWeight: c.AuxWeight, infer: map[int]*inferGraph{}}
+	m := &Model{cfg: c, auxWeight: c.AuxWeight, infer: map[int]*inferGraph{}, feats: map[string]*featureGraph{}}
 	b := graph.New(graph.Options{Dtype: c.dtype(), Training: true, Init: c.Init, Seed: c.Seed})
 	m.b = b
 	x := b.Input("data", c.BatchSize, c.InChannels, c.InputSize, c.InputSize)
@@ -227,7 +228,23 @@ func (m *Model) inference(n int) (*inferGraph, error) {
 		return nil, errors.Errorf("inception: batch size %d must be positive", n)
 	}
 	c := m.cfg
-	b := graph.New(graph.Options{
+	b := m.inferenceBuilder()
+	x := b.Input("data", n, c.InChannels, c.InputSize, c.InputSize)
+	net, err := buildChecked(b, c, x, false)
+	if err != nil {
+		return nil, err
+	}
+	ig := &inferGraph{b: b, input: x.Node, logits: net.logits.Node, vm: G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{}))}
+	m.infer[n] = ig
+	return ig, nil
+}
+
+// inferenceBuilder returns a builder for an inference graph whose
+// parameters and batch-norm statistics are the training graph's (shared
+// storage).
+func (m *Model) inferenceBuilder() *graph.Builder {
+	c := m.cfg
+	return graph.New(graph.Options{
 		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(),
 		Values: func(name string) *tensor.Dense {
 			if p, ok := m.b.Param(name); ok {
@@ -240,14 +257,21 @@ func (m *Model) inference(n int) (*inferGraph, error) {
 			return s
 		},
 	})
-	x := b.Input("data", n, c.InChannels, c.InputSize, c.InputSize)
-	net, err := buildChecked(b, c, x, false)
-	if err != nil {
-		return nil, err
+}
+
+// shareValues rebinds the parameters of an inference graph built by b to
+// the training graph's values where those were replaced (gorgonia.Let on a
+// training node) instead of updated in place.
+func (m *Model) shareValues(b *graph.Builder) error {
+	for _, p := range b.Params() {
+		tp, _ := m.b.Param(p.Name)
+		if tv, iv := tp.Value(), p.Value(); tv != iv {
+			if err := G.Let(p.Node, tv); err != nil {
+				return errors.Wrapf(err, "inception: share %s", p.Name)
+			}
+		}
 	}
-	ig := &inferGraph{b: b, input: x.Node, logits: net.logits.Node, vm: G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{}))}
-	m.infer[n] = ig
-	return ig, nil
+	return nil
 }
 
 // checkInput validates an input batch and returns its batch size.
@@ -278,14 +302,8 @@ func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Share by name: rebind values the training graph replaced.
-	for _, p := range ig.b.Params() {
-		tp, _ := m.b.Param(p.Name)
-		if tv, iv := tp.Value(), p.Value(); tv != iv {
-			if err := G.Let(p.Node, tv); err != nil {
-				return nil, errors.Wrapf(err, "inception: share %s", p.Name)
-			}
-		}
+	if err := m.shareValues(ig.b); err != nil {
+		return nil, err
 	}
 	if err := G.Let(ig.input, x); err != nil {
 		return nil, errors.Wrap(err, "inception: input")

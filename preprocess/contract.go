@@ -270,6 +270,22 @@ func (c Contract) Validate() error {
 	return nil
 }
 
+// Fits reports whether the contract produces the input of a model with
+// the given input channels and input size (height and width): as many
+// channels, and a crop of that size. It validates the contract too.
+func (c Contract) Fits(channels, input int) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if n := c.Channels.Channels(); n != channels {
+		return errors.Errorf("preprocess: input contract %q gives %d channels (%s), the model takes %d", c.Name, n, c.Channels, channels)
+	}
+	if c.Crop != input {
+		return errors.Errorf("preprocess: input contract %q crops %dx%d, the model takes %dx%d", c.Name, c.Crop, c.Crop, input, input)
+	}
+	return nil
+}
+
 func validInterp(m Interp) bool {
 	for _, k := range Interps {
 		if m == k {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/eval"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/preprocess"
@@ -119,7 +118,7 @@ func (f *contractFlags) apply(c preprocess.Contract, cfg inception.Config) (prep
 	if changed && *f.name == "" && !strings.HasSuffix(c.Name, " (changed)") && c.Name != "" {
 		c.Name += " (changed)"
 	}
-	if err := checkpoint.CheckContract(c, cfg); err != nil {
+	if err := c.Fits(cfg.InChannels, cfg.InputSize); err != nil {
 		return c, err
 	}
 	return c, nil

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/interchange/convert"
 	"github.com/goinception/googlenet/preprocess"
 )
@@ -203,7 +204,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		return usageErr("%v", err)
 	}
 	ld.Input = &in
-	ck, err := ld.Checkpoint()
+	ck, err := checkpoint.FromModel(ld.Model, nil, checkpoint.Meta{Classes: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input})
 	if err != nil {
 		return fail(err)
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/pkg/errors"
 
-	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/preprocess"
@@ -53,7 +52,7 @@ func onnxContract(m *onnx.Model, input string, outputs []string, cfg inception.C
 		if err != nil {
 			return nil, errors.Wrapf(err, "convert: ONNX metadata %s", MetaInput)
 		}
-		if err := checkpoint.CheckContract(c, cfg); err != nil {
+		if err := c.Fits(cfg.InChannels, cfg.InputSize); err != nil {
 			return nil, errors.Wrapf(err, "convert: ONNX metadata %s", MetaInput)
 		}
 		return &c, nil

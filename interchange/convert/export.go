@@ -9,7 +9,6 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/ops"
@@ -129,7 +128,7 @@ func ExportONNX(m *inception.Model, o ExportOptions) (*onnx.Model, error) {
 		out.Metadata[k] = string(b)
 	}
 	if o.Input != nil {
-		if err := checkpoint.CheckContract(*o.Input, cfg); err != nil {
+		if err := o.Input.Fits(cfg.InChannels, cfg.InputSize); err != nil {
 			return nil, errors.Wrap(err, "convert: export")
 		}
 		if out.Metadata[MetaInput], err = o.Input.Encode(); err != nil {

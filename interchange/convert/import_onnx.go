@@ -12,6 +12,7 @@ import (
 
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/onnxnet"
 	"github.com/goinception/googlenet/ops"
 	"github.com/goinception/googlenet/preprocess"
 )
@@ -50,7 +51,7 @@ type ONNXImport struct {
 // an error naming the first layer that differs. inputSize is used when the
 // file's input size is symbolic (0 means 224).
 func ImportONNX(m *onnx.Model, inputSize int) (*ONNXImport, error) {
-	net, err := NewNet(m)
+	net, err := onnxnet.NewNet(m)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +163,7 @@ func ImportONNX(m *onnx.Model, inputSize int) (*ONNXImport, error) {
 		}
 		return res, nil
 	}
-	return nil, errors.Errorf("convert: the ONNX graph is not a GoogLeNet we can map (it can still run as a convert.Net): %s",
+	return nil, errors.Errorf("convert: the ONNX graph is not a GoogLeNet we can map (it can still run as an onnxnet.Net): %s",
 		strings.Join(reasons, "; "))
 }
 
