@@ -53,7 +53,7 @@ func LoadModel(path string, o LoadOptions) (*inception.Model, Meta, error) {
 				return nil, Meta{}, errors.Wrapf(err, "eval: %s", path)
 			}
 		}
-		return m, Meta{Source: path, Config: m.Config(), Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds}, nil
+		return m, Meta{Source: path, Config: m.Config(), Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input}, nil
 	}
 	ck, err := checkpoint.Load(path)
 	if err != nil {
@@ -65,7 +65,7 @@ func LoadModel(path string, o LoadOptions) (*inception.Model, Meta, error) {
 	}
 	meta := Meta{
 		Source: path, Config: cm.Config, Labels: cm.Classes,
-		Means: cm.Means, Stds: cm.Stds, Step: cm.Step, Epoch: cm.Epoch,
+		Means: cm.Means, Stds: cm.Stds, Step: cm.Step, Epoch: cm.Epoch, Input: cm.Input,
 	}
 	if len(meta.Labels) == 0 {
 		meta.Labels = nil
