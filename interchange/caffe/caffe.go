@@ -41,9 +41,9 @@ type Pool struct {
 
 // LRN holds an LRN layer's parameters.
 type LRN struct {
-	Size         int
-	Alpha, Beta  float64
-	K            float64
+	Size          int
+	Alpha, Beta   float64
+	K             float64
 	WithinChannel bool
 }
 

@@ -15,7 +15,7 @@ func FuzzDecode(f *testing.F) {
 	small := &pb.NetParameter{Name: proto.String("n"), Layer: []*pb.LayerParameter{{
 		Name: proto.String("conv1/7x7_s2"), Type: proto.String("Convolution"),
 		ConvolutionParam: &pb.ConvolutionParameter{NumOutput: proto.Uint32(2), KernelSize: []uint32{1}},
-		Blobs: []*pb.BlobProto{{Shape: &pb.BlobShape{Dim: []int64{2, 1, 1, 1}}, Data: []float32{1, 2}}, {Num: proto.Int32(1), Channels: proto.Int32(1), Height: proto.Int32(1), Width: proto.Int32(2), Data: []float32{0, 1}}},
+		Blobs:            []*pb.BlobProto{{Shape: &pb.BlobShape{Dim: []int64{2, 1, 1, 1}}, Data: []float32{1, 2}}, {Num: proto.Int32(1), Channels: proto.Int32(1), Height: proto.Int32(1), Width: proto.Int32(2), Data: []float32{0, 1}}},
 	}}, Layers: nil}
 	b, _ := proto.Marshal(small)
 	f.Add(b)
