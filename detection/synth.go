@@ -257,10 +257,7 @@ type background struct {
 func loadBackgrounds(dir string, minSide int) (train, test []background, skipped []string, err error) {
 	es, err := os.ReadDir(dir)
 	if err != nil {
-		if os.IsNotExist(err) && dir == DefaultBackgrounds {
-			return nil, nil, nil, errors.Errorf("detection: make-data: the default background folder %s is missing: install Debian's python3-skimage (apt-get install python3-skimage) or name a folder of photographs with --backgrounds", dir)
-		}
-		return nil, nil, nil, errors.Wrap(err, "detection: make-data: backgrounds")
+		return nil, nil, nil, backgroundsError(dir, DefaultBackgrounds, err)
 	}
 	var names []string
 	for _, e := range es {
@@ -295,6 +292,15 @@ func loadBackgrounds(dir string, minSide int) (train, test []background, skipped
 		return nil, nil, nil, errors.Errorf("detection: make-data: %s has %d usable photographs (at least %d pixels a side); need 2 or more", dir, len(all), minSide)
 	}
 	return train, test, skipped, nil
+}
+
+// backgroundsError explains an unreadable background folder; a missing
+// default folder names the Debian package that provides it.
+func backgroundsError(dir, def string, err error) error {
+	if os.IsNotExist(err) && dir == def {
+		return errors.Errorf("detection: make-data: the default background folder %s is missing: install Debian's python3-skimage (apt-get install python3-skimage) or name a folder of photographs with --backgrounds", dir)
+	}
+	return errors.Wrap(err, "detection: make-data: backgrounds")
 }
 
 func decodeImageFile(path string) (img image.Image, err error) {

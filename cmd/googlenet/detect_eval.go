@@ -29,6 +29,8 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 	results := fs.String("results", "", "write the ensemble's detections as a COCO results file")
 	asJSON := fs.Bool("json", false, "print the report as a JSON object (top-level map50)")
 	reportFile := fs.String("report", "", "also write the JSON report to this file")
+	detsFile := fs.String("detections", "", "score a COCO results file of another detector instead of a model (ids of --coco)")
+	cocoFile := fs.String("coco", "", "with --detections: the COCO annotations file whose image and category ids the results use (default DIR/<split>.json)")
 	skipBad := fs.Bool("skip-bad", false, "skip images with bad annotations, unknown classes or missing files, and count them, instead of failing")
 	progress := fs.String("progress", "auto", "progress display: auto, bar, log, none")
 	fs.Usage = func() {
@@ -44,15 +46,28 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if *wf.weights == "" {
-		return usageErr("--weights is required")
-	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments %q", fs.Args())
 	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "googlenet detect eval:", err)
 		return 1
+	}
+	if *detsFile != "" {
+		if *wf.weights != "" {
+			return usageErr("--detections and --weights exclude each other")
+		}
+		coco := *cocoFile
+		if coco == "" {
+			coco = filepath.Join(dir, *split+".json")
+		}
+		if err := scoreDetections(stdout, dir, *split, coco, *detsFile, *skipBad, *asJSON); err != nil {
+			return fail(err)
+		}
+		return 0
+	}
+	if *wf.weights == "" {
+		return usageErr("--weights (or --detections) is required")
 	}
 	release, err := wf.use(stderr)
 	if err != nil {
@@ -126,6 +141,87 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 	}
 	writeDetectReport(stdout, rep, members[0].Meta.Config.Variant)
 	return 0
+}
+
+// scoreDetections evaluates a COCO results file on a VOC split: the COCO
+// annotations file maps its image ids to file names (and so to the VOC ids)
+// and its category ids to class names.
+func scoreDetections(w io.Writer, dir, split, cocoPath, detsPath string, skipBad, asJSON bool) error {
+	f, err := os.Open(cocoPath)
+	if err != nil {
+		return err
+	}
+	anns, classes, err := detection.ParseCOCO(f, cocoPath)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	var cats []detection.COCOCategory
+	{
+		f, err := os.Open(cocoPath)
+		if err != nil {
+			return err
+		}
+		var c detection.COCO
+		err = json.NewDecoder(f).Decode(&c)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %v", cocoPath, err)
+		}
+		cats = c.Categories
+	}
+	set, err := detection.OpenVOC(dir, split, detection.VOCOptions{Classes: classes, SkipBad: skipBad})
+	if err != nil {
+		return err
+	}
+	byFile := map[string]string{}
+	for _, a := range set.Images {
+		byFile[filepath.Base(a.Path)] = a.ID
+	}
+	idOf := map[string]string{}
+	for _, a := range anns {
+		if v, ok := byFile[a.Filename]; ok {
+			idOf[a.ID] = v
+		}
+	}
+	rf, err := os.Open(detsPath)
+	if err != nil {
+		return err
+	}
+	dets, err := detection.ParseCOCOResults(rf, detsPath, cats)
+	rf.Close()
+	if err != nil {
+		return err
+	}
+	for i := range dets {
+		v, ok := idOf[dets[i].Image]
+		if !ok {
+			return fmt.Errorf("%s: detection in image id %s, which is not in %s's %s split", detsPath, dets[i].Image, dir, split)
+		}
+		dets[i].Image = v
+	}
+	res, mAP, err := detection.Evaluate(set.Images, dets, classes, detection.EvalOptions{})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		b, _ := json.MarshalIndent(map[string]interface{}{"map50": mAP, "classes": res, "detections": len(dets), "images": len(set.Images)}, "", "  ")
+		fmt.Fprintln(w, string(b))
+		return nil
+	}
+	fmt.Fprintf(w, "%s: %d detections on %d %s images\n", detsPath, len(dets), len(set.Images), split)
+	fmt.Fprintf(w, "%-12s %8s %8s %8s %8s %6s\n", "class", "AP", "AP11", "recall", "objects", "dets")
+	var s11 float64
+	var n int
+	for _, c := range res {
+		fmt.Fprintf(w, "%-12s %8.4f %8.4f %8.4f %8d %6d\n", c.Class, c.AP, c.AP11, c.Recall, c.Positives, c.Detections)
+		if c.Positives > 0 {
+			s11 += c.AP11
+			n++
+		}
+	}
+	fmt.Fprintf(w, "%-12s %8.4f %8.4f\n", "mean", mAP, s11/float64(max(n, 1)))
+	return nil
 }
 
 // writeDetectReport prints per-class AP and the Table 4/5-style block.
