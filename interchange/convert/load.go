@@ -10,12 +10,19 @@ import (
 
 	"github.com/pkg/errors"
 
-	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/interchange/safetensors"
 	"github.com/goinception/googlenet/interchange/torchpth"
+	"github.com/goinception/googlenet/preprocess"
 )
+
+// CheckpointFormatName is the "format" metadata value of package
+// checkpoint's files (checkpoint.FormatName; a test there keeps the two
+// equal). Package convert reads foreign formats and never imports
+// checkpoint: the arrow between them points one way, from checkpoint to the
+// file formats of package interchange.
+const CheckpointFormatName = "googlenet-checkpoint"
 
 // Format is a weight-file format.
 type Format string
@@ -61,7 +68,7 @@ func Sniff(path string) (Format, error) {
 		if _, err := f.ReadAt(hdr, 8); err != nil {
 			return "", errors.Wrapf(err, "convert: reading %s", path)
 		}
-		if bytes.Contains(hdr, []byte(`"`+checkpoint.FormatName+`"`)) {
+		if bytes.Contains(hdr, []byte(`"`+CheckpointFormatName+`"`)) {
 			return FormatCheckpoint, nil
 		}
 		return FormatSafetensors, nil
@@ -91,6 +98,10 @@ type Loaded struct {
 	// Softmax: the ONNX file's output is probabilities; Model returns
 	// logits.
 	Softmax bool
+	// Input is the input contract the file's publisher uses, recognised
+	// from the file (TorchvisionContract, the ONNX zoo's, Caffe's, or the
+	// one ExportONNX stored); nil when the file does not say.
+	Input *preprocess.Contract
 }
 
 // Load reads a foreign weight file (see Sniff): a torchvision GoogLeNet
@@ -154,6 +165,7 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 			ld.Means = append([]float32(nil), TorchvisionMeans...)
 			ld.Stds = append([]float32(nil), TorchvisionStds...)
 		}
+		ld.Input = TorchvisionContract(m.Config())
 	case FormatONNX:
 		om, err := onnx.ReadFile(path)
 		if err != nil {
@@ -163,19 +175,9 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 		if err != nil {
 			return nil, errors.Wrap(err, path)
 		}
-		ld.Model, ld.Labels, ld.Means, ld.Stds, ld.Softmax = imp.Model, imp.Labels, imp.Means, imp.Stds, imp.Softmax
+		ld.Model, ld.Labels, ld.Means, ld.Stds, ld.Softmax, ld.Input = imp.Model, imp.Labels, imp.Means, imp.Stds, imp.Softmax, imp.Input
 	default:
 		return nil, errors.Errorf("convert: format %q", f)
 	}
 	return ld, nil
-}
-
-// Checkpoint returns the loaded model as one of our checkpoints (no solver
-// state), ready for checkpoint.Save.
-func (l *Loaded) Checkpoint() (*checkpoint.Checkpoint, error) {
-	ck, err := checkpoint.FromModel(l.Model, nil, checkpoint.Meta{Classes: l.Labels, Means: l.Means, Stds: l.Stds})
-	if err != nil {
-		return nil, errors.Wrap(err, "convert")
-	}
-	return ck, nil
 }
