@@ -88,7 +88,9 @@ var OpTable = []OpCase{
 			return o.AvgPool2D(in[0], ops.PoolOpts{KernelH: 3, KernelW: 3, StrideH: 2, StrideW: 2, Pad: ops.Same(1)})
 		}},
 	{Name: "adaptiveavgpool", Inputs: [][]int{{2, 3, 7, 5}},
-		Build: func(o ops.Ops, g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return o.AdaptiveAvgPool2D(in[0], 3, 2) }},
+		Build: func(o ops.Ops, g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+			return o.AdaptiveAvgPool2D(in[0], 3, 2)
+		}},
 	{Name: "globalavgpool", Inputs: [][]int{{2, 4, 5, 5}},
 		Build: func(o ops.Ops, g *G.ExprGraph, in []*G.Node) (*G.Node, error) { return o.GlobalAvgPool2D(in[0]) }},
 	{Name: "lrn", Inputs: [][]int{{2, 7, 3, 3}},
