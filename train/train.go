@@ -122,6 +122,7 @@ type run struct {
 	val      *data.Loader
 	steps    int // per epoch
 	history  []Metrics
+	steplog  *stepLog // rank 0
 	lastCkpt string
 }
 
@@ -441,6 +442,15 @@ func (r *run) loop(ctx context.Context, ck *checkpoint.Checkpoint, ckPath string
 		if err := writeMetrics(metricsPath, r.history); err != nil {
 			return nil, err
 		}
+		var done int64
+		if ck != nil {
+			done = ck.Meta.Step
+		}
+		var err error
+		if r.steplog, err = openStepLog(filepath.Join(cfg.Out, StepsFile), done); err != nil {
+			return nil, err
+		}
+		defer r.steplog.close()
 	}
 	var nParams int64
 	for _, p := range r.model.Params() {
@@ -543,6 +553,10 @@ func (r *run) trainEpoch(ctx context.Context, epoch, start int, acc *sums) (bool
 		info, err := r.opt.Step(r.ps)
 		if err != nil {
 			return false, errors.Wrapf(err, "train: epoch %d step %d (losses %+v)", epoch+1, s+1, ls)
+		}
+		if err := r.steplog.add(StepLoss{Step: info.Step, Epoch: float64(info.Step) / float64(r.steps),
+			Loss: ls.Main, Total: ls.Total, LR: info.LR}); err != nil {
+			return false, err
 		}
 		acc.Steps++
 		acc.Images += b.N
