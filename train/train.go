@@ -260,8 +260,12 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 		if mc, err = cfg.initConfig(init, len(r.classes), c); err != nil {
 			return err
 		}
-		if len(init.Means) == c && len(init.Stds) == c {
-			r.means, r.stds = init.Means, init.Stds
+		means, stds, _, err := contractStats(init.Input)
+		if err != nil {
+			return errors.Wrapf(err, "train: init from %s", init.Path)
+		}
+		if len(means) == c {
+			r.means, r.stds = means, stds
 		}
 	default:
 		mc.Classes = len(r.classes)

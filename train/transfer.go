@@ -1,6 +1,7 @@
 package train
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,20 +11,22 @@ import (
 	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/eval"
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/preprocess"
 	"github.com/goinception/googlenet/solvers"
 )
 
 // InitWeights are the weights a run starts from (Config.InitFrom): the
-// source's configuration, weights and batch-norm statistics, and its input
-// contract (labels, means and standard deviations on the 0..255 scale).
+// source's configuration, weights and batch-norm statistics, labels and
+// input contract.
 type InitWeights struct {
 	Path    string
 	Config  inception.Config
 	Weights *checkpoint.Checkpoint
-	// Labels are the source's class names (nil when unknown); Means and
-	// Stds its input normalisation (nil when unknown).
-	Labels      []string
-	Means, Stds []float32
+	// Labels are the source's class names (nil when unknown).
+	Labels []string
+	// Input is the source's input contract (eval.Member.Contract: the one
+	// it records, else the project's native one with its means and stds).
+	Input preprocess.Contract
 }
 
 // LoadInit reads the weights at path for Config.Init: any file
@@ -40,7 +43,64 @@ func LoadInit(path string) (*InitWeights, error) {
 		return nil, errors.Wrap(err, "train: init from")
 	}
 	return &InitWeights{Path: path, Config: m.Config(), Weights: ck, Labels: meta.Labels,
-		Means: meta.Means, Stds: meta.Stds}, nil
+		Input: eval.Member{Model: m, Meta: meta}.Contract()}, nil
+}
+
+// contractStats folds the encoding of contract c (scale, normalisation and
+// affine step, see preprocess.Contract) into the per-channel mean and
+// standard deviation on the 0..255 scale that data.Transform applies,
+// (pixel - mean) / std, in RGB (or gray) order, and reports whether c takes
+// its channels in BGR order. The training pipeline then feeds the source's
+// weights the values they were trained on, up to float32 rounding.
+func contractStats(c preprocess.Contract) (means, stds []float32, bgr bool, err error) {
+	n := c.Channels.Channels()
+	means, stds = make([]float32, n), make([]float32, n)
+	for ch := 0; ch < n; ch++ {
+		s := float64(c.Scale) / 255
+		m, sd, k, d := 0.0, 1.0, 1.0, 0.0
+		if ch < len(c.Means) {
+			m = float64(c.Means[ch])
+		}
+		if ch < len(c.Stds) {
+			sd = float64(c.Stds[ch])
+		}
+		if a := c.Affine; a != nil && ch < len(a.Scale) && ch < len(a.Shift) {
+			k, d = float64(a.Scale[ch]), float64(a.Shift[ch])
+		}
+		if !(s > 0) || sd == 0 || k == 0 {
+			return nil, nil, false, errors.Errorf("train: input contract %v cannot be written as a mean and std per channel", c)
+		}
+		// ((p*s - m)/sd)*k + d = (p - M)/S
+		S := sd / (s * k)
+		means[ch], stds[ch] = float32(m/s-d*S), float32(S)
+	}
+	if c.Channels == preprocess.BGR {
+		means[0], means[2] = means[2], means[0]
+		stds[0], stds[2] = stds[2], stds[0]
+		bgr = true
+	}
+	return means, stds, bgr, nil
+}
+
+// swapInputChannels reorders the input channels 0 and 2 of the first
+// convolution's weights in ck (name), so that a network trained on BGR
+// input takes RGB input and computes the same.
+func swapInputChannels(ck *checkpoint.Checkpoint, name string) error {
+	t, ok := ck.Weights[name]
+	if !ok || len(t.Shape) != 4 || t.Shape[1] != 3 || t.Float32 == nil {
+		return errors.Errorf("train: cannot reorder the input channels of %s", name)
+	}
+	w := append([]float32(nil), t.Float32...)
+	plane := t.Shape[2] * t.Shape[3]
+	for o := 0; o < t.Shape[0]; o++ {
+		r, b := w[(o*3)*plane:(o*3+1)*plane], w[(o*3+2)*plane:(o*3+3)*plane]
+		for i := range r {
+			r[i], b[i] = b[i], r[i]
+		}
+	}
+	t.Float32 = w
+	ck.Weights[name] = t
+	return nil
 }
 
 // Mult is a multiplier for the parameters whose names start with Prefix
@@ -209,6 +269,20 @@ func (c Config) solverParams(m *inception.Model) []solvers.Param {
 // names), and the auxiliary heads may be missing from w.
 func (r *run) transfer(w *InitWeights) error {
 	mc := r.model.Config()
+	if w.Input.Channels == preprocess.BGR {
+		// Training feeds RGB: reorder conv1's input channels instead.
+		ps := r.model.Params()
+		if len(ps) == 0 {
+			return errors.New("train: the model has no parameters")
+		}
+		ck := *w.Weights
+		ck.Weights = maps.Clone(w.Weights.Weights)
+		if err := swapInputChannels(&ck, ps[0].Name); err != nil {
+			return err
+		}
+		r.rep.Logf("init from %s: its input is BGR (%s); %s is reordered to take RGB", w.Path, w.Input.Name, ps[0].Name)
+		w = &InitWeights{Path: w.Path, Config: w.Config, Weights: &ck, Labels: w.Labels, Input: w.Input}
+	}
 	differ := w.Config.Classes != mc.Classes || (w.Labels != nil && !slices.Equal(w.Labels, r.classes))
 	heads := scopes(inception.Classifiers)
 	opt := checkpoint.TransferOptions{

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/goinception/googlenet/checkpoint"
+	"github.com/goinception/googlenet/preprocess"
+	"github.com/goinception/googlenet/solvers"
 )
 
 // pretrained trains a small source model on synth (4 classes) and returns
@@ -167,5 +169,80 @@ func TestInitFromSameClasses(t *testing.T) {
 	}
 	if !strings.Contains(line, " 0 re-initialised") || strings.Contains(line, " 0 dropped") || strings.Contains(line, "new classes") {
 		t.Errorf("init line %q: want nothing re-initialised and the aux heads dropped", line)
+	}
+}
+
+// contractTol bounds float32 differences between a contract's encoding and
+// (pixel - mean) / std with the folded statistics.
+const contractTol = 1e-5
+
+// TestContractStats checks that the folded means and stds encode pixels as
+// each named contract does, channel orders included.
+func TestContractStats(t *testing.T) {
+	for _, c := range []preprocess.Contract{preprocess.Torchvision(), preprocess.TorchvisionNormalize(),
+		preprocess.ONNXZoo(), preprocess.Caffe(), preprocess.Native(1, 28, []float32{33.3}, []float32{78.6}),
+		preprocess.Native(3, 224, []float32{120, 115, 100}, []float32{60, 61, 62})} {
+		means, stds, bgr, err := contractStats(c)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if bgr != (c.Channels == preprocess.BGR) {
+			t.Errorf("%s: bgr %v", c.Name, bgr)
+		}
+		n := c.Channels.Channels()
+		const plane = 4
+		rgb := make([]float32, n*plane)
+		for i := range rgb {
+			rgb[i] = float32((i * 37) % 256)
+		}
+		enc := append([]float32(nil), rgb...)
+		if err := c.FromRGB(enc); err != nil {
+			t.Fatal(err)
+		}
+		for ch := 0; ch < n; ch++ {
+			src := ch // the encoded plane ch holds RGB plane src
+			if bgr {
+				src = 2 - ch
+			}
+			for i := 0; i < plane; i++ {
+				// folded stats are in RGB order: the plane of RGB channel src
+				got := (rgb[src*plane+i] - means[src]) / stds[src]
+				if want := enc[ch*plane+i]; math.Abs(float64(got-want)) > contractTol*math.Max(1, math.Abs(float64(want))) {
+					t.Errorf("%s: channel %d pixel %d: folded %v, contract %v", c.Name, ch, i, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestSwapInputChannels: a filter applied to BGR planes with the original
+// weights equals the swapped filter applied to RGB planes.
+func TestSwapInputChannels(t *testing.T) {
+	const o, k = 2, 2
+	w := make([]float32, o*3*k*k)
+	for i := range w {
+		w[i] = float32(i) - 5.5
+	}
+	ck := &checkpoint.Checkpoint{Weights: map[string]solvers.Tensor{"conv1/w": {Shape: []int{o, 3, k, k}, Float32: append([]float32(nil), w...)}}}
+	if err := swapInputChannels(ck, "conv1/w"); err != nil {
+		t.Fatal(err)
+	}
+	sw := ck.Weights["conv1/w"].Float32
+	rgb := []float32{1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 300, 400} // R, G, B planes of 2x2
+	bgr := append(append(append([]float32(nil), rgb[8:]...), rgb[4:8]...), rgb[:4]...)
+	dot := func(w, x []float32, f int) float32 {
+		var s float32
+		for i := 0; i < 3*k*k; i++ {
+			s += w[f*3*k*k+i] * x[i]
+		}
+		return s
+	}
+	for f := 0; f < o; f++ {
+		if a, b := dot(w, bgr, f), dot(sw, rgb, f); a != b {
+			t.Errorf("filter %d: %v on BGR, %v swapped on RGB", f, a, b)
+		}
+	}
+	if err := swapInputChannels(ck, "none"); err == nil {
+		t.Error("missing tensor accepted")
 	}
 }
