@@ -245,6 +245,7 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	switch {
 	case ck != nil:
 		mc = ck.Meta.Config
+		mc.Engine = cfg.Model.Engine // not stored: the run's engine
 		if len(ck.Meta.Means) == c && len(ck.Meta.Stds) == c {
 			r.means, r.stds = ck.Meta.Means, ck.Meta.Stds
 		}

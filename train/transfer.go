@@ -164,7 +164,7 @@ func scopes(names []string) []string {
 // initConfig is the network of a run that starts from w: w's architecture
 // with the dataset's classes, the run's seed and batch, and the overrides
 // of c.Model (InputSize and AuxWeight when not zero; a Variant, when set,
-// must be w's).
+// must be w's; its Engine runs the graphs).
 func (c Config) initConfig(w *InitWeights, classes, channels int) (inception.Config, error) {
 	mc := w.Config
 	if v := c.Model.Variant; v != "" && v != mc.Variant {
@@ -181,6 +181,7 @@ func (c Config) initConfig(w *InitWeights, classes, channels int) (inception.Con
 	}
 	mc.Classes = classes
 	mc.Seed = c.Seed
+	mc.Engine = c.Model.Engine // the run's engine
 	return mc, nil
 }
 
