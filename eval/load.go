@@ -43,7 +43,7 @@ func LoadModel(path string, o LoadOptions) (*inception.Model, Meta, error) {
 		if o.Variant != "" && cfg.Variant != o.Variant {
 			return nil, Meta{}, errors.Errorf("eval: %s holds a %q model, not %q", path, cfg.Variant, o.Variant)
 		}
-		return ld.Model, Meta{Source: path, Config: cfg, Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input}, nil
+		return ld.Model, Meta{Source: path, Config: cfg, Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input, Softmax: ld.Softmax}, nil
 	}
 	ck, err := checkpoint.Load(path)
 	if err != nil {
