@@ -29,7 +29,8 @@ type Losses struct {
 // by Forward at once. If a value is replaced instead (gorgonia.Let on the
 // training node), Forward copies it by name before running.
 //
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; Runners (NewRunner) of one Model
+// run concurrently on its shared weights.
 type Model struct {
 	cfg   Config
 	b     *graph.Builder // training graph
@@ -48,10 +49,11 @@ type Model struct {
 }
 
 type inferGraph struct {
-	b      *graph.Builder
-	input  *G.Node
-	logits *G.Node
-	vm     G.VM
+	b        *graph.Builder
+	input    *G.Node
+	logits   *G.Node
+	features *G.Node // pool5, flattened
+	vm       G.VM
 }
 
 // New builds the training graph of c (batch c.BatchSize, with auxiliary
@@ -223,29 +225,10 @@ func (m *Model) inference(n int) (*inferGraph, error) {
 	if ig, ok := m.infer[n]; ok {
 		return ig, nil
 	}
-	if n <= 0 {
-		return nil, errors.Errorf("inception: batch size %d must be positive", n)
-	}
-	c := m.cfg
-	b := graph.New(graph.Options{
-		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(),
-		Values: func(name string) *tensor.Dense {
-			if p, ok := m.b.Param(name); ok {
-				return p.Value()
-			}
-			return nil
-		},
-		BNStats: func(name string) *ops.BNStats {
-			s, _ := m.b.LookupBN(name)
-			return s
-		},
-	})
-	x := b.Input("data", n, c.InChannels, c.InputSize, c.InputSize)
-	net, err := buildChecked(b, c, x, false)
+	ig, err := m.newInferGraph(n)
 	if err != nil {
 		return nil, err
 	}
-	ig := &inferGraph{b: b, input: x.Node, logits: net.logits.Node, vm: G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{}))}
 	m.infer[n] = ig
 	return ig, nil
 }
@@ -279,13 +262,8 @@ func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		return nil, err
 	}
 	// Share by name: rebind values the training graph replaced.
-	for _, p := range ig.b.Params() {
-		tp, _ := m.b.Param(p.Name)
-		if tv, iv := tp.Value(), p.Value(); tv != iv {
-			if err := G.Let(p.Node, tv); err != nil {
-				return nil, errors.Wrapf(err, "inception: share %s", p.Name)
-			}
-		}
+	if err := m.rebind(ig); err != nil {
+		return nil, err
 	}
 	if err := G.Let(ig.input, x); err != nil {
 		return nil, errors.Wrap(err, "inception: input")

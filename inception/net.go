@@ -15,9 +15,12 @@ var lrnOpts = ops.LRNOpts{Size: 5, Alpha: 1e-4, Beta: 0.75, K: 1}
 // net is a built network: its outputs and its summary rows.
 type net struct {
 	logits *graph.Tensor
-	aux    [2]*graph.Tensor // nil where absent or not built
-	layers []Layer          // main path, Table 1 rows
-	auxL   []Layer          // auxiliary heads
+	// features is pool5 flattened, [N,1024] for Table 1: the input of the
+	// dropout and the classifier.
+	features *graph.Tensor
+	aux      [2]*graph.Tensor // nil where absent or not built
+	layers   []Layer          // main path, Table 1 rows
+	auxL     []Layer          // auxiliary heads
 }
 
 // stage runs fn and records one summary row aggregating the layers it adds.
@@ -140,8 +143,8 @@ func build(b *graph.Builder, c Config, x *graph.Tensor, withAux bool) *net {
 		scoped("pool5", func() *graph.Tensor { return b.GlobalAvgPool("7x7_s1", x) }))
 	x = n.stage(b, false, Layer{Name: "pool5/drop_7x7_s1", Type: fmt.Sprintf("dropout (%g%%)", c.Dropout*100)},
 		scoped("pool5", func() *graph.Tensor {
-			y := b.Flatten("flatten", x)
-			return b.Dropout("drop_7x7_s1", y, c.Dropout) // paper 0.4, torchvision 0.2
+			n.features = b.Flatten("flatten", x)
+			return b.Dropout("drop_7x7_s1", n.features, c.Dropout) // paper 0.4, torchvision 0.2
 		}))
 	n.logits = n.stage(b, false, Layer{Name: "loss3/classifier", Type: "linear", Depth: 1},
 		scoped("loss3", func() *graph.Tensor { return b.Linear("classifier", x, c.Classes, graph.LinearOpts{}) }))
