@@ -62,6 +62,11 @@
 // and batch-norm statistics. Summarize describes a configuration layer by
 // layer (output shape, parameters, multiply-adds) without building kernels.
 //
+// A Model is used from one goroutine at a time. For concurrent inference,
+// NewRunner builds more inference graphs bound to the same weights, each
+// with its own activations; runners run in parallel goroutines and also
+// return the pool5 features (package serve builds its worker pool on them).
+//
 // # Memory layout
 //
 // Activations are NCHW, row-major: element (n, c, h, w) of a [N,C,H,W]

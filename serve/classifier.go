@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,8 +24,15 @@ type Options struct {
 	// keeps the cores busy while the first gathers its batch and copies
 	// results.
 	Workers int
-	// MaxBatch is the most images in one forward pass (0: 8).
+	// MaxBatch is the most images in one forward pass (0: 8); the largest
+	// of BatchSizes when they are given.
 	MaxBatch int
+	// BatchSizes are the batch sizes each worker has a graph for; a batch
+	// runs on the smallest graph that holds it, padded with zeros (nil:
+	// 1, 2, 4, ... below MaxBatch, and MaxBatch). Each costs its
+	// activations per worker: []int{8} is the leanest, at the price of
+	// running a lone image as a batch of 8.
+	BatchSizes []int
 	// MaxWait is how long a worker that has one image waits for more
 	// before it runs a partial batch (0: 2ms; negative: it takes what is
 	// queued and does not wait). Under load batches fill without waiting.
@@ -45,12 +53,20 @@ type Options struct {
 	// Labels are the class names (nil: those stored with the weights, else
 	// the class numbers).
 	Labels []string
+	// NoWarmup skips running every worker's graphs once on zeros in New.
+	// The warm-up allocates all activations before the first request, so
+	// that memory stays flat while serving and the first requests do not
+	// pay for the allocation.
+	NoWarmup bool
 }
 
 // withDefaults resolves the zero values.
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = min(2, runtime.GOMAXPROCS(0))
+	}
+	if len(o.BatchSizes) > 0 {
+		o.MaxBatch = slices.Max(o.BatchSizes)
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 8
@@ -168,12 +184,12 @@ type Stats struct {
 //
 // # Memory
 //
-// The weights are held once (Info.Weights bytes; about 28 MB for the
-// paper's GoogLeNet in float32). Each worker has one inference graph per
-// batch size in Info.BatchSizes (1, 2, 4, ... up to MaxBatch; a batch of
-// n runs on the smallest that holds it, padded with zeros), whose
-// activations are allocated on its first run and kept. So the resident
-// memory is at most
+// The weights are held once (Info.Weights bytes: 53.5 MB for the paper's
+// GoogLeNet in float32, its auxiliary heads included). Each
+// worker has one inference graph per batch size in Info.BatchSizes (1, 2,
+// 4, ... up to MaxBatch; a batch of n runs on the smallest that holds
+// it, padded with zeros), whose activations are allocated on its first
+// run (in New, unless NoWarmup) and kept. So the resident memory is about
 //
 //	weights + Workers * sum(BatchSizes) * activations per image
 //
@@ -256,7 +272,10 @@ func New(m *inception.Model, meta eval.Meta, o Options) (*Classifier, error) {
 		queue:   make(chan *item, o.QueueSize),
 		batches: make([]atomic.Int64, o.MaxBatch+1),
 	}
-	sizes := batchSizes(o.MaxBatch)
+	sizes, err := batchSizes(o)
+	if err != nil {
+		return nil, err
+	}
 	var weights int64
 	for _, p := range m.Params() {
 		weights += int64(p.Value().MemSize())
@@ -275,6 +294,13 @@ func New(m *inception.Model, meta eval.Meta, o Options) (*Classifier, error) {
 		workers[i] = w
 	}
 	c.info.Features = workers[0].features
+	if !o.NoWarmup {
+		for _, w := range workers {
+			if err := w.warmup(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for _, w := range workers {
 		c.wg.Add(1)
 		go w.loop()
@@ -282,14 +308,23 @@ func New(m *inception.Model, meta eval.Meta, o Options) (*Classifier, error) {
 	return c, nil
 }
 
-// batchSizes are the graph batch sizes of a worker: powers of two below
-// max, and max.
-func batchSizes(max int) []int {
+// batchSizes are the graph batch sizes of a worker, increasing: the
+// options' or powers of two below MaxBatch, and MaxBatch.
+func batchSizes(o Options) ([]int, error) {
+	if len(o.BatchSizes) > 0 {
+		s := slices.Clone(o.BatchSizes)
+		slices.Sort(s)
+		s = slices.Compact(s)
+		if s[0] < 1 {
+			return nil, errors.Errorf("serve: batch size %d", s[0])
+		}
+		return s, nil
+	}
 	var s []int
-	for n := 1; n < max; n *= 2 {
+	for n := 1; n < o.MaxBatch; n *= 2 {
 		s = append(s, n)
 	}
-	return append(s, max)
+	return append(s, o.MaxBatch), nil
 }
 
 // Info describes the served model and the classifier's settings.

@@ -350,3 +350,35 @@ func TestTopK(t *testing.T) {
 		t.Fatalf("probabilities sum to %g; top %v", sum, p.Top)
 	}
 }
+
+// TestBatchSizes: with graphs for batches of 3 only, every batch is
+// padded to 3 and gives the results of the default graphs.
+func TestBatchSizes(t *testing.T) {
+	c3 := newMini(t, Options{BatchSizes: []int{3}, MaxWait: 50 * time.Millisecond})
+	c := newMini(t, Options{})
+	if got := c3.Info(); got.MaxBatch != 3 || len(got.BatchSizes) != 1 {
+		t.Fatalf("info %+v", got)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	imgs := []image.Image{noise(rng, 30, 30), noise(rng, 40, 20), noise(rng, 28, 28), noise(rng, 50, 50)}
+	want, err := c.Classify(context.Background(), imgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c3.Classify(context.Background(), imgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range imgs {
+		if !sameProbs(got[i].Probs, want[i].Probs) {
+			t.Errorf("image %d: %v with batches of 3, %v by default", i, got[i].Top, want[i].Top)
+		}
+	}
+	if s := c3.Stats(); s.Images != 4 || s.Batches[0] != 0 || len(s.Batches) != 4 {
+		t.Errorf("stats %+v", s)
+	}
+	m, meta := miniModel(t, 1)
+	if _, err := New(m, meta, Options{BatchSizes: []int{0, 2}}); err == nil {
+		t.Error("batch size 0 accepted")
+	}
+}

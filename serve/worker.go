@@ -50,6 +50,18 @@ func newWorker(c *Classifier, sizes []int) (*worker, error) {
 	return w, nil
 }
 
+// warmup runs every graph once on zeros, allocating its activations.
+func (w *worker) warmup() error {
+	for _, g := range w.graphs {
+		clear(g.f32)
+		clear(g.f64)
+		if _, err := g.r.Run(g.x); err != nil {
+			return errors.Wrapf(err, "serve: warm-up of batch %d", g.r.Batch())
+		}
+	}
+	return nil
+}
+
 func (w *worker) loop() {
 	defer w.c.wg.Done()
 	var batch []*item

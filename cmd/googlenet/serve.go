@@ -7,7 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +38,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var o serve.Options
 	fs.IntVar(&o.Workers, "workers", 0, "inference workers, each with its own activations (0: 2)")
 	fs.IntVar(&o.MaxBatch, "max-batch", 8, "most images per forward pass")
+	batchList := fs.String("batch-sizes", "", "graph batch sizes per worker, comma-separated (default: 1,2,4,... and --max-batch); each costs its activations")
+	memLimit := fs.Int64("memory-limit", 0, "Go memory soft limit in bytes (0: the heap after warm-up plus an eighth and 64 MiB; -1: none; GOMEMLIMIT overrides)")
 	fs.DurationVar(&o.MaxWait, "max-wait", 2*time.Millisecond, "how long a worker waits to fill a batch (negative: not at all)")
 	fs.IntVar(&o.QueueSize, "queue", 256, "most images waiting; beyond, requests get 503")
 	fs.IntVar(&o.TopK, "topk", 5, "classes per prediction unless the request says ?topk=")
@@ -86,6 +92,18 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if l.Timeout <= 0 || *grace <= 0 {
 		return usageErr("--timeout and --grace must be positive")
 	}
+	if *batchList != "" {
+		for _, f := range strings.Split(*batchList, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return usageErr("--batch-sizes %q: want whole numbers of at least 1, comma-separated", *batchList)
+			}
+			o.BatchSizes = append(o.BatchSizes, n)
+		}
+	}
+	if *memLimit < -1 {
+		return usageErr("--memory-limit %d: want bytes, 0 (auto) or -1 (none)", *memLimit)
+	}
 	if o.MaxWait == 0 {
 		o.MaxWait = -1 // the flag's 0 means no wait, not the library's default
 	}
@@ -131,13 +149,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	defer c.Close()
 	info := c.Info()
+	limit := setMemoryLimit(*memLimit)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fail(err)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "weights", info.Source, "variant", info.Variant,
 		"input", info.InputSize, "classes", info.Classes, "workers", info.Workers, "max_batch", info.MaxBatch,
-		"batch_sizes", fmt.Sprint(info.BatchSizes), "weight_bytes", info.Weights, "ready_in", time.Since(start).Round(time.Millisecond).String())
+		"batch_sizes", fmt.Sprint(info.BatchSizes), "weight_bytes", info.Weights, "memory_limit", limit,
+		"ready_in", time.Since(start).Round(time.Millisecond).String())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	h := serve.NewHandler(c, serve.HandlerOptions{Limits: l, Logger: log})
@@ -150,4 +170,27 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	s := c.Stats()
 	log.Info("stopped", "images", s.Images)
 	return 0
+}
+
+// setMemoryLimit sets the Go runtime's soft memory limit and returns it
+// (-1: none). The activations are allocated once at warm-up and make most
+// of the heap, so the default proportional GC target (twice the live
+// heap) would let garbage from requests grow the process by that much
+// again before a collection; a limit just above the live heap keeps the
+// resident memory flat. GOMEMLIMIT, when set, wins.
+func setMemoryLimit(limit int64) int64 {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return debug.SetMemoryLimit(-1) // reads the current value
+	}
+	if limit < 0 {
+		return -1
+	}
+	if limit == 0 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		limit = int64(ms.HeapAlloc)*9/8 + 64<<20
+	}
+	debug.SetMemoryLimit(limit)
+	return limit
 }
