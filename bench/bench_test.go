@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/ops"
 )
@@ -79,8 +81,16 @@ func TestMedianAndDiff(t *testing.T) {
 	}
 	a := randomInput(inception.Mini().Dtype, []int{1, 2, 3}, 1)
 	b := randomInput(inception.Mini().Dtype, []int{1, 2, 3}, 2)
-	if d := maxAbsDiff(a, a); d > statTol {
-		t.Errorf("a tensor differs from itself by %v", d)
+	if d := maxAbsDiff(a, randomInput(inception.Mini().Dtype, []int{1, 2, 3}, 1)); d > statTol {
+		t.Errorf("two inputs from seed 1 differ by %v", d)
+	}
+	u := tensor.New(tensor.WithShape(3), tensor.WithBacking([]float32{1, -2, 3}))
+	v := tensor.New(tensor.WithShape(3), tensor.WithBacking([]float32{1.5, 2, 3}))
+	if d := maxAbsDiff(u, v); math.Abs(d-4) > statTol {
+		t.Errorf("maxAbsDiff([1 -2 3], [1.5 2 3]) = %v, want 4", d)
+	}
+	if d := maxAbsDiff(u, tensor.New(tensor.WithShape(2), tensor.WithBacking([]float32{1, 2}))); !math.IsInf(d, 1) {
+		t.Errorf("maxAbsDiff of different lengths = %v, want +Inf", d)
 	}
 	if d := maxAbsDiff(a, b); !(d > changeTol) {
 		t.Errorf("inputs from different seeds differ by only %v", d)

@@ -29,28 +29,52 @@ var mnistFiles = [4]string{
 // LoadMNIST reads the MNIST training and test sets from dir, which holds
 // the four standard idx files, gzipped or not.
 func LoadMNIST(dir string) (*Splits, error) {
+	s, err := loadIdxPair(dir, nil)
+	if err != nil {
+		return nil, errors.Wrap(err, "mnist")
+	}
+	s.Name = "mnist:" + dir
+	return s, nil
+}
+
+// loadIdxPair reads the training and test idx files of an MNIST-like
+// dataset in dir; classes names the labels (nil: "0", "1", ...).
+func loadIdxPair(dir string, classes []string) (*Splits, error) {
 	var arrays [4]*Idx
 	var names [4]string
 	for i, base := range mnistFiles {
 		path, err := findFile(dir, base, base+".gz")
 		if err != nil {
-			return nil, errors.Wrap(err, "mnist")
+			return nil, err
 		}
 		x, err := ReadIdxFile(path)
 		if err != nil {
-			return nil, errors.Wrap(err, "mnist")
+			return nil, err
 		}
 		arrays[i], names[i] = x, path
 	}
-	train, err := NewIdxDataset(names[0], arrays[0], arrays[1], nil)
+	train, err := NewIdxDataset(names[0], arrays[0], arrays[1], classes)
 	if err != nil {
-		return nil, errors.Wrap(err, "mnist")
+		return nil, err
 	}
 	test, err := NewIdxDataset(names[2], arrays[2], arrays[3], train.Classes())
 	if err != nil {
-		return nil, errors.Wrap(err, "mnist")
+		return nil, err
 	}
-	return &Splits{Name: "mnist:" + dir, Train: train, Val: test}, nil
+	return &Splits{Train: train, Val: test}, nil
+}
+
+// LoadFashionMNIST reads Fashion-MNIST's training and test sets from dir
+// (the same four idx file names as MNIST), with its class names
+// (FashionMNISTClasses). Debian's dataset-fashion-mnist installs them in
+// FashionMNISTDir.
+func LoadFashionMNIST(dir string) (*Splits, error) {
+	s, err := loadIdxPair(dir, FashionMNISTClasses)
+	if err != nil {
+		return nil, errors.Wrap(err, "fashion-mnist")
+	}
+	s.Name = "fashion-mnist:" + dir
+	return s, nil
 }
 
 // findFile returns the first of names that exists in dir.

@@ -62,10 +62,20 @@
 // and batch-norm statistics. Summarize describes a configuration layer by
 // layer (output shape, parameters, multiply-adds) without building kernels.
 //
+// # Features
+//
+// Model.Features returns the activations of any main-path row of the summary
+// (FeatureLayers; "pool5" is the pooled vector before the classifier) from
+// an inference graph that stops at the deepest layer asked for: the layers
+// after it are neither built nor run.
+//
+// # Concurrency
+//
 // A Model is used from one goroutine at a time. For concurrent inference,
 // NewRunner builds more inference graphs bound to the same weights, each
-// with its own activations; runners run in parallel goroutines and also
-// return the pool5 features (package serve builds its worker pool on them).
+// with its own activations; runners run in parallel goroutines and return
+// the logits and the default Features (pool5) of one forward pass. Package
+// serve builds its worker pool on them.
 //
 // # Memory layout
 //

@@ -3,6 +3,8 @@ package inception_test
 import (
 	"fmt"
 
+	"gorgonia.org/tensor"
+
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
 )
@@ -55,4 +57,28 @@ func ExampleTorchvisionName() {
 	// conv1/7x7_s2/w -> conv1.conv.weight
 	// inception_4a/3x3_reduce/bn/running_var -> inception4a.branch2.0.bn.running_var
 	// loss3/classifier/b -> fc.bias
+}
+
+// Embeddings: the pooled features before the classifier, and an inner
+// layer, from one pass that stops at pool5.
+func ExampleModel_Features() {
+	c := inception.Mini()
+	c.BatchSize = 1
+	m, err := inception.New(c)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	x := tensor.New(tensor.WithShape(2, 1, 28, 28), tensor.WithBacking(make([]float32, 2*28*28)))
+	fs, err := m.Features(x, "pool5", "inception_3a")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("pool5", fs[0].Shape(), "inception_3a", fs[1].Shape())
+	l, _ := m.FeatureLayer("pool5")
+	fmt.Println(l.Name)
+	// Output:
+	// pool5 (2, 112) inception_3a (2, 40, 14, 14)
+	// pool5/drop_7x7_s1
 }

@@ -46,14 +46,14 @@ type Model struct {
 	vm                 G.VM
 	auxWeight          float64
 	infer              map[int]*inferGraph
+	feats              map[string]*featureGraph
 }
 
 type inferGraph struct {
-	b        *graph.Builder
-	input    *G.Node
-	logits   *G.Node
-	features *G.Node // pool5, flattened
-	vm       G.VM
+	b      *graph.Builder
+	input  *G.Node
+	logits *G.Node
+	vm     G.VM
 }
 
 // New builds the training graph of c (batch c.BatchSize, with auxiliary
@@ -66,7 +66,7 @@ func New(c Config) (*Model, error) {
 	if c.Init == nil {
 		c.Init = graph.Caffe{BiasValue: 0.2}
 	}
-	m := &Model{cfg: c, auxWeight: c.AuxWeight, infer: map[int]*inferGraph{}}
+	m := &Model{cfg: c, auxWeight: c.AuxWeight, infer: map[int]*inferGraph{}, feats: map[string]*featureGraph{}}
 	b := graph.New(graph.Options{Dtype: c.dtype(), Training: true, Init: c.Init, Seed: c.Seed})
 	m.b = b
 	x := b.Input("data", c.BatchSize, c.InChannels, c.InputSize, c.InputSize)
@@ -225,12 +225,54 @@ func (m *Model) inference(n int) (*inferGraph, error) {
 	if ig, ok := m.infer[n]; ok {
 		return ig, nil
 	}
-	ig, err := m.newInferGraph(n)
+	if n <= 0 {
+		return nil, errors.Errorf("inception: batch size %d must be positive", n)
+	}
+	c := m.cfg
+	b := m.inferenceBuilder()
+	x := b.Input("data", n, c.InChannels, c.InputSize, c.InputSize)
+	net, err := buildChecked(b, c, x, false)
 	if err != nil {
 		return nil, err
 	}
+	ig := &inferGraph{b: b, input: x.Node, logits: net.logits.Node, vm: G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{}))}
 	m.infer[n] = ig
 	return ig, nil
+}
+
+// inferenceBuilder returns a builder for an inference graph whose
+// parameters and batch-norm statistics are the training graph's (shared
+// storage).
+func (m *Model) inferenceBuilder() *graph.Builder {
+	c := m.cfg
+	return graph.New(graph.Options{
+		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(),
+		Values: func(name string) *tensor.Dense {
+			if p, ok := m.b.Param(name); ok {
+				return p.Value()
+			}
+			return nil
+		},
+		BNStats: func(name string) *ops.BNStats {
+			s, _ := m.b.LookupBN(name)
+			return s
+		},
+	})
+}
+
+// shareValues rebinds the parameters of an inference graph built by b to
+// the training graph's values where those were replaced (gorgonia.Let on a
+// training node) instead of updated in place.
+func (m *Model) shareValues(b *graph.Builder) error {
+	for _, p := range b.Params() {
+		tp, _ := m.b.Param(p.Name)
+		if tv, iv := tp.Value(), p.Value(); tv != iv {
+			if err := G.Let(p.Node, tv); err != nil {
+				return errors.Wrapf(err, "inception: share %s", p.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // checkInput validates an input batch and returns its batch size.
@@ -261,8 +303,7 @@ func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Share by name: rebind values the training graph replaced.
-	if err := m.rebind(ig); err != nil {
+	if err := m.shareValues(ig.b); err != nil {
 		return nil, err
 	}
 	if err := G.Let(ig.input, x); err != nil {

@@ -15,20 +15,30 @@ var lrnOpts = ops.LRNOpts{Size: 5, Alpha: 1e-4, Beta: 0.75, K: 1}
 // net is a built network: its outputs and its summary rows.
 type net struct {
 	logits *graph.Tensor
-	// features is pool5 flattened, [N,1024] for Table 1: the input of the
-	// dropout and the classifier.
-	features *graph.Tensor
-	aux      [2]*graph.Tensor // nil where absent or not built
-	layers   []Layer          // main path, Table 1 rows
-	auxL     []Layer          // auxiliary heads
+	aux    [2]*graph.Tensor // nil where absent or not built
+	layers []Layer          // main path, Table 1 rows
+	auxL   []Layer          // auxiliary heads
+	// want, when not nil, names the rows whose outputs a feature graph
+	// keeps (in outs); once all are built, the remaining rows are not.
+	want    map[string]bool
+	outs    map[string]*graph.Tensor
+	stopped bool
 }
 
 // stage runs fn and records one summary row aggregating the layers it adds.
+// Once the rows a feature graph wants are built, it builds nothing more.
 func (n *net) stage(b *graph.Builder, aux bool, row Layer, fn func() *graph.Tensor) *graph.Tensor {
+	if n.stopped {
+		return nil
+	}
 	mark := len(b.Layers())
 	y := fn()
 	if b.Err() != nil || y == nil {
 		return nil
+	}
+	if n.want[row.Name] {
+		n.outs[row.Name] = y
+		n.stopped = len(n.outs) == len(n.want)
 	}
 	for _, l := range b.Layers()[mark:] {
 		row.Params += l.Params
@@ -52,7 +62,13 @@ func patch(k, s int) string { return fmt.Sprintf("%dx%d/%d", k, k, s) }
 // build adds the network of c on input x (NCHW) to b. withAux adds the
 // auxiliary classifiers of the rows that ask for them.
 func build(b *graph.Builder, c Config, x *graph.Tensor, withAux bool) *net {
-	n := &net{}
+	return buildUpTo(b, c, x, withAux, nil)
+}
+
+// buildUpTo is build that stops after the rows named in want (all rows when
+// want is nil), whose outputs it leaves in net.outs.
+func buildUpTo(b *graph.Builder, c Config, x *graph.Tensor, withAux bool, want map[string]bool) *net {
+	n := &net{want: want, outs: map[string]*graph.Tensor{}}
 	mo := ModuleOpts{Branch3Kernel: c.Branch3Kernel, Naive: c.Naive, BatchNorm: c.BatchNorm, BN: graph.BNOpts{Eps: c.BNEps}}
 	cv := func(name string, x *graph.Tensor, out, k, s, p int) *graph.Tensor {
 		return conv(b, name, x, out, k, s, p, mo)
@@ -127,7 +143,7 @@ func build(b *graph.Builder, c Config, x *graph.Tensor, withAux bool) *net {
 		x = n.stage(b, false, Layer{Name: name, Type: "inception", Depth: depth,
 			C1x1: r.C1x1, C3x3Reduce: r.C3x3Reduce, C3x3: r.C3x3, C5x5Reduce: r.C5x5Reduce, C5x5: r.C5x5, PoolProj: r.PoolProj},
 			func() *graph.Tensor { return Module(b, name, x, r, mo) })
-		if r.Aux > 0 && withAux {
+		if r.Aux > 0 && withAux && !n.stopped {
 			n.aux[r.Aux-1] = n.auxHead(b, c, r.Aux, x, cv)
 		}
 	}
@@ -143,8 +159,8 @@ func build(b *graph.Builder, c Config, x *graph.Tensor, withAux bool) *net {
 		scoped("pool5", func() *graph.Tensor { return b.GlobalAvgPool("7x7_s1", x) }))
 	x = n.stage(b, false, Layer{Name: "pool5/drop_7x7_s1", Type: fmt.Sprintf("dropout (%g%%)", c.Dropout*100)},
 		scoped("pool5", func() *graph.Tensor {
-			n.features = b.Flatten("flatten", x)
-			return b.Dropout("drop_7x7_s1", n.features, c.Dropout) // paper 0.4, torchvision 0.2
+			y := b.Flatten("flatten", x)
+			return b.Dropout("drop_7x7_s1", y, c.Dropout) // paper 0.4, torchvision 0.2
 		}))
 	n.logits = n.stage(b, false, Layer{Name: "loss3/classifier", Type: "linear", Depth: 1},
 		scoped("loss3", func() *graph.Tensor { return b.Linear("classifier", x, c.Classes, graph.LinearOpts{}) }))
@@ -190,10 +206,15 @@ func (n *net) auxHead(b *graph.Builder, c Config, k int, x *graph.Tensor,
 // buildChecked validates c, builds it and wraps errors with the variant and
 // input size, so an input too small says so.
 func buildChecked(b *graph.Builder, c Config, x *graph.Tensor, withAux bool) (*net, error) {
+	return buildCheckedUpTo(b, c, x, withAux, nil)
+}
+
+// buildCheckedUpTo is buildChecked through the rows named in want only.
+func buildCheckedUpTo(b *graph.Builder, c Config, x *graph.Tensor, withAux bool, want map[string]bool) (*net, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	n := build(b, c, x, withAux)
+	n := buildUpTo(b, c, x, withAux, want)
 	if err := b.Err(); err != nil {
 		return nil, errors.Wrapf(err, "inception: variant %s, input %dx%dx%d", c.Variant, c.InChannels, c.InputSize, c.InputSize)
 	}

@@ -11,7 +11,8 @@ import (
 
 // Runner is an inference graph of a Model for one batch size with its own
 // activations and its own machine, bound to the model's weights and
-// batch-norm statistics (shared, not copied).
+// batch-norm statistics (shared, not copied). One run gives the logits and
+// the DefaultFeatureLayer features (pool5) together.
 //
 // # Concurrency
 //
@@ -22,9 +23,13 @@ import (
 // answers many requests from one copy of the weights: memory is the
 // weights once plus each Runner's activations.
 type Runner struct {
-	m     *Model
-	batch int
-	ig    *inferGraph
+	m        *Model
+	batch    int
+	b        *graph.Builder
+	input    *G.Node
+	logits   *G.Node
+	features *G.Node
+	vm       G.VM
 }
 
 // Outputs are the results of one Runner.Run. Both are the graph's own
@@ -32,22 +37,38 @@ type Runner struct {
 type Outputs struct {
 	// Logits are the main classifier's outputs, [N,Classes].
 	Logits *tensor.Dense
-	// Features are pool5 flattened, [N,C] (C = 1024 for Table 1): the
-	// image embedding the classifier reads (before dropout).
+	// Features are those of Features(x) with the default layer: pool5
+	// flattened, [N,C] (C = 1024 for Table 1), the classifier's input.
 	Features *tensor.Dense
 }
 
 // NewRunner builds a new inference graph for batches of exactly batch
 // images (no auxiliary heads, dropout off, batch norm with running
-// statistics, as Forward). Building it does not touch the model's own
-// state, but NewRunner itself must not run concurrently with other
-// methods of m; create the runners first, then run them concurrently.
+// statistics, as Forward). NewRunner must not run concurrently with other
+// methods of m: create the runners first, then run them concurrently.
 func (m *Model) NewRunner(batch int) (*Runner, error) {
-	ig, err := m.newInferGraph(batch)
+	if batch <= 0 {
+		return nil, errors.Errorf("inception: batch size %d must be positive", batch)
+	}
+	row, err := m.resolveLayer(DefaultFeatureLayer)
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{m: m, batch: batch, ig: ig}, nil
+	pool, last := m.sum.Layers[row].Name, m.sum.Layers[len(m.sum.Layers)-1].Name
+	c := m.cfg
+	b := m.inferenceBuilder()
+	x := b.Input("data", batch, c.InChannels, c.InputSize, c.InputSize)
+	net, err := buildCheckedUpTo(b, c, x, false, map[string]bool{pool: true, last: true})
+	if err != nil {
+		return nil, err
+	}
+	if net.outs[pool] == nil || net.logits == nil {
+		return nil, errors.Errorf("inception: runner graph lacks %s or the logits", pool)
+	}
+	return &Runner{
+		m: m, batch: batch, b: b, input: x.Node, logits: net.logits.Node, features: net.outs[pool].Node,
+		vm: G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{})),
+	}, nil
 }
 
 // Batch returns the number of images the runner takes per Run.
@@ -62,67 +83,20 @@ func (r *Runner) Run(x *tensor.Dense) (Outputs, error) {
 	if n != r.batch {
 		return Outputs{}, errors.Errorf("inception: batch of %d for a runner of %d", n, r.batch)
 	}
-	ig := r.ig
-	if err := r.m.rebind(ig); err != nil {
+	if err := r.m.shareValues(r.b); err != nil {
 		return Outputs{}, err
 	}
-	if err := G.Let(ig.input, x); err != nil {
+	if err := G.Let(r.input, x); err != nil {
 		return Outputs{}, errors.Wrap(err, "inception: input")
 	}
-	ig.vm.Reset()
-	if err := ig.vm.RunAll(); err != nil {
+	r.vm.Reset()
+	if err := r.vm.RunAll(); err != nil {
 		return Outputs{}, errors.Wrap(err, "inception: forward")
 	}
-	logits, ok1 := ig.logits.Value().(*tensor.Dense)
-	feats, ok2 := ig.features.Value().(*tensor.Dense)
+	logits, ok1 := r.logits.Value().(*tensor.Dense)
+	feats, ok2 := r.features.Value().(*tensor.Dense)
 	if !ok1 || !ok2 || logits == nil || feats == nil {
 		return Outputs{}, errors.New("inception: forward left no output")
 	}
 	return Outputs{Logits: logits, Features: feats}, nil
-}
-
-// rebind binds ig's parameter nodes to the training graph's values where
-// the training side replaced a value (gorgonia.Let) instead of updating it
-// in place.
-func (m *Model) rebind(ig *inferGraph) error {
-	for _, p := range ig.b.Params() {
-		tp, _ := m.b.Param(p.Name)
-		if tv, iv := tp.Value(), p.Value(); tv != iv {
-			if err := G.Let(p.Node, tv); err != nil {
-				return errors.Wrapf(err, "inception: share %s", p.Name)
-			}
-		}
-	}
-	return nil
-}
-
-// newInferGraph builds an inference graph for batch n whose parameters
-// are the training graph's values.
-func (m *Model) newInferGraph(n int) (*inferGraph, error) {
-	if n <= 0 {
-		return nil, errors.Errorf("inception: batch size %d must be positive", n)
-	}
-	c := m.cfg
-	b := graph.New(graph.Options{
-		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(),
-		Values: func(name string) *tensor.Dense {
-			if p, ok := m.b.Param(name); ok {
-				return p.Value()
-			}
-			return nil
-		},
-		BNStats: func(name string) *ops.BNStats {
-			s, _ := m.b.LookupBN(name)
-			return s
-		},
-	})
-	x := b.Input("data", n, c.InChannels, c.InputSize, c.InputSize)
-	net, err := buildChecked(b, c, x, false)
-	if err != nil {
-		return nil, err
-	}
-	return &inferGraph{
-		b: b, input: x.Node, logits: net.logits.Node, features: net.features.Node,
-		vm: G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{})),
-	}, nil
 }

@@ -15,7 +15,8 @@ const runnerTol = 1e-12
 
 // TestRunnersConcurrent runs two runners of one model in parallel
 // goroutines many times and checks every result against Forward, and that
-// the features are pool5 (the classifier's input: logits = W*f + b).
+// the features are Features' pool5, the classifier's input (logits =
+// W*f + b).
 func TestRunnersConcurrent(t *testing.T) {
 	c := tinyConfigs()[1] // batch norm: running statistics are shared too
 	m, err := New(c)
@@ -25,6 +26,7 @@ func TestRunnersConcurrent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	xs := make([]*tensor.Dense, 2)
 	want := make([][]float64, 2)
+	wantF := make([][]float64, 2)
 	for i := range xs {
 		xs[i] = randInput(rng, tensor.Float64, 2, c.InChannels, c.InputSize, c.InputSize)
 		y, err := m.Forward(xs[i])
@@ -32,6 +34,11 @@ func TestRunnersConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 		want[i] = float64s(t, y)
+		f, err := m.Features(xs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantF[i] = float64s(t, f[0])
 	}
 	runners := make([]*Runner, 2)
 	for i := range runners {
@@ -56,6 +63,12 @@ func TestRunnersConcurrent(t *testing.T) {
 					return
 				}
 				got, f := float64s(t, out.Logits), float64s(t, out.Features)
+				for j, v := range wantF[(i+it)%2] {
+					if math.Abs(f[j]-v) > runnerTol {
+						t.Errorf("runner %d iteration %d: feature %d = %g, Features gave %g", i, it, j, f[j], v)
+						return
+					}
+				}
 				for j, v := range want[(i+it)%2] {
 					if math.Abs(got[j]-v) > runnerTol {
 						t.Errorf("runner %d iteration %d: logit %d = %g, Forward gave %g", i, it, j, got[j], v)

@@ -97,3 +97,29 @@ func runGraph(t *testing.T, g *G.ExprGraph) {
 func tensorOf32(shape []int, data []float32) *tensor.Dense {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), data...)))
 }
+
+// upstreamFixed fails t when a Gorgonia defect that a test pins is gone:
+// the replacement in package ops may then be dropped in favour of
+// Gorgonia's own op, and the test updated. fixed is whether Gorgonia now
+// behaves correctly; what describes what it did.
+func upstreamFixed(t *testing.T, fixed bool, gorgoniaOp, ours, what string) {
+	t.Helper()
+	if fixed {
+		t.Fatalf("gorgonia.%s no longer shows the defect this test pins (%s): upstream fixed it; "+
+			"ops.%s may be replaced by Gorgonia's op and this test updated", gorgoniaOp, what, ours)
+	}
+}
+
+// closeAll reports whether got and want have the same length and agree
+// within closeTol.
+func closeAll(got, want []float64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > closeTol {
+			return false
+		}
+	}
+	return true
+}

@@ -44,9 +44,11 @@ func newWorker(c *Classifier, sizes []int) (*worker, error) {
 		}
 		w.graphs = append(w.graphs, g)
 	}
-	// The feature width is pool5's channel count: the last row's outputs.
-	last := c.cfg.Table[len(c.cfg.Table)-1]
-	w.features = last.C1x1 + last.C3x3 + last.C5x5 + last.PoolProj
+	l, err := c.model.FeatureLayer(inception.DefaultFeatureLayer)
+	if err != nil {
+		return nil, errors.Wrap(err, "serve")
+	}
+	w.features = l.Output[0] // [F,1,1] for the flattened pool
 	return w, nil
 }
 

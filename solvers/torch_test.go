@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/goinception/googlenet/internal/peer"
 )
 
 // Tolerances against PyTorch. In float64 both sides do the same operations
@@ -22,10 +23,6 @@ const (
 	torchF32Tol = 1e-6
 	torchLRTol  = 1e-12 // PyTorch's chained schedulers multiply factors step by step
 )
-
-// torchPython is Debian's interpreter, which has python3-torch; the python3
-// on PATH may be another one.
-const torchPython = "/usr/bin/python3"
 
 type torchBatch struct {
 	X [][]float64 `json:"x"`
@@ -121,16 +118,12 @@ func torchCases() []*torchCase {
 	return cases
 }
 
-// runTorch runs testdata/torch_sgd.py, skipping the test when Debian's
-// python3 or its torch package is missing.
+// runTorch runs testdata/torch_sgd.py with the peer interpreter (see
+// internal/peer: skipped when it lacks torch, failed under
+// GOOGLENET_REQUIRE_PEERS=1).
 func runTorch(t *testing.T, cases []*torchCase) []torchResult {
 	t.Helper()
-	if _, err := os.Stat(torchPython); err != nil {
-		t.Skipf("PyTorch comparison skipped: %s not found (install Debian's python3 and python3-torch)", torchPython)
-	}
-	if out, err := exec.Command(torchPython, "-c", "import torch").CombinedOutput(); err != nil {
-		t.Skipf("PyTorch comparison skipped: %s cannot import torch (apt-get install python3-torch): %v: %s", torchPython, err, out)
-	}
+	torchPython := peer.Python(t, "torch")
 	in, err := json.Marshal(map[string]any{"cases": cases})
 	if err != nil {
 		t.Fatal(err)

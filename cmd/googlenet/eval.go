@@ -62,7 +62,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	wf := addWeightFlags(fs, true)
-	dataSpec := fs.String("data", "mnist", "dataset: mnist, mnist:DIR, folder:DIR, synthetic[:k=v,...] (as for train)")
+	dataSpec := fs.String("data", "mnist", "dataset: mnist, mnist:DIR, fashion-mnist[:DIR], folder:DIR, synthetic[:k=v,...], with subset options (as for train)")
 	split := fs.String("split", "val", "split to evaluate: val (the held-out images; MNIST's test set) or train")
 	crops := fs.String("crops", "1", "crop schemes, comma-separated, one table row each: 1 (center), 10, 144 (the paper's), full (the whole image, as training validates without augmentation)")
 	asJSON := fs.Bool("json", false, "print the rows as a JSON array instead of a table")

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/interchange/convert"
 )
 
@@ -169,7 +170,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		}
 		*f.dst = f.v
 	}
-	ck, err := ld.Checkpoint()
+	ck, err := checkpoint.FromModel(ld.Model, nil, checkpoint.Meta{Classes: ld.Labels, Means: ld.Means, Stds: ld.Stds})
 	if err != nil {
 		return fail(err)
 	}

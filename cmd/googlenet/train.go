@@ -51,7 +51,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	variant := fs.String("variant", inception.VariantMini, "network: "+strings.Join(inception.Variants, ", "))
-	dataSpec := fs.String("data", "mnist", "dataset: mnist, mnist:DIR, folder:DIR (DIR/train/<class>/*.jpg, DIR/val/...), synthetic[:k=v,...]")
+	dataSpec := fs.String("data", "mnist", "dataset: mnist, mnist:DIR, fashion-mnist[:DIR], folder:DIR (DIR/train/<class>/*.jpg, DIR/val/...), synthetic[:k=v,...];\nmnist, fashion-mnist and folder take subset options after a comma: classes=LIST (indices, ranges lo-hi and names joined by +,\nrelabelled 0.. in that order), per-class=N (first N training images of each class), val-per-class=N;\nfor example mnist:classes=5-9,per-class=100 or folder:photos,classes=cat+dog")
 	epochs := fs.Int("epochs", 3, "epochs to train (in total, counting those before a resume)")
 	batch := fs.Int("batch", 0, "images per step, on each rank with --distributed (0: the variant's default; mini 128, others 32)")
 	lr := fs.Float64("lr", 0, "base learning rate (0: the variant's default; mini 0.1, others 0.01)")

@@ -18,16 +18,9 @@
 //
 // # ONNX models
 //
-// Net builds a parsed ONNX model as a Gorgonia graph, operator by operator
-// (Conv, Relu, MaxPool with ceil_mode and asymmetric pads, AveragePool,
-// GlobalAveragePool, LRN, Concat, Dropout, Flatten, Reshape, Gemm with
-// transA/transB/alpha/beta, MatMul, Add, Softmax, Pad, BatchNormalization,
-// Identity, Constant), with the kernels of package ops; initializers become
-// constant nodes. Net.Forward runs it in inference mode on any batch size. Any
-// other operator, or an attribute value outside what the kernels implement
-// (groups, dilations, auto_pad SAME_*), is an error naming the node.
-//
-// ImportONNX goes further: it recognises a GoogLeNet and returns our
+// The ONNX interpreter is package onnxnet: it runs any graph of the
+// operators it supports. ImportONNX builds the file with onnxnet.Net, then
+// recognises a GoogLeNet and returns our
 // inception.Model with the file's weights, so that every tool of this project
 // (evaluation, fine-tuning, export) can use it. It compares the file's graph
 // layer by layer, from the output back to the input, with the inference graph

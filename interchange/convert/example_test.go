@@ -9,6 +9,7 @@ import (
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/convert"
 	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/onnxnet"
 )
 
 // Export a mini GoogLeNet to ONNX, read the bytes back, and run them both as
@@ -37,7 +38,7 @@ func Example() {
 	x := tensor.New(tensor.WithShape(1, 1, 28, 28), tensor.WithBacking(make([]float32, 28*28)))
 	want, _ := m.Forward(x)
 
-	net, err := convert.NewNet(back) // operator by operator
+	net, err := onnxnet.NewNet(back) // operator by operator
 	if err != nil {
 		panic(err)
 	}

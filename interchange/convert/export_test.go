@@ -9,6 +9,7 @@ import (
 
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/onnxnet"
 )
 
 // parityTol is the largest relative L2 error accepted between two float32
@@ -100,7 +101,7 @@ func TestExportRunsLikeForward(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			net, err := NewNet(back)
+			net, err := onnxnet.NewNet(back)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/onnxnet"
 	"github.com/goinception/googlenet/ops"
 )
 
@@ -46,7 +47,7 @@ type ONNXImport struct {
 // an error naming the first layer that differs. inputSize is used when the
 // file's input size is symbolic (0 means 224).
 func ImportONNX(m *onnx.Model, inputSize int) (*ONNXImport, error) {
-	net, err := NewNet(m)
+	net, err := onnxnet.NewNet(m)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +156,7 @@ func ImportONNX(m *onnx.Model, inputSize int) (*ONNXImport, error) {
 		res.Model, res.Softmax = model, soft
 		return res, nil
 	}
-	return nil, errors.Errorf("convert: the ONNX graph is not a GoogLeNet we can map (it can still run as a convert.Net): %s",
+	return nil, errors.Errorf("convert: the ONNX graph is not a GoogLeNet we can map (it can still run as an onnxnet.Net): %s",
 		strings.Join(reasons, "; "))
 }
 

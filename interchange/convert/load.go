@@ -10,12 +10,18 @@ import (
 
 	"github.com/pkg/errors"
 
-	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/interchange/safetensors"
 	"github.com/goinception/googlenet/interchange/torchpth"
 )
+
+// CheckpointFormatName is the "format" metadata value of package
+// checkpoint's files (checkpoint.FormatName; a test there keeps the two
+// equal). Package convert reads foreign formats and never imports
+// checkpoint: the arrow between them points one way, from checkpoint to the
+// file formats of package interchange.
+const CheckpointFormatName = "googlenet-checkpoint"
 
 // Format is a weight-file format.
 type Format string
@@ -61,7 +67,7 @@ func Sniff(path string) (Format, error) {
 		if _, err := f.ReadAt(hdr, 8); err != nil {
 			return "", errors.Wrapf(err, "convert: reading %s", path)
 		}
-		if bytes.Contains(hdr, []byte(`"`+checkpoint.FormatName+`"`)) {
+		if bytes.Contains(hdr, []byte(`"`+CheckpointFormatName+`"`)) {
 			return FormatCheckpoint, nil
 		}
 		return FormatSafetensors, nil
@@ -168,14 +174,4 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 		return nil, errors.Errorf("convert: format %q", f)
 	}
 	return ld, nil
-}
-
-// Checkpoint returns the loaded model as one of our checkpoints (no solver
-// state), ready for checkpoint.Save.
-func (l *Loaded) Checkpoint() (*checkpoint.Checkpoint, error) {
-	ck, err := checkpoint.FromModel(l.Model, nil, checkpoint.Meta{Classes: l.Labels, Means: l.Means, Stds: l.Stds})
-	if err != nil {
-		return nil, errors.Wrap(err, "convert")
-	}
-	return ck, nil
 }

@@ -12,11 +12,10 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goinception/googlenet/interchange/onnx"
-)
+	"github.com/goinception/googlenet/interchange/onnxnet"
 
-// debianPython is Debian's interpreter, which has python3-torch,
-// python3-torchvision and python3-onnx (the python3 on PATH may not).
-const debianPython = "/usr/bin/python3"
+	"github.com/goinception/googlenet/internal/peer"
+)
 
 // Parity fixtures: batch and input size of the PyTorch reference runs.
 const (
@@ -79,9 +78,7 @@ func TestPyTorchParity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping PyTorch parity test in -short mode")
 	}
-	if err := exec.Command(debianPython, "-c", "import torch, torchvision, onnx").Run(); err != nil {
-		t.Skipf("skipping: %s with torch, torchvision and onnx is not available (apt-get install python3-torch python3-torchvision python3-onnx): %v", debianPython, err)
-	}
+	debianPython := peer.Python(t, "torch", "torchvision", "onnx")
 	dir := t.TempDir()
 	start := time.Now()
 	cmd := exec.Command(debianPython, filepath.Join("testdata", "make_models.py"), dir, "2", "224")
@@ -163,7 +160,7 @@ func TestPyTorchParity(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Operator by operator.
-			net, err := NewNet(m)
+			net, err := onnxnet.NewNet(m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +172,7 @@ func TestPyTorchParity(t *testing.T) {
 			if tc.softmax {
 				want = prob
 			}
-			checkParity(t, tc.file+" as convert.Net", ys[0].Data().([]float32), want)
+			checkParity(t, tc.file+" as onnxnet.Net", ys[0].Data().([]float32), want)
 			// Mapped onto our paper variant.
 			ld, err := Load(path, LoadOptions{})
 			if err != nil {

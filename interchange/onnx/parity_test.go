@@ -5,19 +5,15 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-)
 
-// debianPython is Debian's interpreter, which has python3-torch and
-// python3-torchvision (the python3 on PATH may not).
-const debianPython = "/usr/bin/python3"
+	"github.com/goinception/googlenet/internal/peer"
+)
 
 func TestTorchvisionGoogLeNetExport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping PyTorch export test in -short mode")
 	}
-	if err := exec.Command(debianPython, "-c", "import torch, torchvision").Run(); err != nil {
-		t.Skipf("skipping: %s with torch and torchvision is not available (apt-get install python3-torch python3-torchvision): %v", debianPython, err)
-	}
+	debianPython := peer.Python(t, "torch", "torchvision")
 	dir := t.TempDir()
 	out, err := exec.Command(debianPython, filepath.Join("testdata", "googlenet_export.py"), dir).CombinedOutput()
 	if err != nil {

@@ -8,30 +8,26 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-)
 
-// debianPython is Debian's interpreter, which has python3-torch and
-// python3-torchvision (the python3 on PATH may not).
-const debianPython = "/usr/bin/python3"
+	"github.com/goinception/googlenet/internal/peer"
+)
 
 // sumTol is the relative tolerance on per-tensor sums (float32 values summed
 // in float64 here, in float64 by PyTorch).
 const sumTol = 1e-6
 
-// requireTorch skips the test unless Debian's Python with torch and
-// torchvision is installed.
-func requireTorch(t *testing.T) {
+// requireTorch returns the peer interpreter with torch and torchvision
+// (see internal/peer), or skips the test in -short mode.
+func requireTorch(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping PyTorch parity test in -short mode")
 	}
-	if err := exec.Command(debianPython, "-c", "import torch, torchvision").Run(); err != nil {
-		t.Skipf("skipping: %s with torch and torchvision is not available (apt-get install python3-torch python3-torchvision): %v", debianPython, err)
-	}
+	return peer.Python(t, "torch", "torchvision")
 }
 
 func TestTorchvisionGoogLeNetParity(t *testing.T) {
-	requireTorch(t)
+	debianPython := requireTorch(t)
 	dir := t.TempDir()
 	out, err := exec.Command(debianPython, filepath.Join("testdata", "googlenet_fixture.py"), dir).CombinedOutput()
 	if err != nil {

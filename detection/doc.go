@@ -1,0 +1,47 @@
+// Package detection is object detection in the manner of the paper's
+// section 8 (GoogLeNet's ILSVRC 2014 detection entry): R-CNN with an
+// Inception network as the region classifier, proposals from selective
+// search, no bounding-box regression, an ensemble of networks on the same
+// proposals, and mean average precision at IoU >= 0.5.
+//
+// # Boxes, overlap, suppression, precision
+//
+// Box is a rectangle in continuous pixel coordinates (X1 <= x < X2); FromVOC
+// and Box.VOC convert PASCAL VOC's 1-based inclusive corners, and with them
+// IoU gives the VOC devkit's numbers. ILSVRCThreshold is ILSVRC's
+// size-dependent criterion min(0.5, wh/((w+10)(h+10))). NMS is greedy
+// non-maximum suppression (NMSPerClass per image and class). Evaluate
+// computes per-class average precision with the devkit's rules: detections
+// sorted by score (ties in input order), each matched to the unmatched
+// ground truth of highest IoU, duplicates false positives, difficult
+// objects ignored; APAllPoint is the area under the monotone precision
+// envelope (VOC 2010 on), AP11Point VOC 2007's 11-point interpolation.
+//
+// # Datasets
+//
+// OpenVOC reads a split of the PASCAL VOC layout (Annotations/*.xml,
+// JPEGImages/, ImageSets/Main/<split>.txt), ParseVOC and WriteVOC one
+// annotation; ParseCOCO, WriteCOCO, ParseCOCOResults and WriteCOCOResults
+// the COCO JSON files. Every parser checks boxes (finite, not inverted,
+// inside the image) and names the file at fault; OpenVOC's SkipBad skips
+// and counts bad images instead. Each parser has a fuzz target.
+//
+// # Proposals
+//
+// Segment is Felzenszwalb and Huttenlocher's graph-based segmentation as
+// skimage.segmentation.felzenszwalb computes it (same smoothing, 8-connected
+// graph, merge rule and minimum-size pass; segment counts agree with
+// skimage's on its sample photographs). SelectiveSearch is Uijlings et
+// al.'s hierarchical grouping over those segments with colour, texture,
+// size and fill similarities in several colour spaces (ToSpace: RGB, HSV,
+// Lab, rgI, I, H); ModeFast is their "fast" diversification, and
+// SearchOptions.Superpixels = 2 is the paper's doubled superpixel size.
+//
+// # Regions
+//
+// Warp cuts a proposal out with R-CNN's context padding (16 pixels at 227,
+// ContextFor scales it) and warps it to the classifier's square input.
+// LabelProposals applies R-CNN's fine-tuning rule (IoU >= 0.5 with an
+// object: its class; otherwise background; ground-truth boxes added as
+// positives) and Balance draws a set with 25% positives.
+package detection
