@@ -218,6 +218,7 @@ type Classifier struct {
 	gather  sync.Mutex   // one worker gathers a batch at a time
 	wg      sync.WaitGroup
 
+	workers  []*worker
 	running  atomic.Int64
 	images   atomic.Int64
 	forwards atomic.Int64 // nanoseconds
@@ -252,6 +253,17 @@ func Load(path string, o Options) (*Classifier, error) {
 // owns m from now on: nothing else may use or change it until Close
 // returns. It builds every worker's graphs before returning.
 func New(m *inception.Model, meta eval.Meta, o Options) (*Classifier, error) {
+	c, err := build(m, meta, o)
+	if err != nil {
+		return nil, err
+	}
+	c.start()
+	return c, nil
+}
+
+// build is New without starting the workers: calls queue their images
+// until start (tests use it to hold the workers).
+func build(m *inception.Model, meta eval.Meta, o Options) (*Classifier, error) {
 	o = o.withDefaults()
 	cfg := m.Config()
 	meta.Config = cfg
@@ -301,11 +313,16 @@ func New(m *inception.Model, meta eval.Meta, o Options) (*Classifier, error) {
 			}
 		}
 	}
-	for _, w := range workers {
-		c.wg.Add(1)
+	c.workers = workers
+	c.wg.Add(len(workers)) // Close waits for workers started later
+	return c, nil
+}
+
+// start runs the workers.
+func (c *Classifier) start() {
+	for _, w := range c.workers {
 		go w.loop()
 	}
-	return c, nil
 }
 
 // batchSizes are the graph batch sizes of a worker, increasing: the

@@ -241,11 +241,19 @@ func TestOverload(t *testing.T) {
 	}
 }
 
-// stall holds the gathering lock so that no worker takes images until
-// the returned function is called.
-func stall(c *Classifier) func() {
-	c.gather.Lock()
-	return c.gather.Unlock
+// newStalled is newMini with the workers not started: images wait in
+// the queue until the returned function starts them.
+func newStalled(t *testing.T, o Options) (*Classifier, func()) {
+	t.Helper()
+	m, meta := miniModel(t, 1)
+	c, err := build(m, meta, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	start := func() { once.Do(c.start) }
+	t.Cleanup(func() { start(); c.Close() })
+	return c, start
 }
 
 func waitQueued(t *testing.T, c *Classifier, n int) {
@@ -259,9 +267,8 @@ func waitQueued(t *testing.T, c *Classifier, n int) {
 }
 
 func TestDeadlineDropsQueued(t *testing.T) {
-	c := newMini(t, Options{Workers: 1})
+	c, resume := newStalled(t, Options{Workers: 1})
 	img := image.NewGray(image.Rect(0, 0, 28, 28))
-	resume := stall(c)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, err := c.Classify(ctx, img, img)
@@ -283,9 +290,8 @@ func TestDeadlineDropsQueued(t *testing.T) {
 }
 
 func TestCloseDrains(t *testing.T) {
-	c := newMini(t, Options{Workers: 1, MaxBatch: 2})
+	c, resume := newStalled(t, Options{Workers: 1, MaxBatch: 2})
 	img := image.NewGray(image.Rect(0, 0, 28, 28))
-	resume := stall(c)
 	const calls = 5
 	errs := make(chan error, calls)
 	for range calls {
@@ -297,12 +303,10 @@ func TestCloseDrains(t *testing.T) {
 	waitQueued(t, c, calls)
 	closed := make(chan struct{})
 	go func() { c.Close(); close(closed) }()
-	for c.mu.TryRLock() {
+	for closing := false; !closing; time.Sleep(time.Millisecond) {
+		c.mu.RLock()
+		closing = c.closed
 		c.mu.RUnlock()
-		if c.closed {
-			break
-		}
-		time.Sleep(time.Millisecond)
 	}
 	if _, err := c.Classify(context.Background(), img); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Classify while closing: %v, want ErrClosed", err)
