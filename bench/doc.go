@@ -35,10 +35,15 @@
 // warm-up and after the last iteration, and the bytes allocated on the Go
 // heap per iteration: ops reuse their buffers, so memory stays flat.
 //
-// # The PyTorch peer
+// # The peers
 //
 // RunPeer runs shared/peers/torch_googlenet_bench.py (torchvision's
 // GoogLeNet; Debian's /usr/bin/python3 with python3-torch) on the same
 // workload in a child process and parses its JSON line, for a comparison
-// in one run on one machine.
+// in one run on one machine. Given shared/peers/ort_googlenet_bench.mjs
+// instead (IsORTPeer), it runs ONNX Runtime's CPU provider under Node.js
+// (onnxruntime-node in internal/peer's ORTDir) on PeerConfig.Model, which
+// ExportONNX writes: our own network, variant and weights, through
+// interchange/convert's exporter, so both sides compute the same function.
+// ResetPeakRSS lets a caller drop the export's memory from its own peak.
 package bench

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"strconv"
@@ -17,8 +16,8 @@ import (
 // python3 earlier on PATH may be another installation without it).
 const DefaultPython = "/usr/bin/python3"
 
-// PeerResult is the JSON line printed by the PyTorch peer benchmark
-// (shared/peers/torch_googlenet_bench.py).
+// PeerResult is the JSON line printed by the peer benchmarks
+// (shared/peers/torch_googlenet_bench.py and ort_googlenet_bench.mjs).
 type PeerResult struct {
 	Peer         string  `json:"peer"`
 	Mode         string  `json:"mode"`
@@ -31,16 +30,21 @@ type PeerResult struct {
 
 // PeerConfig runs the peer script with the same workload as a Config.
 type PeerConfig struct {
-	Python  string // interpreter; "" means DefaultPython
-	Script  string // path to torch_googlenet_bench.py
-	Threads int    // torch threads; 0 means one per core (the script's default)
+	Python  string // interpreter of the PyTorch peer; "" means DefaultPython
+	Script  string // torch_googlenet_bench.py, or ort_googlenet_bench.mjs (see IsORTPeer)
+	Threads int    // the peer's threads; 0 means one per core (the scripts' default)
+	// Model is the ONNX file the ONNX Runtime peer runs (see ExportONNX);
+	// Node is its Node.js binary ("" means GOOGLENET_NODE, else node on
+	// PATH). The PyTorch peer uses neither.
+	Model, Node string
 	// Env, when non-nil, replaces the child's environment (for example the
 	// current one without OPENBLAS_CORETYPE); nil inherits it.
 	Env     []string
 	Timeout time.Duration // 0 means 10 minutes
 }
 
-// RunPeer runs the PyTorch peer on the workload of c (mode, batch, input
+// RunPeer runs the PyTorch peer, or the ONNX Runtime peer when p.Script
+// is a .mjs (IsORTPeer; inference only, on p.Model), on the workload of c (mode, batch, input
 // size, iterations, warm-up) in a child process and parses its result.
 // Call it before Run, while this process is small: on Linux a child made
 // by fork/exec starts with its parent's peak RSS as its own ru_maxrss (the
@@ -65,12 +69,15 @@ func RunPeer(p PeerConfig, c Config) (PeerResult, error) {
 	if size == 0 {
 		size = 224
 	}
-	if c.Variant == "mini" {
-		return PeerResult{}, errors.New("bench: the PyTorch peer runs torchvision's GoogLeNet; compare the paper or torchvision variant")
-	}
 	timeout := p.Timeout
 	if timeout == 0 {
 		timeout = 10 * time.Minute
+	}
+	if IsORTPeer(p.Script) {
+		return runORTPeer(p, c, size, timeout)
+	}
+	if c.Variant == "mini" {
+		return PeerResult{}, errors.New("bench: the PyTorch peer runs torchvision's GoogLeNet; compare the paper or torchvision variant")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -83,18 +90,16 @@ func RunPeer(p PeerConfig, c Config) (PeerResult, error) {
 	if err := cmd.Run(); err != nil {
 		return PeerResult{}, errors.Wrapf(err, "bench: %s %s: %s", py, strings.Join(args, " "), lastLines(stderr.String(), 5))
 	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	var r PeerResult
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-		return PeerResult{}, errors.Wrapf(err, "bench: peer output %q", lastLines(stdout.String(), 3))
-	}
-	return r, nil
+	return parsePeerLine(stdout.String())
 }
 
 // EnvWithout returns the current environment without the named variables.
-func EnvWithout(names ...string) []string {
+func EnvWithout(names ...string) []string { return envWithout(os.Environ(), names...) }
+
+// envWithout returns env without the named variables.
+func envWithout(env []string, names ...string) []string {
 	var out []string
-	for _, kv := range os.Environ() {
+	for _, kv := range env {
 		drop := false
 		for _, n := range names {
 			if strings.HasPrefix(kv, n+"=") {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/safetensors"
+	"github.com/goinception/googlenet/preprocess"
 	"github.com/goinception/googlenet/solvers"
 )
 
@@ -44,6 +45,11 @@ type Meta struct {
 	// Means and Stds are the per-channel input normalisation on the 0..255
 	// scale ((x - mean) / std), as data.Transform applies it.
 	Means, Stds []float32
+	// Input is the model's input contract (package preprocess): how a
+	// photograph becomes its input. nil means the project's own (see
+	// InputContract); imported published weights carry their publisher's.
+	// Its channel count and crop must match the model's configuration.
+	Input *preprocess.Contract
 	// Step is the number of optimizer steps completed.
 	Step int64
 	// Epoch is the number of complete epochs; EpochStep the batches done in
@@ -333,7 +339,7 @@ func configFromJSON(s, dt string) (inception.Config, error) {
 
 // reserved metadata keys written by Encode.
 var reserved = []string{"format", "format_version", "variant", "config", "dtype", "classes",
-	"labels", "input_size", "in_channels", "means", "stds", "step", "epoch", "epoch_step", "seed",
+	"labels", "input_size", "in_channels", "means", "stds", "input_contract", "step", "epoch", "epoch_step", "seed",
 	"solver_state_version", "solver_step"}
 
 // Encode returns the safetensors tensors and metadata of c.
@@ -370,6 +376,16 @@ func (c *Checkpoint) Encode() ([]safetensors.Tensor, map[string]string, error) {
 	md["in_channels"] = strconv.Itoa(c.Meta.Config.InChannels)
 	md["means"] = js(nonNil(c.Meta.Means))
 	md["stds"] = js(nonNil(c.Meta.Stds))
+	if c.Meta.Input != nil {
+		if err := c.Meta.Input.Fits(c.Meta.Config.InChannels, c.Meta.Config.InputSize); err != nil {
+			return nil, nil, errors.Wrap(err, "checkpoint")
+		}
+		s, err := c.Meta.Input.Encode()
+		if err != nil {
+			return nil, nil, errors.Wrap(err, "checkpoint")
+		}
+		md["input_contract"] = s
+	}
 	md["step"] = strconv.FormatInt(c.Meta.Step, 10)
 	md["epoch"] = strconv.Itoa(c.Meta.Epoch)
 	md["epoch_step"] = strconv.Itoa(c.Meta.EpochStep)
@@ -481,4 +497,14 @@ func decodeTensor(t safetensors.Tensor) (solvers.Tensor, error) {
 		return out, errors.Errorf("dtype %s not supported (want F32 or F64)", t.DType)
 	}
 	return out, nil
+}
+
+// InputContract returns the model's input contract: Meta.Input when set,
+// else the project's native one (preprocess.Native) with the checkpoint's
+// channels, input size, means and stds.
+func (m Meta) InputContract() preprocess.Contract {
+	if m.Input != nil {
+		return m.Input.Clone()
+	}
+	return preprocess.Native(m.Config.InChannels, m.Config.InputSize, m.Means, m.Stds)
 }

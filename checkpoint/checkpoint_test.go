@@ -12,6 +12,7 @@ import (
 
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/safetensors"
+	"github.com/goinception/googlenet/preprocess"
 	"github.com/goinception/googlenet/solvers"
 )
 
@@ -294,6 +295,14 @@ func TestLoadRejects(t *testing.T) {
 			ts[i] = n
 			return ts
 		}},
+		{"malformed input contract", "input_contract", func(ts []safetensors.Tensor, md map[string]string) []safetensors.Tensor {
+			md["input_contract"] = `{"channels":"RGB"`
+			return ts
+		}},
+		{"input contract for three channels", "input_contract", func(ts []safetensors.Tensor, md map[string]string) []safetensors.Tensor {
+			md["input_contract"], _ = preprocess.Torchvision().Encode()
+			return ts
+		}},
 		{"solver tensors without solver metadata", "without solver metadata", func(ts []safetensors.Tensor, md map[string]string) []safetensors.Tensor {
 			delete(md, "solver_state_version")
 			return ts
@@ -394,5 +403,39 @@ func TestSaveAtomic(t *testing.T) {
 	es, _ := os.ReadDir(dir)
 	if len(es) != 1 {
 		t.Errorf("folder holds %d entries, want only the checkpoint", len(es))
+	}
+}
+
+// TestInputContractRoundTrip: a stored contract comes back field for field;
+// without one, InputContract is the native contract of the checkpoint's
+// means and stds.
+func TestInputContractRoundTrip(t *testing.T) {
+	m, _ := trained(t, 3)
+	md := meta()
+	ck, err := FromModel(m, nil, md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ck.Meta.InputContract(); got.Name != "native" || got.Channels != preprocess.Gray || got.Crop != 28 || got.Size != 32 || got.Means[0] != 33.3285 {
+		t.Errorf("native contract %v", got)
+	}
+	in := preprocess.ONNXZoo()
+	in.Channels, in.Means, in.Crop, in.Size = preprocess.Gray, []float32{5}, 28, 28
+	ck.Meta.Input = &in
+	path := filepath.Join(t.TempDir(), "ck.safetensors")
+	if err := ck.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Meta.Input == nil || back.Meta.InputContract().String() != in.String() {
+		t.Errorf("contract %v, want %v", back.Meta.Input, in)
+	}
+	bad := preprocess.Torchvision() // 3 channels, crop 224: not this model's input
+	ck.Meta.Input = &bad
+	if err := ck.Save(filepath.Join(t.TempDir(), "bad.safetensors")); err == nil || !strings.Contains(err.Error(), "channels") {
+		t.Errorf("saving a contract that does not fit: %v", err)
 	}
 }

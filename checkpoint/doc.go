@@ -21,7 +21,8 @@
 // format ("googlenet-checkpoint"), format_version (1), variant, config (the
 // model's inception.Config as JSON, without the initialiser), dtype, classes
 // (the count), labels (JSON array of class names), input_size, in_channels,
-// means and stds (JSON arrays, 0..255 scale), step (optimizer steps), epoch
+// means and stds (JSON arrays, 0..255 scale), input_contract (the input
+// contract of package preprocess as JSON, when Meta.Input is set), step (optimizer steps), epoch
 // (complete epochs), epoch_step (batches into the next epoch), seed,
 // solver_state_version and solver_step when solver state is present, and any
 // Meta.Extra entries (the trainer's settings and partial-epoch sums).

@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/goinception/googlenet/interchange/safetensors"
+	"github.com/goinception/googlenet/preprocess"
 	"github.com/goinception/googlenet/solvers"
 )
 
@@ -71,6 +72,16 @@ func Decode(f *safetensors.File) (*Checkpoint, error) {
 		if err := json.Unmarshal([]byte(md[kv.key]), kv.dst); err != nil {
 			return nil, bad(kv.key, err)
 		}
+	}
+	if s, ok := md["input_contract"]; ok {
+		ic, err := preprocess.Decode(s)
+		if err != nil {
+			return nil, bad("input_contract", err)
+		}
+		if err := ic.Fits(c.Meta.Config.InChannels, c.Meta.Config.InputSize); err != nil {
+			return nil, bad("input_contract", err)
+		}
+		c.Meta.Input = &ic
 	}
 	if len(c.Meta.Classes) == 0 {
 		c.Meta.Classes = nil

@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/goinception/googlenet/data"
+	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 // Crop is one view of an image as the network sees it. To render it, scale
@@ -301,4 +303,49 @@ func Render(dst []float32, img image.Image, crops []Crop, input, channels int, m
 		}
 	}
 	return nil
+}
+
+// RenderContract draws the crops of img (crops of scheme, see
+// Scheme.Crops) into dst under an input contract. The one-crop scheme
+// (Center) is the contract's own geometry (contract.ApplyInto: torchvision's
+// resize and centre crop for torchvision weights, the whole image for the
+// ONNX zoo's, the central square for this project's), whatever crops says;
+// the other schemes cut the paper's crops (Render) and then encode them
+// with the contract's channel order, scale, normalisation and affine step
+// (contract.FromRGB). dst holds len(crops) inputs of contract.InputLen()
+// values.
+func RenderContract(dst []float32, img image.Image, scheme Scheme, crops []Crop, contract preprocess.Contract) error {
+	plane := contract.InputLen()
+	if len(dst) != len(crops)*plane {
+		return errors.Errorf("eval: render %d crops of %d values into %d values", len(crops), plane, len(dst))
+	}
+	if scheme == Center || scheme == "" {
+		for i := range crops {
+			if err := contract.ApplyInto(dst[i*plane:(i+1)*plane], img); err != nil {
+				return errors.Wrap(err, "eval")
+			}
+		}
+		return nil
+	}
+	if err := Render(dst, img, crops, contract.Crop, contract.Channels.Channels(), nil, nil); err != nil {
+		return err
+	}
+	for i := range crops {
+		if err := contract.FromRGB(dst[i*plane : (i+1)*plane]); err != nil {
+			return errors.Wrap(err, "eval")
+		}
+	}
+	return nil
+}
+
+// checkContract reports whether contract c fits a model with configuration
+// cfg (checkpoint.CheckContract).
+func checkContract(c preprocess.Contract, cfg inception.Config) error {
+	return errors.Wrap(c.Fits(cfg.InChannels, cfg.InputSize), "eval")
+}
+
+// sameContract reports whether two contracts prepare inputs alike.
+func sameContract(a, b preprocess.Contract) bool {
+	a.Name, b.Name = "", ""
+	return a.String() == b.String()
 }

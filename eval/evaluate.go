@@ -99,9 +99,8 @@ func checkMembers(members []Member) error {
 			return errors.Errorf("eval: %s takes %dx%dx%d and has %d classes, %s takes %dx%dx%d with %d classes: an ensemble needs equal inputs and classes",
 				m.Name(), c.InChannels, c.InputSize, c.InputSize, c.Classes, members[0].Name(), c0.InChannels, c0.InputSize, c0.InputSize, c0.Classes)
 		}
-		if !slices.Equal(m.Meta.Means, members[0].Meta.Means) || !slices.Equal(m.Meta.Stds, members[0].Meta.Stds) {
-			return errors.Errorf("eval: %s and %s normalise their inputs differently (means %v/%v, stds %v/%v)",
-				m.Name(), members[0].Name(), m.Meta.Means, members[0].Meta.Means, m.Meta.Stds, members[0].Meta.Stds)
+		if a, b := m.Contract(), members[0].Contract(); !sameContract(a, b) {
+			return errors.Errorf("eval: %s and %s normalise their inputs differently (%v; %v)", m.Name(), members[0].Name(), a, b)
 		}
 		if m.Meta.Labels != nil && members[0].Meta.Labels != nil && !slices.Equal(m.Meta.Labels, members[0].Meta.Labels) {
 			return errors.Errorf("eval: %s and %s have different class labels", m.Name(), members[0].Name())
@@ -141,8 +140,9 @@ func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options)
 	if meta.Labels != nil && ds.Classes() != nil && !slices.Equal(meta.Labels, ds.Classes()) {
 		return nil, errors.Errorf("eval: the dataset's classes (%d) are not the model's labels (%d)", len(ds.Classes()), len(meta.Labels))
 	}
-	if len(meta.Means) != 0 && len(meta.Means) != cfg.InChannels {
-		return nil, errors.Errorf("eval: %d means for %d input channels", len(meta.Means), cfg.InChannels)
+	contract := members[0].Contract()
+	if err := checkContract(contract, cfg); err != nil {
+		return nil, err
 	}
 	n := ds.Len()
 	if o.Limit > 0 && o.Limit < n {
@@ -180,7 +180,7 @@ func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options)
 			}
 		}
 		x := make([]float32, len(crops)*plane)
-		if err := Render(x, s.Image, crops, cfg.InputSize, cfg.InChannels, meta.Means, meta.Stds); err != nil {
+		if err := RenderContract(x, s.Image, o.Crops, crops, contract); err != nil {
 			return prepared{err: errors.Wrapf(err, "sample %d (%s)", i, s.Path)}
 		}
 		return prepared{x: x, counts: counts, index: i, label: s.Label}

@@ -43,7 +43,7 @@ func LoadModel(path string, o LoadOptions) (*inception.Model, Meta, error) {
 		if o.Variant != "" && cfg.Variant != o.Variant {
 			return nil, Meta{}, errors.Errorf("eval: %s holds a %q model, not %q", path, cfg.Variant, o.Variant)
 		}
-		return ld.Model, Meta{Source: path, Config: cfg, Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds}, nil
+		return ld.Model, Meta{Source: path, Config: cfg, Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input}, nil
 	}
 	ck, err := checkpoint.Load(path)
 	if err != nil {
@@ -55,7 +55,7 @@ func LoadModel(path string, o LoadOptions) (*inception.Model, Meta, error) {
 	}
 	meta := Meta{
 		Source: path, Config: cm.Config, Labels: cm.Classes,
-		Means: cm.Means, Stds: cm.Stds, Step: cm.Step, Epoch: cm.Epoch,
+		Means: cm.Means, Stds: cm.Stds, Step: cm.Step, Epoch: cm.Epoch, Input: cm.Input,
 	}
 	if len(meta.Labels) == 0 {
 		meta.Labels = nil

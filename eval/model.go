@@ -5,6 +5,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 // Meta describes a trained model beyond its weights: what its outputs mean
@@ -21,6 +22,10 @@ type Meta struct {
 	// scale, (x - mean) / std, as training applied it; nil skips.
 	Means []float32 `json:"means,omitempty"`
 	Stds  []float32 `json:"stds,omitempty"`
+	// Input is the input contract (package preprocess): how an image
+	// becomes the model's input. nil means the project's native contract
+	// with Means and Stds (see Member.Contract).
+	Input *preprocess.Contract `json:"input,omitempty"`
 	// Polyak says that the weights are the Polyak averages of the training
 	// weights (the checkpoint had them), not the last iterate.
 	Polyak bool `json:"polyak"`
@@ -33,6 +38,17 @@ type Meta struct {
 type Member struct {
 	Model *inception.Model
 	Meta  Meta
+}
+
+// Contract returns the member's input contract: Meta.Input when set, else
+// preprocess.Native with the model's channels and input size and the
+// Meta's Means and Stds.
+func (m Member) Contract() preprocess.Contract {
+	if m.Meta.Input != nil {
+		return m.Meta.Input.Clone()
+	}
+	cfg := m.Model.Config()
+	return preprocess.Native(cfg.InChannels, cfg.InputSize, m.Meta.Means, m.Meta.Stds)
 }
 
 // Name returns the member's source, or "model" when it has none.

@@ -17,9 +17,7 @@ type Class struct {
 // Predict returns the k most probable classes of img (largest first) under
 // the ensemble members, averaging softmax probabilities over the crops of
 // scheme crops ("": Center) and then over the members, as Evaluate does. The image
-// is converted to the model's channels (gray images are repeated over RGB
-// channels, colour images become luma, alpha is ignored) and normalised by
-// the first member's means and standard deviations. Labels come from labels
+// is prepared by the first member's input contract (see RenderContract). Labels come from labels
 // when it is not nil, else from the first member's metadata, else they are
 // the class indices.
 func Predict(members []Member, img image.Image, crops Scheme, k int, labels []string) ([]Class, error) {
@@ -48,7 +46,11 @@ func Predict(members []Member, img image.Image, crops Scheme, k int, labels []st
 	cs, counts := Distinct(cs)
 	plane := cfg.InChannels * cfg.InputSize * cfg.InputSize
 	x := make([]float32, len(cs)*plane)
-	if err := Render(x, img, cs, cfg.InputSize, cfg.InChannels, meta.Means, meta.Stds); err != nil {
+	contract := members[0].Contract()
+	if err := checkContract(contract, cfg); err != nil {
+		return nil, err
+	}
+	if err := RenderContract(x, img, crops, cs, contract); err != nil {
 		return nil, err
 	}
 	batch := min(len(cs), 64)

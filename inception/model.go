@@ -49,6 +49,12 @@ type Model struct {
 	feats              map[string]*featureGraph
 }
 
+// planInference: inference graphs share activation memory by liveness
+// (ops.PlanBuffers). Only the logits are read after a run, so intermediate
+// node values of an inference graph are not meaningful afterwards. Tests
+// turn it off to compare.
+var planInference = true
+
 type inferGraph struct {
 	b      *graph.Builder
 	input  *G.Node
@@ -212,7 +218,9 @@ func (m *Model) SetAuxWeight(w float64) error {
 func (m *Model) TrainingGraph() *G.ExprGraph { return m.b.Graph() }
 
 // InferenceGraph returns the inference graph for batch size n, building it
-// if needed. It has no auxiliary heads, no loss and no labels.
+// if needed. It has no auxiliary heads, no loss and no labels. Its
+// activations share memory by liveness (ops.PlanBuffers): after a run only
+// the output (the logits) holds a meaningful value.
 func (m *Model) InferenceGraph(n int) (*G.ExprGraph, error) {
 	ig, err := m.inference(n)
 	if err != nil {
@@ -234,6 +242,13 @@ func (m *Model) inference(n int) (*inferGraph, error) {
 	net, err := buildChecked(b, c, x, false)
 	if err != nil {
 		return nil, err
+	}
+	// Forward reads only the logits: the activations share memory by
+	// liveness (ops.PlanBuffers).
+	if planInference {
+		if _, err := ops.PlanBuffers(b.Graph(), net.logits.Node); err != nil {
+			return nil, errors.Wrap(err, "inception: inference graph")
+		}
 	}
 	ig := &inferGraph{b: b, input: x.Node, logits: net.logits.Node, vm: G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{}))}
 	m.infer[n] = ig

@@ -176,14 +176,24 @@ func dtypeFor[T float]() tensor.Dtype {
 // value on Reset, so an op that allocated its result in Do would allocate
 // on every run; ops keep their result tensor here and overwrite it instead.
 // The value an op returns is therefore only valid until the op runs again.
+// When a buffer plan gave it a slot (PlanBuffers), the tensor is a view of
+// the slot's memory, which later ops of the same run overwrite.
 type outBuf struct {
-	t *tensor.Dense
+	t    *tensor.Dense
+	slot *bufSlot
 }
 
 // get returns a buffer of dtype T and the given shape, reusing the previous
 // one when it fits, and its data slice.
 func get[T float](b *outBuf, shape tensor.Shape) (*tensor.Dense, []T) {
 	dt := dtypeFor[T]()
+	if b.slot != nil {
+		data := slotData[T](b.slot, shape.TotalSize())
+		if b.t == nil || b.t.Dtype() != dt || !b.t.Shape().Eq(shape) || &b.t.Data().([]T)[0] != &data[0] {
+			b.t = tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(data))
+		}
+		return b.t, data
+	}
 	if b.t == nil || b.t.Dtype() != dt || !b.t.Shape().Eq(shape) {
 		b.t = tensor.New(tensor.Of(dt), tensor.WithShape(shape.Clone()...))
 	}

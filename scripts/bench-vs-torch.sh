@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# bench-vs-torch.sh: GoogLeNet on our CPU engine beside PyTorch, in one run
-# on one machine. For each workload it runs `googlenet bench --peer` (our
-# paper variant, then torchvision's GoogLeNet through
-# shared/peers/torch_googlenet_bench.py with Debian's /usr/bin/python3) and
-# prints one table row with the machine load (uptime) at that moment.
+# bench-vs-torch.sh: GoogLeNet on our CPU engine beside PyTorch and ONNX
+# Runtime, in one run on one machine. For each workload it runs
+# `googlenet bench --peer` (our paper variant, then torchvision's GoogLeNet
+# through shared/peers/torch_googlenet_bench.py with Debian's
+# /usr/bin/python3) and, for inference, a second time with
+# shared/peers/ort_googlenet_bench.mjs (ONNX Runtime 1.30's CPU provider on
+# our own ONNX export of the same variant and weights), and prints one table
+# row with the machine load (uptime) at that moment. Each peer alternates
+# with ours in its own run, so each ratio compares rounds that saw the same
+# machine; "ours i/s" is from the PyTorch run.
 #
 # usage: scripts/bench-vs-torch.sh [--native-openblas] [--iters N] [--rounds R] [--variant V] [WORKLOAD...]
 #   WORKLOAD is MODE:BATCH[:INPUT], e.g. infer:8 train:8 infer:8:320
@@ -20,12 +25,17 @@
 # Columns: img/s (median), peak RSS, and our CPU time per batch (user+sys,
 # all threads: nearly independent of other load; on idle cores the batch
 # takes at least CPUms/cores). The 1-minute load average is printed per row.
-# Environment: PEER (path to the peer script), GOOGLENET (a built binary;
+#   --no-ort           leave out the ONNX Runtime column
+# Environment: PEER (path to the PyTorch peer script), ORT_PEER (the ONNX
+# Runtime one; needs node and onnxruntime-node in $GOOGLENET_ORT_DIR, default
+# ~/.cache/googlenet/ort, see internal/peer), GOOGLENET (a built binary;
 # default: go build into a temporary directory), PYTHON (default /usr/bin/python3).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 PEER=${PEER:-$here/../shared/peers/torch_googlenet_bench.py}
+ORT_PEER=${ORT_PEER:-$here/../shared/peers/ort_googlenet_bench.mjs}
 PYTHON=${PYTHON:-/usr/bin/python3}
+ort=1
 iters=10
 rounds=3
 variant=paper
@@ -41,13 +51,15 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=$2; shift ;;
 	--variant) variant=$2; shift ;;
 	--json) json=1 ;;
-	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	--no-ort) ort=0 ;;
+	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
 	*) workloads+=("$1") ;;
 	esac
 	shift
 done
 [ ${#workloads[@]} -gt 0 ] || workloads=(infer:1 infer:8 infer:32 train:1 train:8 train:32 infer:8:320 infer:8:448 train:8:320 train:8:448)
 if [ ! -f "$PEER" ]; then echo "bench-vs-torch: peer script $PEER not found (set PEER)" >&2; exit 1; fi
+if [ $ort = 1 ] && [ ! -f "$ORT_PEER" ]; then echo "bench-vs-torch: ONNX Runtime peer $ORT_PEER not found (set ORT_PEER, or --no-ort)" >&2; exit 1; fi
 if ! "$PYTHON" -c 'import torch, torchvision' 2>/dev/null; then
 	echo "bench-vs-torch: $PYTHON cannot import torch and torchvision (Debian: apt-get install python3-torch python3-torchvision)" >&2
 	exit 1
@@ -61,7 +73,7 @@ fi
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-<unset>} GOOGLENET_BLAS=${GOOGLENET_BLAS:-<auto>}"
 if [ $json = 0 ]; then
-	printf '%-6s %5s %5s | %9s %9s %6s %13s | %9s %9s %6s | %9s | %s\n' mode batch input "ours i/s" "torch i/s" ratio "per round" "ours MiB" "torch MiB" ratio "ours CPUms" "load (1 min) / ours engine"
+	printf '%-6s %5s %5s | %9s %9s %6s %13s | %9s %6s %13s | %9s %9s %6s %9s %6s | %9s | %s\n' mode batch input "ours i/s" "torch i/s" ratio "per round" "ORT i/s" ratio "per round" "ours MiB" "torch MiB" ratio "ORT MiB" ratio "ours CPUms" "load (1 min) / ours engine"
 fi
 for w in "${workloads[@]}"; do
 	IFS=: read -r mode batch input <<<"$w"
@@ -71,14 +83,25 @@ for w in "${workloads[@]}"; do
 	[ "$mode" = train ] && [ "$batch" -ge 32 ] && warm=1
 	out=$("$GOOGLENET" bench --variant "$variant" --mode "$mode" --batch "$batch" --input "$input" \
 		--iters "$iters" --warmup $warm --rounds "$rounds" --json --peer "$PEER" --python "$PYTHON")
-	if [ $json = 1 ]; then echo "$out"; continue; fi
+	ortout='{}'
+	if [ $ort = 1 ] && [ "$mode" = infer ]; then
+		ortout=$("$GOOGLENET" bench --variant "$variant" --mode "$mode" --batch "$batch" --input "$input" \
+			--iters "$iters" --warmup $warm --rounds "$rounds" --json --peer "$ORT_PEER")
+	fi
+	if [ $json = 1 ]; then echo "$out"; [ "$ortout" = '{}' ] || echo "$ortout"; continue; fi
 	"$PYTHON" -c '
 import json, sys
-d = json.loads(sys.argv[1]); p = d["peer"]
+d = json.loads(sys.argv[1]); p = d["peer"]; o = json.loads(sys.argv[3])
 mib = lambda b: b / 2**20
-rs = d.get("round_speedups") or [d["img_per_s"] / p["img_per_s"]]
-print("%-6s %5d %5d | %9.2f %9.2f %5.2fx %13s | %9.0f %9.0f %5.2fx | %9.0f | %s / %s" % (d["mode"], d["batch"], d["input"],
-      d["img_per_s"], p["img_per_s"], d["img_per_s"] / p["img_per_s"], "%.2f-%.2fx" % (min(rs), max(rs)),
-      mib(d["peak_rss_bytes"]), mib(p["peak_rss_bytes"]), d["peak_rss_bytes"] / p["peak_rss_bytes"],
-      d["cpu_ms_per_batch"], sys.argv[2], d["engine"]))' "$out" "$load"
+rng = lambda d, p: "%.2f-%.2fx" % (min(d.get("round_speedups") or [d["img_per_s"] / p["img_per_s"]]), max(d.get("round_speedups") or [d["img_per_s"] / p["img_per_s"]]))
+ort = "%9s %6s %13s" % ("-", "-", "-")
+ortm = "%9s %6s" % ("-", "-")
+if o:
+    q = o["peer"]
+    ort = "%9.2f %5.2fx %13s" % (q["img_per_s"], o["img_per_s"] / q["img_per_s"], rng(o, q))
+    ortm = "%9.0f %5.2fx" % (mib(q["peak_rss_bytes"]), o["peak_rss_bytes"] / q["peak_rss_bytes"])
+print("%-6s %5d %5d | %9.2f %9.2f %5.2fx %13s | %s | %9.0f %9.0f %5.2fx %s | %9.0f | %s / %s" % (d["mode"], d["batch"], d["input"],
+      d["img_per_s"], p["img_per_s"], d["img_per_s"] / p["img_per_s"], rng(d, p), ort,
+      mib(d["peak_rss_bytes"]), mib(p["peak_rss_bytes"]), d["peak_rss_bytes"] / p["peak_rss_bytes"], ortm,
+      d["cpu_ms_per_batch"], sys.argv[2], d["engine"]))' "$out" "$load" "$ortout"
 done

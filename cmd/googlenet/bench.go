@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -38,13 +39,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	device := addDeviceFlag(fs)
 	seed := fs.Uint64("seed", 1, "seed of weights and inputs")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	peer := fs.String("peer", "", "also run this PyTorch peer script (shared/peers/torch_googlenet_bench.py) on the same workload")
-	python := fs.String("python", bench.DefaultPython, "interpreter for --peer (needs torch and torchvision)")
-	peerThreads := fs.Int("peer-threads", 0, "torch threads for --peer (0: one per core)")
+	peer := fs.String("peer", "", "also run this peer on the same workload: shared/peers/torch_googlenet_bench.py (PyTorch, torchvision's GoogLeNet) or ort_googlenet_bench.mjs (ONNX Runtime on our own ONNX export of the same variant and weights; inference only)")
+	python := fs.String("python", bench.DefaultPython, "interpreter for a PyTorch --peer (needs torch and torchvision)")
+	peerThreads := fs.Int("peer-threads", 0, "the peer's threads (0: one per core)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (model build included) to this file")
 	rounds := fs.Int("rounds", 1, "repeat the measurement (the peer, then ours, with --peer) and report medians over the rounds; peak RSS is from the first round")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--device cpu] [--engine cpu|reference] [--json] [--peer SCRIPT] [--rounds R]")
+		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--device cpu] [--engine cpu|reference] [--json] [--peer SCRIPT.py|SCRIPT.mjs] [--rounds R]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
@@ -97,6 +98,31 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	pc := bench.PeerConfig{Python: *python, Script: *peer, Threads: *peerThreads}
+	if *peer != "" && bench.IsORTPeer(*peer) {
+		if c.Mode != bench.ModeInfer {
+			fmt.Fprintln(stderr, "googlenet bench: the ONNX Runtime peer runs inference only: use --mode infer, or the PyTorch peer for training")
+			return 2
+		}
+		dir, err := os.MkdirTemp("", "googlenet-bench-")
+		if err != nil {
+			fmt.Fprintln(stderr, "googlenet bench:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		pc.Model = filepath.Join(dir, c.Variant+".onnx")
+		if err := bench.ExportONNX(c, pc.Model); err != nil {
+			fmt.Fprintln(stderr, "googlenet bench:", err)
+			return 1
+		}
+		// The export's memory is not part of our benchmark: give it back
+		// and measure the peak from here.
+		runtime.GC()
+		debug.FreeOSMemory()
+		if err := bench.ResetPeakRSS(); err != nil {
+			fmt.Fprintf(stderr, "googlenet bench: %v; our peak RSS includes the ONNX export\n", err)
+		}
+	}
 	var ours []bench.Result
 	var peers []bench.PeerResult
 	for i := 0; i < *rounds; i++ {
@@ -105,7 +131,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		// ru_maxrss on Linux, which would report our peak as PyTorch's.
 		// That is also why peak RSS comes from the first round only.
 		if *peer != "" {
-			p, err := bench.RunPeer(bench.PeerConfig{Python: *python, Script: *peer, Threads: *peerThreads}, c)
+			p, err := bench.RunPeer(pc, c)
 			if err != nil {
 				fmt.Fprintln(stderr, "googlenet bench:", err)
 				return 1

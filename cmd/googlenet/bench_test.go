@@ -50,6 +50,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"--engine", "gpu"},
 		{"extra"},
 		{"--rounds", "0"},
+		{"--mode", "train", "--peer", "ort_googlenet_bench.mjs"}, // ONNX Runtime: inference only
 	} {
 		var out, errb bytes.Buffer
 		code := run(append([]string{"bench"}, args...), &out, &errb)

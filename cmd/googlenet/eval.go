@@ -72,6 +72,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "fail on an unreadable image instead of skipping it")
 	workers := fs.Int("workers", 0, "image decoding goroutines (0: one per CPU)")
 	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
+	cf := addContractFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet eval --weights W[,W...] [--data mnist] [--crops 1|10|144|full[,...]] [--json] [--limit N] [flags]")
 		fmt.Fprintln(fs.Output(), "\nScores a model, or an ensemble (probabilities averaged over crops, then models), as rows of the paper's Table 3.")
@@ -126,6 +127,13 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	members, err := wf.load()
 	if err != nil {
 		return fail(err)
+	}
+	contract, err := cf.applyMembers(members)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if *progress != "none" {
+		fmt.Fprintf(stderr, "googlenet eval: input %s\n", contract)
 	}
 	splits, err := data.Open(ctx, *dataSpec)
 	if err != nil {

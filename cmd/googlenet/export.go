@@ -10,6 +10,7 @@ import (
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/convert"
 	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 func init() {
@@ -64,7 +65,12 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		return fail(err)
 	case ld != nil:
-		m, opts = ld.Model, convert.ExportOptions{Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds}
+		m, opts = ld.Model, convert.ExportOptions{Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input}
+		if opts.Input == nil {
+			cfg := m.Config()
+			in := preprocess.Native(cfg.InChannels, cfg.InputSize, ld.Means, ld.Stds)
+			opts.Input = &in
+		}
 	default:
 		ck, err := checkpoint.Load(pos[0])
 		if err != nil {
@@ -79,7 +85,8 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		if m, err = ck.NewModel(1); err != nil {
 			return fail(err)
 		}
-		opts = convert.ExportOptions{Labels: ck.Meta.Classes, Means: ck.Meta.Means, Stds: ck.Meta.Stds}
+		in := ck.Meta.InputContract()
+		opts = convert.ExportOptions{Labels: ck.Meta.Classes, Means: ck.Meta.Means, Stds: ck.Meta.Stds, Input: &in}
 	}
 	opts.Softmax = *softmax
 	om, err := convert.ExportONNX(m, opts)

@@ -13,7 +13,17 @@ import (
 
 	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/interchange/convert"
+	"github.com/goinception/googlenet/preprocess"
 )
+
+// inOrder returns RGB-ordered per-channel values in the channel order o.
+func inOrder(v []float32, o preprocess.ChannelOrder) []float32 {
+	v = append([]float32(nil), v...)
+	if o == preprocess.BGR && len(v) == 3 {
+		v[0], v[2] = v[2], v[0]
+	}
+	return v
+}
 
 func init() {
 	register(command{
@@ -91,8 +101,9 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "checkpoint to write (safetensors, written atomically)")
 	size := fs.Int("input-size", 0, "input size for files that do not fix it (0: 224)")
 	labelsPath := fs.String("labels", "", "optional text file of class names, one per line, stored in the checkpoint")
-	means := fs.String("means", "", "per-channel input means on the 0..255 scale, comma-separated, stored in the checkpoint\n(default for torchvision: ImageNet's 123.675,116.28,103.53; pretrained weights saved with\ntransform_input=True want 127.5,127.5,127.5)")
-	stds := fs.String("stds", "", "per-channel input standard deviations on the 0..255 scale, comma-separated\n(default for torchvision: 58.395,57.12,57.375; transform_input=True: 127.5,127.5,127.5)")
+	means := fs.String("means", "", "per-channel input means on the 0..255 scale in RGB order, comma-separated: replaces the input contract's\nnormalisation (pixel scale 255, no affine step); prefer --input-mean (default: the publisher's contract, see docs/pretrained.md)")
+	stds := fs.String("stds", "", "per-channel input standard deviations on the 0..255 scale in RGB order, comma-separated (see --means)")
+	cf := addContractFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet import --from torchvision|onnx FILE --out CKPT [--input-size S] [--labels FILE] [--means M,M,M --stds S,S,S]")
 		fs.PrintDefaults()
@@ -170,16 +181,39 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		}
 		*f.dst = f.v
 	}
-	ck, err := checkpoint.FromModel(ld.Model, nil, checkpoint.Meta{Classes: ld.Labels, Means: ld.Means, Stds: ld.Stds})
+	cfg := ld.Model.Config()
+	in := preprocess.Native(cfg.InChannels, cfg.InputSize, ld.Means, ld.Stds)
+	if ld.Input != nil {
+		in = ld.Input.Clone()
+	}
+	if mv != nil || sv != nil {
+		// The legacy flags: normalisation on the 0..255 scale in RGB order.
+		in.Scale, in.Affine = 255, nil
+		if mv != nil {
+			in.Means = inOrder(mv, in.Channels)
+		} else {
+			in.Means = inOrder(ld.Means, in.Channels)
+		}
+		if sv != nil {
+			in.Stds = inOrder(sv, in.Channels)
+		} else {
+			in.Stds = inOrder(ld.Stds, in.Channels)
+		}
+	}
+	if in, err = cf.apply(in, cfg); err != nil {
+		return usageErr("%v", err)
+	}
+	ld.Input = &in
+	ck, err := checkpoint.FromModel(ld.Model, nil, checkpoint.Meta{Classes: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input})
 	if err != nil {
 		return fail(err)
 	}
 	if err := ck.Save(*out); err != nil {
 		return fail(err)
 	}
-	cfg := ld.Model.Config()
 	fmt.Fprintf(stdout, "%s: %s GoogLeNet (%s variant, %d tensors, %dx%dx%d -> %d classes) from %s\n",
 		*out, *from, cfg.Variant, len(ck.Weights)+len(ck.Stats), cfg.InChannels, cfg.InputSize, cfg.InputSize, cfg.Classes, pos[0])
+	fmt.Fprintf(stdout, "input %s\n", in)
 	if ld.Softmax {
 		fmt.Fprintln(stdout, "note: the ONNX graph ends in a Softmax; the checkpoint's model outputs the logits before it")
 	}

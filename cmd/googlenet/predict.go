@@ -14,6 +14,7 @@ import (
 
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/eval"
+	imagenet "github.com/goinception/googlenet/labels"
 )
 
 func init() {
@@ -51,14 +52,17 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	wf := addWeightFlags(fs, true)
-	labelsFile := fs.String("labels", "", "class names, one a line (default: the labels stored with the weights, else class numbers)")
+	labelsFile := fs.String("labels", "", "class names, one a line (default: the labels stored with the weights, else the ImageNet names for 1000 classes, else class numbers)")
 	topk := fs.Int("topk", 5, "classes to print per image")
 	crops := fs.String("crops", "1", "crop scheme: 1 (center), 10, 144 or full (the whole image)")
 	asJSON := fs.Bool("json", false, "print one JSON array instead of one line per image")
+	cf := addContractFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet predict --weights W[,W...] [--labels FILE] [--topk 5] [--crops 1] [--json] IMAGE...")
 		fmt.Fprintln(fs.Output(), "\nJPEG and PNG; gray, colour and RGBA images are converted to the model's channels (alpha ignored).")
 		fmt.Fprintln(fs.Output(), "An unreadable image is reported with its path and the others are still predicted; the exit status is then 1.")
+		fmt.Fprintln(fs.Output(), "The input contract (resize, crop, channel order, normalisation) comes with the weights and is printed on stderr;")
+		fmt.Fprintln(fs.Output(), "--input and the --input-* flags override it (docs/pretrained.md). --crops 1 is the contract's own geometry.")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
@@ -94,6 +98,11 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "googlenet predict:", err)
 		return 1
 	}
+	contract, err := cf.applyMembers(members)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	fmt.Fprintf(stderr, "googlenet predict: input %s\n", contract)
 	var labels []string
 	if *labelsFile != "" {
 		if labels, err = data.ReadLabels(*labelsFile); err != nil {
@@ -104,6 +113,9 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "googlenet predict: %s has %d labels, the model has %d classes\n", *labelsFile, len(labels), k)
 			return 1
 		}
+	}
+	if labels == nil && members[0].Meta.Labels == nil {
+		labels = imagenet.For(members[0].Model.Config().Classes)
 	}
 	failed := 0
 	var all []prediction

@@ -7,7 +7,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/goinception/googlenet/eval"
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 func init() {
@@ -26,6 +28,7 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 	input := fs.Int("input", 0, "input height and width S (0: the variant's default, 224 or 28 for mini)")
 	channels := fs.Int("channels", 0, "input channels (0: the variant's default, 3 or 1 for mini)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	weights := fs.String("weights", "", "summarise the model in this weights file (any format --weights takes elsewhere) and print its input contract;\nthe other flags are then ignored")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet summary [--variant paper|torchvision|mini] [--classes N] [--input S] [--channels C] [--json]")
 		fs.PrintDefaults()
@@ -38,8 +41,19 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	var contract *preprocess.Contract
 	cfg, err := inception.ConfigFor(*variant)
-	if err != nil {
+	if *weights != "" {
+		m, meta, err := eval.LoadModel(*weights, eval.LoadOptions{})
+		if err != nil {
+			fmt.Fprintln(stderr, "googlenet summary:", err)
+			return 1
+		}
+		cfg = m.Config()
+		in := eval.Member{Model: m, Meta: meta}.Contract()
+		contract = &in
+		*classes, *input, *channels = 0, 0, 0
+	} else if err != nil {
 		fmt.Fprintln(stderr, "googlenet summary:", err)
 		fs.Usage()
 		return 2
@@ -66,7 +80,24 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *asJSON {
-		b, err := json.Marshal(s)
+		var v any = s
+		if contract != nil {
+			// The summary's own JSON object with the contract added.
+			var obj map[string]json.RawMessage
+			b, err := json.Marshal(s)
+			if err == nil {
+				err = json.Unmarshal(b, &obj)
+			}
+			if err == nil {
+				obj["input_contract"], err = json.Marshal(contract)
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "googlenet summary:", err)
+				return 1
+			}
+			v = obj
+		}
+		b, err := json.Marshal(v)
 		if err != nil {
 			fmt.Fprintln(stderr, "googlenet summary:", err)
 			return 1
@@ -77,6 +108,9 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 	if err := s.WriteText(stdout); err != nil {
 		fmt.Fprintln(stderr, "googlenet summary:", err)
 		return 1
+	}
+	if contract != nil {
+		fmt.Fprintf(stdout, "input: %s\n", contract)
 	}
 	return 0
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/ops"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 // ExportOpset is the ONNX operator set version that ExportONNX writes.
@@ -35,6 +36,8 @@ type ExportOptions struct {
 	// Labels, Means and Stds are stored as metadata (optional).
 	Labels      []string
 	Means, Stds []float32
+	// Input is the input contract, stored under MetaInput (optional).
+	Input *preprocess.Contract
 }
 
 // ExportONNX writes the inference graph of m (no auxiliary heads, dropout
@@ -123,6 +126,14 @@ func ExportONNX(m *inception.Model, o ExportOptions) (*onnx.Model, error) {
 			return nil, errors.Wrap(err, "convert: export: metadata")
 		}
 		out.Metadata[k] = string(b)
+	}
+	if o.Input != nil {
+		if err := o.Input.Fits(cfg.InChannels, cfg.InputSize); err != nil {
+			return nil, errors.Wrap(err, "convert: export")
+		}
+		if out.Metadata[MetaInput], err = o.Input.Encode(); err != nil {
+			return nil, errors.Wrap(err, "convert: export")
+		}
 	}
 	if err := out.Validate(); err != nil {
 		return nil, errors.Wrap(err, "convert: export produced an invalid model")

@@ -14,6 +14,7 @@ import (
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/interchange/onnxnet"
 	"github.com/goinception/googlenet/ops"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 // ONNXImport is the result of ImportONNX: our model with the file's weights
@@ -27,6 +28,9 @@ type ONNXImport struct {
 	// written by ExportONNX (nil otherwise).
 	Labels      []string
 	Means, Stds []float32
+	// Input is the input contract: from the metadata (ExportONNX), the ONNX
+	// model zoo's for a zoo-style file, else nil.
+	Input *preprocess.Contract
 }
 
 // ImportONNX maps an ONNX GoogLeNet onto one of our configurations and
@@ -154,6 +158,9 @@ func ImportONNX(m *onnx.Model, inputSize int) (*ONNXImport, error) {
 			return nil, err
 		}
 		res.Model, res.Softmax = model, soft
+		if res.Input, err = onnxContract(m, net.InputName(), net.OutputNames(), model.Config(), soft); err != nil {
+			return nil, err
+		}
 		return res, nil
 	}
 	return nil, errors.Errorf("convert: the ONNX graph is not a GoogLeNet we can map (it can still run as an onnxnet.Net): %s",

@@ -14,6 +14,7 @@ import (
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/interchange/safetensors"
 	"github.com/goinception/googlenet/interchange/torchpth"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 // CheckpointFormatName is the "format" metadata value of package
@@ -97,6 +98,10 @@ type Loaded struct {
 	// Softmax: the ONNX file's output is probabilities; Model returns
 	// logits.
 	Softmax bool
+	// Input is the input contract the file's publisher uses, recognised
+	// from the file (TorchvisionContract, the ONNX zoo's, Caffe's, or the
+	// one ExportONNX stored); nil when the file does not say.
+	Input *preprocess.Contract
 }
 
 // Load reads a foreign weight file (see Sniff): a torchvision GoogLeNet
@@ -160,6 +165,7 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 			ld.Means = append([]float32(nil), TorchvisionMeans...)
 			ld.Stds = append([]float32(nil), TorchvisionStds...)
 		}
+		ld.Input = TorchvisionContract(m.Config())
 	case FormatONNX:
 		om, err := onnx.ReadFile(path)
 		if err != nil {
@@ -169,7 +175,7 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 		if err != nil {
 			return nil, errors.Wrap(err, path)
 		}
-		ld.Model, ld.Labels, ld.Means, ld.Stds, ld.Softmax = imp.Model, imp.Labels, imp.Means, imp.Stds, imp.Softmax
+		ld.Model, ld.Labels, ld.Means, ld.Stds, ld.Softmax, ld.Input = imp.Model, imp.Labels, imp.Means, imp.Stds, imp.Softmax, imp.Input
 	default:
 		return nil, errors.Errorf("convert: format %q", f)
 	}
