@@ -14,6 +14,7 @@ import (
 
 	"github.com/goinception/googlenet/eval"
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 // Options configures a Classifier. The zero value is the default.
@@ -51,8 +52,11 @@ type Options struct {
 	// server checks its own limit before decoding; see DecodeImage.)
 	MaxPixels int64
 	// Labels are the class names (nil: those stored with the weights, else
-	// the class numbers).
+	// the ImageNet names for 1000 classes, else the class numbers).
 	Labels []string
+	// Input is the input contract applied to every image (nil: the one
+	// stored with the weights; see package preprocess).
+	Input *preprocess.Contract
 	// NoWarmup skips running every worker's graphs once on zeros in New.
 	// The warm-up allocates all activations before the first request, so
 	// that memory stays flat while serving and the first requests do not
@@ -154,18 +158,18 @@ func topClasses(p []float64, k int, labels []string) []eval.Class {
 
 // Info describes the model a Classifier serves.
 type Info struct {
-	Source     string `json:"source"`
-	Variant    string `json:"variant"`
-	InputSize  int    `json:"input_size"`
-	Channels   int    `json:"channels"`
-	Classes    int    `json:"classes"`
-	Labels     bool   `json:"labels"` // class names known
-	Features   int    `json:"features"`
-	Weights    int64  `json:"weight_bytes"`
-	Pipeline   string `json:"pipeline"`
-	Workers    int    `json:"workers"`
-	MaxBatch   int    `json:"max_batch"`
-	BatchSizes []int  `json:"batch_sizes"`
+	Source     string              `json:"source"`
+	Variant    string              `json:"variant"`
+	InputSize  int                 `json:"input_size"`
+	Channels   int                 `json:"channels"`
+	Classes    int                 `json:"classes"`
+	Labels     bool                `json:"labels"` // class names known
+	Features   int                 `json:"features"`
+	Weights    int64               `json:"weight_bytes"`
+	Input      preprocess.Contract `json:"input"` // the input contract applied
+	Workers    int                 `json:"workers"`
+	MaxBatch   int                 `json:"max_batch"`
+	BatchSizes []int               `json:"batch_sizes"`
 }
 
 // Stats is a snapshot of a Classifier's counters.
@@ -204,12 +208,12 @@ type Stats struct {
 // different callers share a pass. Under load the queue is never empty and
 // batches are full without waiting.
 type Classifier struct {
-	model *inception.Model
-	cfg   inception.Config
-	o     Options
-	info  Info
-	pipe  pipeline
-	plane int
+	model    *inception.Model
+	cfg      inception.Config
+	o        Options
+	info     Info
+	contract preprocess.Contract
+	plane    int
 
 	mu      sync.RWMutex // guards closed against queue sends
 	closed  bool
@@ -267,19 +271,21 @@ func build(m *inception.Model, meta eval.Meta, o Options) (*Classifier, error) {
 	o = o.withDefaults()
 	cfg := m.Config()
 	meta.Config = cfg
-	labels := o.Labels
-	if labels == nil {
-		labels = meta.Labels
-	}
-	if labels != nil && len(labels) != cfg.Classes {
-		return nil, errors.Errorf("serve: %d labels for %d classes", len(labels), cfg.Classes)
+	labels, err := labelsOf(cfg, meta, o)
+	if err != nil {
+		return nil, err
 	}
 	o.Labels = labels
+	contract, err := contractOf(m, meta, o)
+	if err != nil {
+		return nil, err
+	}
+	o.Input = &contract
 	if o.TopK > cfg.Classes {
 		o.TopK = cfg.Classes
 	}
 	c := &Classifier{
-		model: m, cfg: cfg, o: o, pipe: newPipeline(meta),
+		model: m, cfg: cfg, o: o, contract: contract,
 		plane:   cfg.InChannels * cfg.InputSize * cfg.InputSize,
 		queue:   make(chan *item, o.QueueSize),
 		batches: make([]atomic.Int64, o.MaxBatch+1),
@@ -294,7 +300,7 @@ func build(m *inception.Model, meta eval.Meta, o Options) (*Classifier, error) {
 	}
 	c.info = Info{
 		Source: meta.Source, Variant: cfg.Variant, InputSize: cfg.InputSize, Channels: cfg.InChannels,
-		Classes: cfg.Classes, Labels: labels != nil, Weights: weights, Pipeline: c.pipe.describe(),
+		Classes: cfg.Classes, Labels: labels != nil, Weights: weights, Input: contract,
 		Workers: o.Workers, MaxBatch: o.MaxBatch, BatchSizes: sizes,
 	}
 	workers := make([]*worker, o.Workers)
@@ -427,7 +433,7 @@ func (c *Classifier) submit(ctx context.Context, imgs []image.Image) ([]result, 
 			return nil, err
 		}
 		it := &item{ctx: ctx, x: make([]float32, c.plane), done: make(chan result, 1)}
-		if err := c.pipe.render(it.x, img); err != nil {
+		if err := render(c.contract, it.x, img); err != nil {
 			return nil, &InputError{Index: i, Err: err}
 		}
 		items[i] = it

@@ -16,6 +16,7 @@ import (
 	"github.com/goinception/googlenet/eval"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/ops"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 // predictTol: Classify and eval.Predict (googlenet predict) run the same
@@ -384,5 +385,42 @@ func TestBatchSizes(t *testing.T) {
 	m, meta := miniModel(t, 1)
 	if _, err := New(m, meta, Options{BatchSizes: []int{0, 2}}); err == nil {
 		t.Error("batch size 0 accepted")
+	}
+}
+
+// TestContract: the contract stored with the weights (meta.Input) or given
+// in Options.Input is the one applied, as eval.Predict applies it, and a
+// contract that does not fit the model is refused.
+func TestContract(t *testing.T) {
+	m, meta := miniModel(t, 1)
+	ct := preprocess.Native(1, 28, []float32{100}, []float32{20})
+	ct.Resize, ct.Size, ct.Interp = preprocess.Whole, 28, preprocess.Nearest
+	meta.Input = &ct
+	img := noise(rand.New(rand.NewPCG(5, 6)), 50, 30)
+	want, err := eval.Predict([]eval.Member{{Model: m, Meta: meta}}, img, eval.Center, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(m, meta, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.Info().Input.String(); got != ct.String() {
+		t.Errorf("Info().Input %s, want %s", got, ct)
+	}
+	ps, err := c.Classify(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if d := math.Abs(ps[0].Probs[w.Index] - w.Prob); d > predictTol {
+			t.Errorf("class %d: Classify %g, eval.Predict %g", w.Index, ps[0].Probs[w.Index], w.Prob)
+		}
+	}
+	m2, meta2 := miniModel(t, 1)
+	rgb := preprocess.Torchvision()
+	if _, err := New(m2, meta2, Options{Input: &rgb}); err == nil {
+		t.Error("a 3-channel 224 contract accepted for a 1x28x28 model")
 	}
 }

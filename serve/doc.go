@@ -8,8 +8,9 @@
 // Load (or New) builds a Classifier from any weights file the project
 // reads (checkpoints, torchvision state dicts, ONNX). Classify and Embed
 // take decoded images of any size; the input contract of the weights
-// (center crop, resize, channels, mean/std) is applied inside, so the
-// answers are those of `googlenet predict --crops 1`. Both are safe for
+// (package preprocess: resize, crop, channel order, scale, mean/std,
+// affine step) is applied inside, so the answers are those of `googlenet
+// predict --crops 1`. Both are safe for
 // concurrent use: every image goes into one bounded queue, and a pool of
 // inference workers (Options.Workers), each with its own graphs and
 // activations over the shared weights (inception.Runner), takes up to

@@ -6,43 +6,50 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/goinception/googlenet/eval"
+	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/labels"
+	"github.com/goinception/googlenet/preprocess"
 )
 
-// pipeline turns one decoded image into the model's input: CHW float32
-// values, input x input, normalised as the weights expect. It is the one
-// place the Classifier learns the input contract of its weights.
-type pipeline interface {
-	// render writes the input plane of img into dst (channels*input*input
-	// values). It must be safe for concurrent use.
-	render(dst []float32, img image.Image) error
-	// describe says what render does, for logs and docs.
-	describe() string
-}
-
-// centerCrop is the pipeline of `googlenet predict --crops 1` and of
-// training's validation: the central square covering 224/256 of the
-// shorter side, bilinearly scaled to the input size, converted to the
-// model's channels and normalised by the means and stds stored with the
-// weights (0..255 scale).
-type centerCrop struct {
-	input, channels int
-	means, stds     []float32
-}
-
-func newPipeline(meta eval.Meta) pipeline {
-	c := meta.Config
-	return centerCrop{input: c.InputSize, channels: c.InChannels, means: meta.Means, stds: meta.Stds}
-}
-
-func (p centerCrop) render(dst []float32, img image.Image) error {
-	b := img.Bounds()
-	cs, err := eval.CenterCrops(b.Dx(), b.Dy(), p.input)
-	if err != nil {
-		return errors.Wrap(err, "serve: crop")
+// contractOf returns the input contract the classifier applies:
+// Options.Input, else the one stored with the weights (meta.Input), else
+// the project's native contract with meta's means and stds, as `googlenet
+// predict --crops 1` does. It must fit the model.
+func contractOf(m *inception.Model, meta eval.Meta, o Options) (preprocess.Contract, error) {
+	c := eval.Member{Model: m, Meta: meta}.Contract()
+	if o.Input != nil {
+		c = o.Input.Clone()
 	}
-	return eval.Render(dst, img, cs, p.input, p.channels, p.means, p.stds)
+	if err := c.Validate(); err != nil {
+		return c, errors.Wrap(err, "serve: input contract")
+	}
+	cfg := m.Config()
+	if err := c.Fits(cfg.InChannels, cfg.InputSize); err != nil {
+		return c, errors.Wrap(err, "serve: input contract")
+	}
+	return c, nil
 }
 
-func (p centerCrop) describe() string {
-	return "center crop (224/256 of the shorter side), bilinear, mean/std from the weights"
+// labelsOf returns the class names: Options.Labels, else those stored with
+// the weights, else the ImageNet names for 1000 classes, else nil (class
+// numbers).
+func labelsOf(cfg inception.Config, meta eval.Meta, o Options) ([]string, error) {
+	l := o.Labels
+	if l == nil {
+		l = meta.Labels
+	}
+	if l == nil {
+		l = labels.For(cfg.Classes)
+	}
+	if l != nil && len(l) != cfg.Classes {
+		return nil, errors.Errorf("serve: %d labels for %d classes", len(l), cfg.Classes)
+	}
+	return l, nil
+}
+
+// render writes the model input of img into dst under the contract. A
+// preprocess.Contract is a value read by every caller at once: it is safe
+// for concurrent use.
+func render(c preprocess.Contract, dst []float32, img image.Image) error {
+	return c.ApplyInto(dst, img)
 }

@@ -53,10 +53,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	grace := fs.Duration("grace", 30*time.Second, "on SIGTERM/SIGINT, how long requests in flight may take to finish")
 	logLevel := fs.String("log-level", "info", "debug (one line per request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json (log/slog)")
+	cf := addContractFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet serve --weights W [--addr 127.0.0.1:8080] [flags]")
 		fmt.Fprintln(fs.Output(), "\nPOST /v1/classify and /v1/embed (an image as the body, or multipart/form-data), GET /healthz, GET /metrics.")
 		fmt.Fprintln(fs.Output(), "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0. See docs/serving.md.")
+		fmt.Fprintln(fs.Output(), "The input contract (resize, crop, channel order, normalisation) comes with the weights and is logged at start;")
+		fmt.Fprintln(fs.Output(), "--input and the --input-* flags override it (docs/pretrained.md).")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
@@ -137,6 +140,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	members := []eval.Member{{Model: m, Meta: meta}}
+	if _, err := cf.applyMembers(members); err != nil {
+		return usageErr("%v", err)
+	}
+	meta = members[0].Meta
 	if *labelsFile != "" {
 		if o.Labels, err = data.ReadLabels(*labelsFile); err != nil {
 			return fail(err)
@@ -157,6 +165,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	log.Info("serving", "addr", ln.Addr().String(), "weights", info.Source, "variant", info.Variant,
 		"input", info.InputSize, "classes", info.Classes, "workers", info.Workers, "max_batch", info.MaxBatch,
 		"batch_sizes", fmt.Sprint(info.BatchSizes), "weight_bytes", info.Weights, "memory_limit", limit,
+		"input_contract", info.Input.String(),
 		"ready_in", time.Since(start).Round(time.Millisecond).String())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
