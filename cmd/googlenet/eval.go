@@ -36,7 +36,7 @@ type weightFlags struct {
 }
 
 func addWeightFlags(fs *flag.FlagSet, ensemble bool) *weightFlags {
-	help := "model weights: a checkpoint written by googlenet train or import (.safetensors), or a foreign file:\na torchvision state dict (.pth, .pt, .safetensors) or an ONNX model (.onnx), see docs/interchange.md"
+	help := "model weights: a checkpoint written by googlenet train or import (.safetensors), or a foreign file:\na torchvision state dict (.pth, .pt, .safetensors), an ONNX model (.onnx) or a Caffe model (.caffemodel), see docs/pretrained.md"
 	if ensemble {
 		help += "; several, comma-separated, form an ensemble"
 	}
