@@ -15,6 +15,7 @@ import (
 
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/eval"
+	"github.com/goinception/googlenet/ops"
 )
 
 func init() {
@@ -33,6 +34,7 @@ type weightFlags struct {
 	lastIterate *bool
 	engine      *string
 	device      *string
+	eng         ops.Engine // set by use
 }
 
 func addWeightFlags(fs *flag.FlagSet, ensemble bool) *weightFlags {
@@ -49,13 +51,21 @@ func addWeightFlags(fs *flag.FlagSet, ensemble bool) *weightFlags {
 	}
 }
 
-// use installs the engine of --device and --engine; see useDevice.
+// use starts the engine of --device and --engine (see useDevice); the
+// models that load and loadOptions give run on it.
 func (w *weightFlags) use(stderr io.Writer) (func(), error) {
-	return useDevice(*w.device, *w.engine, stderr)
+	eng, release, err := useDevice(*w.device, *w.engine, stderr)
+	w.eng = eng
+	return release, err
+}
+
+// loadOptions are the eval.LoadOptions of the flags, with use's engine.
+func (w *weightFlags) loadOptions() eval.LoadOptions {
+	return eval.LoadOptions{Variant: *w.variant, LastIterate: *w.lastIterate, Engine: w.eng}
 }
 
 func (w *weightFlags) load() ([]eval.Member, error) {
-	return eval.LoadMembers(*w.weights, eval.LoadOptions{Variant: *w.variant, LastIterate: *w.lastIterate})
+	return eval.LoadMembers(*w.weights, w.loadOptions())
 }
 
 func runEval(args []string, stdout, stderr io.Writer) int {
