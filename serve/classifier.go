@@ -12,8 +12,10 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/goinception/googlenet/cpu"
 	"github.com/goinception/googlenet/eval"
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/ops"
 	"github.com/goinception/googlenet/preprocess"
 )
 
@@ -243,9 +245,15 @@ type result struct {
 }
 
 // Load loads the weights at path (any file eval.LoadModel reads) and
-// returns a Classifier over them.
-func Load(path string, o Options) (*Classifier, error) {
-	m, meta, err := eval.LoadModel(path, eval.LoadOptions{})
+// returns a Classifier over them, computing on engine (nil: the fast CPU
+// engine, cpu.New with its defaults, which also runs Gorgonia's matrix
+// products).
+func Load(path string, engine ops.Engine, o Options) (*Classifier, error) {
+	if engine == nil {
+		cpu.UseWithGorgonia()
+		engine = cpu.New(cpu.Options{})
+	}
+	m, meta, err := eval.LoadModel(path, eval.LoadOptions{Engine: engine})
 	if err != nil {
 		return nil, err
 	}

@@ -27,8 +27,14 @@ const predictTol = 1e-5
 // miniModel is a randomly initialised mini network (1x28x28, 10 classes)
 // with a normalisation, as a checkpoint would carry it.
 func miniModel(t testing.TB, seed uint64) (*inception.Model, eval.Meta) {
+	return miniModelOn(t, seed, nil)
+}
+
+// miniModelOn is miniModel computing on engine e (nil: ops.Reference).
+func miniModelOn(t testing.TB, seed uint64, e ops.Engine) (*inception.Model, eval.Meta) {
 	t.Helper()
 	c := inception.Mini()
+	c.Engine = e
 	c.Seed = seed
 	c.BatchSize = 1
 	m, err := inception.New(c)
@@ -43,8 +49,12 @@ func miniModel(t testing.TB, seed uint64) (*inception.Model, eval.Meta) {
 }
 
 func newMini(t testing.TB, o Options) *Classifier {
+	return newMiniOn(t, nil, o)
+}
+
+func newMiniOn(t testing.TB, e ops.Engine, o Options) *Classifier {
 	t.Helper()
-	m, meta := miniModel(t, 1)
+	m, meta := miniModelOn(t, 1, e)
 	c, err := New(m, meta, o)
 	if err != nil {
 		t.Fatal(err)
@@ -81,16 +91,12 @@ func sameProbs(a, b []float64) bool {
 // -race. It runs on the reference engine and on the fast CPU engine that
 // googlenet serve uses.
 func TestConcurrentMatchesAlone(t *testing.T) {
-	t.Run("reference", testConcurrentMatchesAlone)
-	t.Run("cpu", func(t *testing.T) {
-		ops.SetEngine(cpu.New(cpu.Options{}))
-		defer ops.SetEngine(nil)
-		testConcurrentMatchesAlone(t)
-	})
+	t.Run("reference", func(t *testing.T) { testConcurrentMatchesAlone(t, nil) })
+	t.Run("cpu", func(t *testing.T) { testConcurrentMatchesAlone(t, cpu.New(cpu.Options{})) })
 }
 
-func testConcurrentMatchesAlone(t *testing.T) {
-	c := newMini(t, Options{Workers: 2, MaxBatch: 4, MaxWait: time.Millisecond, QueueSize: 1024})
+func testConcurrentMatchesAlone(t *testing.T, e ops.Engine) {
+	c := newMiniOn(t, e, Options{Workers: 2, MaxBatch: 4, MaxWait: time.Millisecond, QueueSize: 1024})
 	rng := rand.New(rand.NewPCG(1, 2))
 	imgs := make([]image.Image, 12)
 	for i := range imgs {
@@ -116,7 +122,7 @@ func testConcurrentMatchesAlone(t *testing.T) {
 	}
 
 	// The pipeline is googlenet predict's (one center crop).
-	m, meta := miniModel(t, 1)
+	m, meta := miniModelOn(t, 1, e)
 	for i, img := range imgs[:3] {
 		want, err := eval.Predict([]eval.Member{{Model: m, Meta: meta}}, img, eval.Center, 10, nil)
 		if err != nil {

@@ -19,7 +19,7 @@ import (
 )
 
 // miniClassifier returns a Classifier over a mini GoogLeNet with random
-// weights (1x28x28 inputs, 10 classes); serve.Load("model.safetensors",
+// weights (1x28x28 inputs, 10 classes); serve.Load("model.safetensors", nil,
 // opts) reads a trained one with its labels and normalisation.
 func miniClassifier(o serve.Options) *serve.Classifier {
 	cfg := inception.Mini()
