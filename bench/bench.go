@@ -115,20 +115,22 @@ type Result struct {
 
 // Run builds the model described by c, checks that its outputs are finite
 // and depend on the input, and times c.Iters iterations after c.Warmup.
-// It installs the engine globally (ops.SetEngine and gorgonia.Use) and
-// leaves it installed.
+// The model runs on the engine c.Engine names (inception.Config.Engine);
+// Gorgonia's own matrix products, which have no engine value, go through
+// gorgonia.Use, which Run sets to the same BLAS and leaves set.
 func Run(c Config) (Result, error) {
 	c, err := c.resolved()
 	if err != nil {
 		return Result{}, err
 	}
-	engName := useEngine(c.Engine)
+	eng := useEngine(c.Engine)
 	mc, err := inception.ConfigFor(c.Variant)
 	if err != nil {
 		return Result{}, errors.Wrap(err, "bench")
 	}
 	mc.BatchSize = c.Batch
 	mc.Seed = c.Seed
+	mc.Engine = eng
 	if c.InputSize > 0 {
 		mc.InputSize = c.InputSize
 	}
@@ -138,7 +140,7 @@ func Run(c Config) (Result, error) {
 		return Result{}, errors.Wrap(err, "bench: model")
 	}
 	r := Result{Mode: c.Mode, Variant: mc.Variant, Batch: c.Batch, InputSize: mc.InputSize,
-		Iters: c.Iters, Warmup: c.Warmup, Engine: engName, Threads: runtime.GOMAXPROCS(0)}
+		Iters: c.Iters, Warmup: c.Warmup, Engine: eng.Name(), Threads: runtime.GOMAXPROCS(0)}
 	sum := m.Summary()
 	r.MACsPerImage = sum.Total.MACs
 	flopsPerImage := 2 * float64(sum.Total.MACs)
@@ -238,18 +240,16 @@ func Run(c Config) (Result, error) {
 	return r, nil
 }
 
-// useEngine installs the engine named e for ops and Gorgonia's matrix
-// products, and returns its name.
-func useEngine(e string) string {
+// useEngine returns the engine named e, after routing Gorgonia's own
+// matrix products to the same BLAS.
+func useEngine(e string) ops.Engine {
 	if e == EngineReference {
-		ops.SetEngine(nil)
 		G.Use(gonum.Implementation{})
-		return ops.CurrentEngine().Name()
+		return ops.Reference{}
 	}
 	eng := cpu.New(cpu.Options{})
-	ops.SetEngine(eng)
 	G.Use(cpu.NewBLAS(eng))
-	return eng.Name()
+	return eng
 }
 
 // checkInfer runs x0, x1, x0 and requires finite logits, equal logits for

@@ -43,5 +43,30 @@
 // ContextFor scales it) and warps it to the classifier's square input.
 // LabelProposals applies R-CNN's fine-tuning rule (IoU >= 0.5 with an
 // object: its class; otherwise background; ground-truth boxes added as
-// positives) and Balance draws a set with 25% positives.
+// positives) and Balance draws a set with 25% positives; BuildRegions
+// does all three for a split and returns a RegionSet, a data.Dataset that
+// package train trains on (TrainClassifier: the classes plus
+// BackgroundName, validation on regions of held-out training images).
+//
+// # Detection and evaluation
+//
+// A Detector holds one or more region classifiers (an ensemble: their
+// softmax probabilities are averaged over the same proposals); it warps
+// every proposal, scores it, and keeps per class the detections that
+// survive NMS (0.3, R-CNN's). There is no bounding-box regression, as in
+// the paper. Detector.Evaluate returns a Report: per-class AP, mAP@0.5,
+// recall, each member's own mAP, and an oracle mAP with jittered
+// ground-truth boxes as the only proposals (Jitter), which separates the
+// classifier's errors from the proposals'.
+//
+// # A benchmark from real images
+//
+// No detection dataset can be downloaded here, so MakeData writes one in
+// VOC layout: canvases cut from photographs (by default the sample images
+// of Debian's python3-skimage, dealt alternately to the training and test
+// splits), with 1 to 5 MNIST digits or Fashion-MNIST items pasted at random
+// scales and tight boxes; training objects come from the datasets'
+// training splits and test objects from their test splits. Draw draws
+// boxes and labels on an image. docs/detection.md has the commands and the
+// numbers.
 package detection

@@ -1,6 +1,7 @@
 package detection
 
 import (
+	"context"
 	"encoding/json"
 	"image"
 	_ "image/jpeg"
@@ -78,5 +79,71 @@ print(json.dumps(out))
 		if rel > 0.15 || rel < -0.15 {
 			t.Errorf("%s: %d segments, skimage %d: more than 15%% apart", r.File, seg.N, want[i])
 		}
+	}
+}
+
+// Proposal recall at IoU 0.5 (at most 1000 proposals per image) is within
+// 5 points of OpenCV's selective search in its "fast" mode
+// (cv2.ximgproc.segmentation, python3-opencv) on the benchmark's images.
+func TestSelectiveSearchMatchesOpenCV(t *testing.T) {
+	py := peer.Python(t, "cv2")
+	if out, err := exec.Command(py, "-c", "import cv2; cv2.ximgproc.segmentation.createSelectiveSearchSegmentation").CombinedOutput(); err != nil {
+		peer.Missing(t, "this python3-opencv has no cv2.ximgproc (the contrib modules): "+strings.TrimSpace(string(out)))
+	}
+	if testing.Short() {
+		t.Skip("skipping the OpenCV comparison in -short mode")
+	}
+	if _, err := os.Stat(DefaultBackgrounds); err != nil {
+		peer.Missing(t, "the background photographs of python3-skimage ("+DefaultBackgrounds+")")
+	}
+	dir := t.TempDir()
+	if _, err := MakeData(context.Background(), MakeOptions{Out: dir, Train: 1, Test: 16, Seed: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	set, err := OpenVOC(dir, "test", VOCOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := ComputeProposals(context.Background(), set.Images, SearchOptions{Mode: ModeFast, MaxProposals: 1000}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, a := range set.Images {
+		paths = append(paths, a.Path)
+	}
+	code := `
+import json, sys
+import cv2
+cv2.setNumThreads(1)
+out = []
+for p in sys.argv[1:]:
+    img = cv2.imread(p)
+    ss = cv2.ximgproc.segmentation.createSelectiveSearchSegmentation()
+    ss.setBaseImage(img)
+    ss.switchToSelectiveSearchFast()
+    rects = ss.process()[:1000]
+    out.append([[int(x), int(y), int(x + w), int(y + h)] for x, y, w, h in rects])
+print(json.dumps(out))
+`
+	b, err := exec.Command(py, append([]string{"-c", code}, paths...)...).Output()
+	if err != nil {
+		t.Fatalf("opencv: %v", err)
+	}
+	var cv [][][4]float64
+	if err := json.Unmarshal(b, &cv); err != nil || len(cv) != len(paths) {
+		t.Fatalf("opencv output: %v (%d images)", err, len(cv))
+	}
+	theirs := &Proposals{Boxes: map[string][]Box{}}
+	for i, a := range set.Images {
+		for _, r := range cv[i] {
+			theirs.Boxes[a.ID] = append(theirs.Boxes[a.ID], Box{r[0], r[1], r[2], r[3]})
+		}
+	}
+	so, st := ours.Measure(set.Images, 0), theirs.Measure(set.Images, 0)
+	t.Logf("recall@0.5: ours %.4f with %.0f proposals per image (MABO %.4f), OpenCV fast %.4f with %.0f (MABO %.4f), %d objects",
+		so.Recall, so.PerImage, so.MABO, st.Recall, st.PerImage, st.MABO, so.Objects)
+	if d := so.Recall - st.Recall; d < -0.05 || d > 0.05 {
+		t.Errorf("recall %.4f, OpenCV's %.4f: more than 5 points apart", so.Recall, st.Recall)
 	}
 }

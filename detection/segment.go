@@ -1,8 +1,9 @@
 package detection
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/pkg/errors"
 )
@@ -89,7 +90,16 @@ func Segment(p *Planes, o SegmentOptions) (*Segmentation, error) {
 			}
 		}
 	}
-	sort.SliceStable(edges, func(a, b int) bool { return edges[a].w < edges[b].w })
+	// Ties in weight go by vertex pair, a total and deterministic order.
+	slices.SortFunc(edges, func(x, y edge) int {
+		if c := cmp.Compare(x.w, y.w); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.a, y.a); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.b, y.b)
+	})
 	u := newUnionFind(n)
 	thresh := make([]float32, n)
 	k := float32(o.Scale)

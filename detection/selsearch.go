@@ -203,6 +203,11 @@ func newPixelFeatures(p *Planes) *pixelFeatures {
 	// rectified, binned into 10 bins of [0, max] per channel.
 	s := Smooth(p, 1)
 	resp := make([]float32, orients*n)
+	var cos, sin [orients]float32
+	for o := range cos {
+		th := float64(o) * math.Pi / 4
+		cos[o], sin[o] = float32(math.Cos(th)), float32(math.Sin(th))
+	}
 	for c := 0; c < p.C; c++ {
 		pl := s.Plane(c)
 		var mx float32
@@ -224,8 +229,7 @@ func newPixelFeatures(p *Planes) *pixelFeatures {
 				gx := (pl[y*p.W+xr] - pl[y*p.W+xl]) / 2
 				gy := (pl[yd*p.W+x] - pl[yu*p.W+x]) / 2
 				for o := 0; o < orients; o++ {
-					th := float64(o) * math.Pi / 4
-					r := gx*float32(math.Cos(th)) + gy*float32(math.Sin(th))
+					r := gx*cos[o] + gy*sin[o]
 					if r < 0 {
 						r = 0
 					}

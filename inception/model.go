@@ -1,6 +1,7 @@
 package inception
 
 import (
+	"fmt"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -8,6 +9,12 @@ import (
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/ops"
 )
+
+// Network returns the description of the training graph (graph.Builder's
+// Network): every input, layer and loss with its kind, options, input
+// layers, shapes and parameter names, in build order. Backends other than
+// the Gorgonia graph (the device network of package cuda) walk it.
+func (m *Model) Network() []graph.Layer { return m.b.Network() }
 
 // Losses are the losses of one training step, each the mean over the batch.
 type Losses struct {
@@ -65,7 +72,41 @@ type inferGraph struct {
 // New builds the training graph of c (batch c.BatchSize, with auxiliary
 // heads, loss and gradients) with parameters initialised by c.Init from
 // c.Seed.
-func New(c Config) (*Model, error) {
+func New(c Config) (*Model, error) { return newModel(c, graph.Options{}) }
+
+// OnEngine returns a model of m's configuration whose graphs run on engine
+// e (nil: ops.Reference) and share m's weights and batch-norm statistics
+// (the same tensors: an update through either model is seen by both). Its
+// dropout state starts as a copy of m's, and its auxiliary weight is m's.
+// It lets a model read from a file run on the engine a caller picked: the
+// engine is fixed when a graph is built, so this builds new graphs.
+func (m *Model) OnEngine(e ops.Engine) (*Model, error) {
+	c := m.cfg
+	c.Engine = e
+	rs := *m.b.Rand()
+	n, err := newModel(c, graph.Options{
+		Rand: &rs,
+		Values: func(name string) *tensor.Dense {
+			if p, ok := m.b.Param(name); ok {
+				return p.Value()
+			}
+			return nil
+		},
+		BNStats: func(name string) *ops.BNStats {
+			s, _ := m.b.LookupBN(name)
+			return s
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.auxWeight = m.auxWeight
+	return n, nil
+}
+
+// newModel is New with the sharing options of share (Rand, Values,
+// BNStats) for the training graph's builder.
+func newModel(c Config, share graph.Options) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -73,7 +114,8 @@ func New(c Config) (*Model, error) {
 		c.Init = graph.Caffe{BiasValue: 0.2}
 	}
 	m := &Model{cfg: c, auxWeight: c.AuxWeight, infer: map[int]*inferGraph{}, feats: map[string]*featureGraph{}}
-	b := graph.New(graph.Options{Dtype: c.dtype(), Training: true, Init: c.Init, Seed: c.Seed})
+	b := graph.New(graph.Options{Dtype: c.dtype(), Training: true, Init: c.Init, Seed: c.Seed, Engine: c.Engine,
+		Rand: share.Rand, Values: share.Values, BNStats: share.BNStats})
 	m.b = b
 	x := b.Input("data", c.BatchSize, c.InChannels, c.InputSize, c.InputSize)
 	n, err := buildChecked(b, c, x, true)
@@ -89,7 +131,11 @@ func New(c Config) (*Model, error) {
 	m.auxW = G.NewScalar(g, dt, G.WithName("aux_weight"))
 
 	// loss = main + AuxWeight*(aux1 + aux2)
-	if m.loss0, err = ops.SoftmaxCrossEntropy(n.logits.Node, m.label); err != nil {
+	// The losses are layers of the description too (named as Caffe's
+	// loss3/loss3, loss1/loss1, loss2/loss2), so that a backend walking it
+	// knows which outputs are logits and how they are weighed.
+	b.Scope("loss3", func() { m.loss0 = b.SoftmaxCrossEntropy("loss3", n.logits, m.label, graph.LossOpts{}) })
+	if err := b.Err(); err != nil {
 		return nil, errors.Wrap(err, "inception: main loss")
 	}
 	m.total = m.loss0
@@ -98,7 +144,9 @@ func New(c Config) (*Model, error) {
 		if a == nil {
 			continue
 		}
-		if m.lossAux[i], err = ops.SoftmaxCrossEntropy(a.Node, m.label); err != nil {
+		scope := fmt.Sprintf("loss%d", i+1)
+		b.Scope(scope, func() { m.lossAux[i] = b.SoftmaxCrossEntropy(scope, a, m.label, graph.LossOpts{Aux: true}) })
+		if err := b.Err(); err != nil {
 			return nil, errors.Wrapf(err, "inception: aux loss %d", i+1)
 		}
 		if auxSum == nil {
@@ -261,7 +309,7 @@ func (m *Model) inference(n int) (*inferGraph, error) {
 func (m *Model) inferenceBuilder() *graph.Builder {
 	c := m.cfg
 	return graph.New(graph.Options{
-		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(),
+		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(), Engine: c.Engine,
 		Values: func(name string) *tensor.Dense {
 			if p, ok := m.b.Param(name); ok {
 				return p.Value()

@@ -91,7 +91,9 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if len(c.Model.Table) == 0 {
+		eng := c.Model.Engine
 		c.Model = inception.Mini()
+		c.Model.Engine = eng
 	}
 	def := func(p *float64, v float64) {
 		if *p == 0 {

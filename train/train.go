@@ -240,6 +240,7 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	mc := cfg.Model
 	if ck != nil {
 		mc = ck.Meta.Config
+		mc.Engine = cfg.Model.Engine // not stored: the run's engine
 	} else {
 		mc.Classes = len(r.classes)
 		mc.InChannels = c

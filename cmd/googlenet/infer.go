@@ -55,7 +55,7 @@ func runInfer(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer release()
-	m, meta, err := eval.LoadModel(*wf.weights, eval.LoadOptions{Variant: *wf.variant, LastIterate: *wf.lastIterate})
+	m, meta, err := eval.LoadModel(*wf.weights, wf.loadOptions())
 	if err != nil {
 		return fail(err)
 	}

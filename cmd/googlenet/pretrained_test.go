@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/goinception/googlenet/internal/peer"
 )
 
@@ -146,5 +148,78 @@ func TestContractFlags(t *testing.T) {
 	code, o, e = runArgs("summary", "--json", "--weights", ck)
 	if code != 0 || !strings.Contains(o, `"input_contract":{"name":"native","channels":"gray"`) {
 		t.Errorf("summary --json: exit %d: %s %s", code, o, e)
+	}
+}
+
+// TestPredictCaffePublished: a .caffemodel of a paper-faithful GoogLeNet
+// gives the answers of Caffe's pipeline (256x256, centre 224, BGR minus the
+// mean pixel).
+func TestPredictCaffePublished(t *testing.T) {
+	checkPublished(t, "caffe", "caffe")
+}
+
+// caffeBytes hand-encodes a small Caffe NetParameter: one convolution
+// layer named conv1/7x7_s2 with one blob of shape dims holding data.
+func caffeBytes(dims []uint64, data []float32) []byte {
+	var shape []byte
+	for _, d := range dims {
+		shape = protowire.AppendVarint(shape, d)
+	}
+	var blob []byte
+	blob = protowire.AppendTag(blob, 7, protowire.BytesType)
+	blob = protowire.AppendBytes(blob, protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), shape))
+	var packed []byte
+	for _, v := range data {
+		packed = protowire.AppendFixed32(packed, math.Float32bits(v))
+	}
+	blob = protowire.AppendTag(blob, 5, protowire.BytesType)
+	blob = protowire.AppendBytes(blob, packed)
+	var layer []byte
+	layer = protowire.AppendTag(layer, 1, protowire.BytesType)
+	layer = protowire.AppendString(layer, "conv1/7x7_s2")
+	layer = protowire.AppendTag(layer, 2, protowire.BytesType)
+	layer = protowire.AppendString(layer, "Convolution")
+	layer = protowire.AppendTag(layer, 7, protowire.BytesType)
+	layer = protowire.AppendBytes(layer, blob)
+	var net []byte
+	net = protowire.AppendTag(net, 1, protowire.BytesType)
+	net = protowire.AppendString(net, "GoogleNet")
+	net = protowire.AppendTag(net, 100, protowire.BytesType)
+	return protowire.AppendBytes(net, layer)
+}
+
+// TestImportCaffeMalformed: malformed or foreign .caffemodel files are
+// clear errors, exit status 1, and no checkpoint is written.
+func TestImportCaffeMalformed(t *testing.T) {
+	dir := t.TempDir()
+	good := caffeBytes([]uint64{2, 3, 1, 1}, []float32{1, 2, 3, 4, 5, 6})
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"truncated", good[:len(good)-7], "not a Caffe NetParameter"},
+		{"wrong field types", append([]byte{0x0a, 0x02, 'n', 'n'}, 0xa2, 0x06, 0x03, 0x38, 0x05, 0x01), "not a Caffe NetParameter"},
+		{"huge length", []byte{0x0a, 0x01, 'n', 0xa2, 0x06, 0xff, 0xff, 0xff, 0xff, 0x0f}, "not a Caffe NetParameter"},
+		{"shape and data disagree", caffeBytes([]uint64{2, 3, 1, 1}, []float32{1, 2}), "holds 6 values, the blob 2"},
+		{"missing blobs", good, "not a GoogLeNet"},
+		{"empty", nil, "empty file"},
+	} {
+		in := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".caffemodel")
+		if err := os.WriteFile(in, c.b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out", "ck.safetensors")
+		code, _, e := runArgs("import", "--from", "caffe", in, "--out", out)
+		if code != 1 || !strings.Contains(e, c.want) || strings.Contains(e, "panic") || strings.Contains(e, "goroutine") {
+			t.Errorf("%s: exit %d, stderr %q (want 1 and %q)", c.name, code, e, c.want)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s: output written", c.name)
+		}
+	}
+	code, _, e := runArgs("import", "--from", "onnx", "--prototxt", "x", "y.onnx", "--out", filepath.Join(dir, "o"))
+	if code != 2 {
+		t.Errorf("--prototxt with onnx: exit %d: %s", code, e)
 	}
 }

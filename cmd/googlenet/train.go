@@ -157,7 +157,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	case *auxWeight < 0:
 		return usageErr("--aux-weight %g must not be negative", *auxWeight)
 	}
-	release, err := useDevice(*device, *engine, stderr)
+	eng, release, err := useDevice(*device, *engine, stderr)
 	if err != nil {
 		if exitCode(err) == 2 {
 			return usageErr("%v", err)
@@ -166,6 +166,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer release()
+	cfg.Model.Engine = eng
 	// From here on stderr says which rank writes (with several ranks).
 	comm, stderr, code := openGroup(*distributed, stderr)
 	if code != 0 {

@@ -6,6 +6,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/interchange/caffe"
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/preprocess"
 )
@@ -61,4 +62,24 @@ func onnxContract(m *onnx.Model, input string, outputs []string, cfg inception.C
 		return fitContract(preprocess.ONNXZoo(), cfg.InputSize), nil
 	}
 	return nil, nil
+}
+
+// loadCaffe reads a .caffemodel (and the optional deploy.prototxt of o)
+// and maps it onto GoogLeNet (package interchange/caffe).
+func loadCaffe(path string, o LoadOptions) (*inception.Model, error) {
+	n, err := caffe.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	co := caffe.Options{InputSize: o.InputSize}
+	if o.Prototxt != "" {
+		if co.Deploy, err = caffe.ReadPrototxt(o.Prototxt); err != nil {
+			return nil, err
+		}
+	}
+	m, err := caffe.ImportGoogLeNet(n, co)
+	if err != nil {
+		return nil, errors.Wrap(err, path)
+	}
+	return m, nil
 }
