@@ -71,6 +71,12 @@ type Options struct {
 	// batch-norm layer by full name (e.g. "conv1/bn"); a non-nil result is
 	// shared instead of fresh statistics.
 	BNStats func(name string) *ops.BNStats
+	// Frozen, when not nil, is asked for every new parameter by full name;
+	// true marks it Param.Frozen (a training graph then differentiates with
+	// respect to the other parameters only). A batch norm whose scale and
+	// shift are both frozen normalises with its running statistics and does
+	// not update them, even in a training graph, as a frozen block should.
+	Frozen func(name string) bool
 	// Engine runs the float32 kernels of every op the builder makes
 	// (ops.With). nil means ops.Reference, the pure-Go specification; the
 	// command line passes cpu.New's engine. Graphs built with different

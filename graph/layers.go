@@ -212,7 +212,10 @@ func (b *Builder) batchNorm(f string, x *Tensor, o BNOpts) *Tensor {
 	}
 	y := &Tensor{Shape: append([]int(nil), x.Shape...)}
 	if b.g != nil {
-		node, err := b.ops.BatchNorm(x.Node, gamma.Node, beta.Node, st, b.opts.Training)
+		// A frozen batch norm keeps its running statistics: it normalises
+		// with them and does not update them.
+		training := b.opts.Training && !(gamma.Frozen && beta.Frozen)
+		node, err := b.ops.BatchNorm(x.Node, gamma.Node, beta.Node, st, training)
 		if err != nil {
 			b.err = errors.Wrapf(err, "layer %s", f)
 			return nil

@@ -48,7 +48,8 @@ type Model struct {
 	logits, aux1, aux2 *graph.Tensor
 	lossMain, lossAux  [2]*G.Node // lossAux[i] nil when head i+1 is absent
 	loss0, total       *G.Node
-	grads              []*G.Node // parallel to b.Params()
+	grads              map[*graph.Param]*G.Node // of the trainable parameters
+	tg                 *G.ExprGraph             // the part of the training graph that runs
 	vm                 G.VM
 	auxWeight          float64
 	infer              map[int]*inferGraph
@@ -69,21 +70,48 @@ type inferGraph struct {
 	vm     G.VM
 }
 
+// Options configure a Model beyond its architecture (Config).
+type Options struct {
+	// Frozen, when not nil, is asked for every parameter by full name
+	// ("inception_4a/3x3/w"); the training graph differentiates with respect
+	// to the others only, and its backward pass stops where no trainable
+	// parameter lies below: nothing is computed for the frozen layers under
+	// the lowest trainable one, not even the gradient of their output. A
+	// batch norm whose scale and shift are frozen normalises with its
+	// running statistics and leaves them unchanged (graph.Options.Frozen).
+	// Frozen parameters have Param.Frozen set and never get a Grad.
+	Frozen func(name string) bool
+}
+
 // New builds the training graph of c (batch c.BatchSize, with auxiliary
 // heads, loss and gradients) with parameters initialised by c.Init from
-// c.Seed.
-func New(c Config) (*Model, error) { return newModel(c, graph.Options{}) }
+// c.Seed. It is NewWith(c, Options{}).
+func New(c Config) (*Model, error) { return NewWith(c, Options{}) }
+
+// NewWith is New with options: frozen parameters.
+func NewWith(c Config, o Options) (*Model, error) { return newModel(c, graph.Options{}, o) }
 
 // OnEngine returns a model of m's configuration whose graphs run on engine
 // e (nil: ops.Reference) and share m's weights and batch-norm statistics
 // (the same tensors: an update through either model is seen by both). Its
-// dropout state starts as a copy of m's, and its auxiliary weight is m's.
+// dropout state starts as a copy of m's, and its auxiliary weight and
+// frozen parameters are m's.
 // It lets a model read from a file run on the engine a caller picked: the
 // engine is fixed when a graph is built, so this builds new graphs.
 func (m *Model) OnEngine(e ops.Engine) (*Model, error) {
 	c := m.cfg
 	c.Engine = e
 	rs := *m.b.Rand()
+	frozen := map[string]bool{}
+	for _, p := range m.b.Params() {
+		if p.Frozen {
+			frozen[p.Name] = true
+		}
+	}
+	var o Options
+	if len(frozen) > 0 {
+		o.Frozen = func(name string) bool { return frozen[name] }
+	}
 	n, err := newModel(c, graph.Options{
 		Rand: &rs,
 		Values: func(name string) *tensor.Dense {
@@ -96,7 +124,7 @@ func (m *Model) OnEngine(e ops.Engine) (*Model, error) {
 			s, _ := m.b.LookupBN(name)
 			return s
 		},
-	})
+	}, o)
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +132,9 @@ func (m *Model) OnEngine(e ops.Engine) (*Model, error) {
 	return n, nil
 }
 
-// newModel is New with the sharing options of share (Rand, Values,
+// newModel is NewWith with the sharing options of share (Rand, Values,
 // BNStats) for the training graph's builder.
-func newModel(c Config, share graph.Options) (*Model, error) {
+func newModel(c Config, share graph.Options, o Options) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -115,7 +143,7 @@ func newModel(c Config, share graph.Options) (*Model, error) {
 	}
 	m := &Model{cfg: c, auxWeight: c.AuxWeight, infer: map[int]*inferGraph{}, feats: map[string]*featureGraph{}}
 	b := graph.New(graph.Options{Dtype: c.dtype(), Training: true, Init: c.Init, Seed: c.Seed, Engine: c.Engine,
-		Rand: share.Rand, Values: share.Values, BNStats: share.BNStats})
+		Rand: share.Rand, Values: share.Values, BNStats: share.BNStats, Frozen: o.Frozen})
 	m.b = b
 	x := b.Input("data", c.BatchSize, c.InChannels, c.InputSize, c.InputSize)
 	n, err := buildChecked(b, c, x, true)
@@ -164,15 +192,30 @@ func newModel(c Config, share graph.Options) (*Model, error) {
 			return nil, errors.Wrap(err, "inception: total loss")
 		}
 	}
-	params := b.Params()
-	nodes := make(G.Nodes, len(params))
-	for i, p := range params {
+	trainable := b.Trainable()
+	if len(trainable) == 0 {
+		return nil, errors.New("inception: every parameter is frozen: nothing to train")
+	}
+	nodes := make(G.Nodes, len(trainable))
+	for i, p := range trainable {
 		nodes[i] = p.Node
 	}
-	if m.grads, err = G.Grad(m.total, nodes...); err != nil {
+	grads, err := G.Grad(m.total, nodes...)
+	if err != nil {
 		return nil, errors.Wrap(err, "inception: gradients")
 	}
-	m.vm = G.NewTapeMachine(g, G.WithEngine(ops.TensorEngine{}))
+	m.grads = make(map[*graph.Param]*G.Node, len(trainable))
+	keep := append(G.Nodes{m.logits.Node, m.loss0, m.total, m.lossAux[0], m.lossAux[1]}, grads...)
+	for i, p := range trainable {
+		m.grads[p] = grads[i]
+	}
+	for _, a := range n.aux {
+		if a != nil {
+			keep = append(keep, a.Node)
+		}
+	}
+	m.tg = graph.Prune(g, keep...)
+	m.vm = G.NewTapeMachine(m.tg, G.WithEngine(ops.TensorEngine{}))
 	return m, nil
 }
 
@@ -205,14 +248,14 @@ func (m *Model) TrainingNodes() Nodes {
 }
 
 // GradNode returns the symbolic gradient node of the named parameter in
-// the training graph.
+// the training graph (false for a frozen or unknown parameter).
 func (m *Model) GradNode(name string) (*G.Node, bool) {
-	for i, p := range m.b.Params() {
-		if p.Name == name {
-			return m.grads[i], true
-		}
+	p, ok := m.b.Param(name)
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	g, ok := m.grads[p]
+	return g, ok
 }
 
 // Config returns the model's configuration.
@@ -221,9 +264,14 @@ func (m *Model) Config() Config { return m.cfg }
 // Summary returns the layer-by-layer summary of the model.
 func (m *Model) Summary() Summary { return m.sum }
 
-// Params returns the trainable parameters in build order. After Step each
-// one carries its gradient in Grad. Solvers update Value() in place.
+// Params returns every parameter in build order, frozen ones included.
+// After Step each trainable one carries its gradient in Grad. Solvers update
+// Value() in place.
 func (m *Model) Params() []*graph.Param { return m.b.Params() }
+
+// Trainable returns the parameters that are not frozen, in build order:
+// what a solver updates.
+func (m *Model) Trainable() []*graph.Param { return m.b.Trainable() }
 
 // Param returns a parameter by name ("inception_4a/3x3_reduce/w").
 func (m *Model) Param(name string) (*graph.Param, bool) { return m.b.Param(name) }
@@ -234,6 +282,9 @@ func (m *Model) Grad(name string) (*tensor.Dense, error) {
 	p, ok := m.b.Param(name)
 	if !ok {
 		return nil, errors.Errorf("inception: no parameter %q", name)
+	}
+	if p.Frozen {
+		return nil, errors.Errorf("inception: %q is frozen: it has no gradient", name)
 	}
 	if p.Grad == nil {
 		return nil, errors.Errorf("inception: no gradient for %q yet (run Step first)", name)
@@ -261,9 +312,10 @@ func (m *Model) SetAuxWeight(w float64) error {
 	return nil
 }
 
-// TrainingGraph returns the training expression graph (for inspection or
-// drawing).
-func (m *Model) TrainingGraph() *G.ExprGraph { return m.b.Graph() }
+// TrainingGraph returns the training expression graph that Step runs (for
+// inspection or drawing): the forward pass, the losses and the gradients of
+// the trainable parameters, without the nodes that none of them needs.
+func (m *Model) TrainingGraph() *G.ExprGraph { return m.tg }
 
 // InferenceGraph returns the inference graph for batch size n, building it
 // if needed. It has no auxiliary heads, no loss and no labels. Its
@@ -382,7 +434,7 @@ func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 // Step runs one training step on a batch x [BatchSize,C,H,W] with integer
 // labels in [0, Classes): forward through the training graph (dropout on,
 // batch statistics), the losses, and the gradients, which it leaves in
-// Param.Grad of every parameter (overwritten, not accumulated; Grad is the
+// Param.Grad of every trainable parameter (overwritten, not accumulated; Grad is the
 // gradient node's buffer, not a copy: valid until the next Step). It does not
 // change the weights: a solver does that. It then advances Rand().Step.
 func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
@@ -440,8 +492,8 @@ func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
 	if err != nil {
 		return Losses{}, err
 	}
-	for i, p := range m.b.Params() {
-		src, ok := m.grads[i].Value().(*tensor.Dense)
+	for _, p := range m.b.Trainable() {
+		src, ok := m.grads[p].Value().(*tensor.Dense)
 		if !ok || src == nil {
 			return Losses{}, errors.Errorf("inception: no gradient value for %s", p.Name)
 		}

@@ -66,7 +66,7 @@ func TestEmbedMatchesForward(t *testing.T) {
 			t.Fatal(err)
 		}
 		x := make([]float32, plane)
-		if err := eval.Render(x, smp.Image, crops, cfg.InputSize, cfg.InChannels, meta.Means, meta.Stds); err != nil {
+		if err := eval.RenderContract(x, smp.Image, eval.Center, crops, eval.Member{Model: m, Meta: meta}.Contract()); err != nil {
 			t.Fatal(err)
 		}
 		logits, err := m.Forward(tensor.New(tensor.WithShape(1, cfg.InChannels, cfg.InputSize, cfg.InputSize), tensor.WithBacking(x)))
