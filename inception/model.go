@@ -603,14 +603,18 @@ func (m *Model) PlanTrainingMemory() (ops.PlanStats, error) {
 		return *m.trainPlan, nil
 	}
 	n := m.TrainingNodes()
-	keep := append(G.Nodes{n.Logits, n.Aux1, n.Aux2, n.Loss, n.AuxLoss1, n.AuxLoss2, n.Total}, m.grads...)
 	var kept G.Nodes
-	for _, k := range keep {
+	for _, k := range []*G.Node{n.Logits, n.Aux1, n.Aux2, n.Loss, n.AuxLoss1, n.AuxLoss2, n.Total} {
 		if k != nil {
 			kept = append(kept, k)
 		}
 	}
-	st, err := ops.PlanBuffers(m.b.Graph(), kept...)
+	for _, g := range m.grads {
+		kept = append(kept, g)
+	}
+	// The graph the model's machine runs (the training graph pruned to
+	// what the losses and gradients need).
+	st, err := ops.PlanBuffers(m.tg, kept...)
 	if err != nil {
 		return st, errors.Wrap(err, "inception: plan training memory")
 	}
