@@ -205,8 +205,8 @@ func Run(c Config) (Result, error) {
 			return nil
 		}
 	case ModeTrain:
-		// Activations and their gradients share memory by liveness, as in
-		// the trainer (see Model.PlanTrainingMemory).
+		// Activations and their gradients share memory by liveness
+		// (Model.PlanTrainingMemory).
 		if _, err := m.PlanTrainingMemory(); err != nil {
 			return r, errors.Wrap(err, "bench")
 		}
