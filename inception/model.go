@@ -36,7 +36,8 @@ type Losses struct {
 // by Forward at once. If a value is replaced instead (gorgonia.Let on the
 // training node), Forward copies it by name before running.
 //
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; Runners (NewRunner) of one Model
+// run concurrently on its shared weights.
 type Model struct {
 	cfg   Config
 	b     *graph.Builder // training graph
