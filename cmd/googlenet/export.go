@@ -33,7 +33,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	last := fs.Bool("last-iterate", false, "export the last weights even when the checkpoint carries Polyak averages")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet export --format onnx WEIGHTS --out FILE [--softmax] [--outputs logits,pool5] [--last-iterate]")
-		fmt.Fprintln(fs.Output(), "\nWEIGHTS is a checkpoint, or any file import reads (.pth, .safetensors, .onnx).")
+		fmt.Fprintln(fs.Output(), "\nWEIGHTS is a checkpoint, or any file import reads (.pth, .safetensors, .onnx, .caffemodel). The input contract goes into the metadata.")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)

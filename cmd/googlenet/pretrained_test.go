@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/goinception/googlenet/internal/peer"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 // maxTV is the acceptance bound on the total-variation distance between
@@ -100,7 +101,66 @@ func checkPublished(t *testing.T, kind, wantContract string, extra ...string) {
 	if len(tops) < 2 {
 		t.Errorf("the fixture's answers do not depend on the input (one top-1 for every photograph)")
 	}
+	checkORT(t, kind, weights, photos, got)
 }
+
+// checkORT runs the file ONNX Runtime would be given (the zoo fixture
+// itself; our ONNX export, with a final Softmax, of the imported
+// torchvision and Caffe files) on the inputs of the file's contract and
+// compares its probabilities with predict's: relative L2 within ortTol.
+func checkORT(t *testing.T, kind, weights string, photos []string, got []prediction) {
+	t.Helper()
+	peer.Node(t)
+	model := weights
+	if kind != "zoo" {
+		model = filepath.Join(t.TempDir(), "exported.onnx")
+		if code, _, e := runArgs("export", "--format", "onnx", weights, "--out", model, "--softmax"); code != 0 {
+			t.Fatalf("export: exit %d: %s", code, e)
+		}
+	}
+	c, err := map[string]func() (preprocess.Contract, error){
+		"torchvision": func() (preprocess.Contract, error) { return preprocess.Torchvision(), nil },
+		"zoo":         func() (preprocess.Contract, error) { return preprocess.ONNXZoo(), nil },
+		"caffe":       func() (preprocess.Contract, error) { return preprocess.Caffe(), nil },
+	}[kind]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plane := c.InputLen()
+	x := make([]float32, len(photos)*plane)
+	for i, p := range photos {
+		img, err := decodeImage(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ApplyInto(x[i*plane:(i+1)*plane], img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	y := peer.RunORT(t, model, x, []int{len(photos), 3, c.Crop, c.Crop})
+	var ours []float32
+	for _, p := range got {
+		q := make([]float32, 1000)
+		for _, cl := range p.Top {
+			q[cl.Index] = float32(cl.Prob)
+		}
+		ours = append(ours, q...)
+	}
+	var num, den float64
+	for i := range ours {
+		d := float64(y[i] - ours[i])
+		num += d * d
+		den += float64(ours[i]) * float64(ours[i])
+	}
+	rel := math.Sqrt(num / den)
+	t.Logf("%s: ONNX Runtime on %s vs predict: probabilities relative L2 %.2e", kind, filepath.Base(model), rel)
+	if len(y) != len(ours) || rel > ortTol {
+		t.Errorf("%s: ONNX Runtime: %d values (want %d), relative L2 %.3g > %g", kind, len(y), len(ours), rel, ortTol)
+	}
+}
+
+// ortTol bounds ONNX Runtime's distance from our outputs.
+const ortTol = 1e-4
 
 // TestPredictTorchvisionPublished: a state dict laid out like torchvision's
 // googlenet-1378be20.pth gives torchvision's answers (transform_input on,
