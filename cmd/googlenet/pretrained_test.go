@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -19,9 +21,26 @@ import (
 // our probabilities and the publisher's pipeline's.
 const maxTV = 0.01
 
-// publishedFixture makes a weight file laid out like the published one of
-// kind (testdata/published.py) and the publisher's probabilities on
-// scikit-image's photographs.
+var (
+	publishedOnce sync.Once
+	publishedDir  string
+	publishedErr  error
+)
+
+// TestMain removes the published-layout fixtures, made once per test
+// binary, after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if publishedDir != "" {
+		os.RemoveAll(publishedDir)
+	}
+	os.Exit(code)
+}
+
+// publishedFixture returns a weight file laid out like the published one of
+// kind and the publisher's probabilities on scikit-image's photographs.
+// testdata/published.py makes the three kinds in one run, the first time a
+// test asks.
 func publishedFixture(t *testing.T, kind string) (weights string, photos []string, want [][]float64) {
 	t.Helper()
 	if testing.Short() {
@@ -29,11 +48,22 @@ func publishedFixture(t *testing.T, kind string) (weights string, photos []strin
 	}
 	py := peer.Python(t, "torch", "torchvision", "onnx", "PIL", "google.protobuf")
 	photos = peer.Photos(t)
-	dir := t.TempDir()
-	cmd := exec.Command(py, append([]string{filepath.Join("testdata", "published.py"), dir, kind}, photos...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("published.py %s: %v\n%s", kind, err, out)
+	if _, err := exec.LookPath("protoc"); err != nil {
+		peer.Missing(t, "protoc is not on PATH (apt-get install protobuf-compiler)")
 	}
+	publishedOnce.Do(func() {
+		if publishedDir, publishedErr = os.MkdirTemp("", "published"); publishedErr != nil {
+			return
+		}
+		cmd := exec.Command(py, append([]string{filepath.Join("testdata", "published.py"), publishedDir, "all"}, photos...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			publishedErr = fmt.Errorf("published.py: %v\n%s", err, out)
+		}
+	})
+	if publishedErr != nil {
+		t.Fatal(publishedErr)
+	}
+	dir := filepath.Join(publishedDir, kind)
 	b, err := os.ReadFile(filepath.Join(dir, "probs.json"))
 	if err != nil {
 		t.Fatal(err)
