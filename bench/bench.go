@@ -205,6 +205,11 @@ func Run(c Config) (Result, error) {
 			return nil
 		}
 	case ModeTrain:
+		// Activations and their gradients share memory by liveness
+		// (Model.PlanTrainingMemory).
+		if _, err := m.PlanTrainingMemory(); err != nil {
+			return r, errors.Wrap(err, "bench")
+		}
 		if r.Checked, err = checkTrain(m, xs, labels); err != nil {
 			return r, err
 		}

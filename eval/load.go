@@ -53,7 +53,7 @@ func LoadModel(path string, o LoadOptions) (*inception.Model, Meta, error) {
 				return nil, Meta{}, errors.Wrapf(err, "eval: %s", path)
 			}
 		}
-		return m, Meta{Source: path, Config: m.Config(), Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input}, nil
+		return m, Meta{Source: path, Config: m.Config(), Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input, Softmax: ld.Softmax}, nil
 	}
 	ck, err := checkpoint.Load(path)
 	if err != nil {

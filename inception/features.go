@@ -186,3 +186,28 @@ func (m *Model) featureGraph(n int, rows []int) (*featureGraph, error) {
 	m.feats[key] = fg
 	return fg, nil
 }
+
+// FeatureGraph returns the inference graph for batch n that Features runs
+// for layers (built on first use and kept), and the node of each layer in
+// the order asked: for exporters that write several outputs. The graph is
+// the model's; running it is Features' job.
+func (m *Model) FeatureGraph(n int, layers ...string) (*G.ExprGraph, []*G.Node, error) {
+	if n <= 0 {
+		return nil, nil, errors.Errorf("inception: batch size %d must be positive", n)
+	}
+	if len(layers) == 0 {
+		layers = []string{DefaultFeatureLayer}
+	}
+	rows := make([]int, len(layers))
+	for i, l := range layers {
+		var err error
+		if rows[i], err = m.resolveLayer(l); err != nil {
+			return nil, nil, err
+		}
+	}
+	fg, err := m.featureGraph(n, rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fg.b.Graph(), append([]*G.Node(nil), fg.outs...), nil
+}

@@ -36,7 +36,8 @@ type Losses struct {
 // by Forward at once. If a value is replaced instead (gorgonia.Let on the
 // training node), Forward copies it by name before running.
 //
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; Runners (NewRunner) of one Model
+// run concurrently on its shared weights.
 type Model struct {
 	cfg   Config
 	b     *graph.Builder // training graph
@@ -53,6 +54,7 @@ type Model struct {
 	vm                 G.VM
 	auxWeight          float64
 	infer              map[int]*inferGraph
+	trainPlan          *ops.PlanStats // set by PlanTrainingMemory
 	feats              map[string]*featureGraph
 }
 
@@ -584,4 +586,39 @@ func denseOf(dt tensor.Dtype, v []float64, shape ...int) *tensor.Dense {
 		f[i] = float32(x)
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+}
+
+// PlanTrainingMemory lets the activations of the training graph and their
+// gradients share memory by liveness (ops.PlanBuffers): a forward output
+// lives until the last backward op that reads it, a gradient until the ops
+// that consume it have run. At batch 32 this takes roughly a third off a
+// training step's peak memory. Afterwards only the values of TrainingNodes
+// (logits, auxiliary logits, losses) and of the parameter gradients are
+// meaningful after Step; other intermediate nodes of the training graph
+// are overwritten during the step. The plan follows the order in which the
+// model's own machine runs the graph, so call it only while the graph is
+// the one New built: do not extend the graph (TrainingNodes) and then run
+// it with another machine after planning. Calling it again does nothing.
+func (m *Model) PlanTrainingMemory() (ops.PlanStats, error) {
+	if m.trainPlan != nil {
+		return *m.trainPlan, nil
+	}
+	n := m.TrainingNodes()
+	var kept G.Nodes
+	for _, k := range []*G.Node{n.Logits, n.Aux1, n.Aux2, n.Loss, n.AuxLoss1, n.AuxLoss2, n.Total} {
+		if k != nil {
+			kept = append(kept, k)
+		}
+	}
+	for _, g := range m.grads {
+		kept = append(kept, g)
+	}
+	// The graph the model's machine runs (the training graph pruned to
+	// what the losses and gradients need).
+	st, err := ops.PlanBuffers(m.tg, kept...)
+	if err != nil {
+		return st, errors.Wrap(err, "inception: plan training memory")
+	}
+	m.trainPlan = &st
+	return st, nil
 }

@@ -166,3 +166,22 @@ func TestEmbedExitCodes(t *testing.T) {
 		t.Errorf("skip: %v, %v", emb, err)
 	}
 }
+
+// TestExportOutputsCLI: export --outputs adds pool5 as a second output;
+// unknown layers and a misplaced logits are usage errors.
+func TestExportOutputsCLI(t *testing.T) {
+	dir := t.TempDir()
+	ck := testCheckpoint(t, dir, 2)
+	out := filepath.Join(dir, "m.onnx")
+	code, o, e := runArgs("export", "--format", "onnx", ck, "--out", out, "--outputs", "logits,pool5")
+	if code != 0 || !strings.Contains(o, "output pool5 [N 112]") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, o, e)
+	}
+	for _, bad := range []string{"logits,pool9", "pool5,logits", "logits,,pool5"} {
+		code, _, e := runArgs("export", "--format", "onnx", ck, "--out", filepath.Join(dir, "x.onnx"), "--outputs", bad)
+		if code != 2 || !strings.Contains(e, "--outputs") {
+			t.Errorf("--outputs %s: exit %d, stderr %q", bad, code, e)
+		}
+		checkNoTrace(t, []string{bad}, e)
+	}
+}

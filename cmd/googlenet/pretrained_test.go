@@ -2,25 +2,45 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/goinception/googlenet/internal/peer"
+	"github.com/goinception/googlenet/preprocess"
 )
 
 // maxTV is the acceptance bound on the total-variation distance between
 // our probabilities and the publisher's pipeline's.
 const maxTV = 0.01
 
-// publishedFixture makes a weight file laid out like the published one of
-// kind (testdata/published.py) and the publisher's probabilities on
-// scikit-image's photographs.
+var (
+	publishedOnce sync.Once
+	publishedDir  string
+	publishedErr  error
+)
+
+// TestMain removes the published-layout fixtures, made once per test
+// binary, after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if publishedDir != "" {
+		os.RemoveAll(publishedDir)
+	}
+	os.Exit(code)
+}
+
+// publishedFixture returns a weight file laid out like the published one of
+// kind and the publisher's probabilities on scikit-image's photographs.
+// testdata/published.py makes the three kinds in one run, the first time a
+// test asks.
 func publishedFixture(t *testing.T, kind string) (weights string, photos []string, want [][]float64) {
 	t.Helper()
 	if testing.Short() {
@@ -28,11 +48,22 @@ func publishedFixture(t *testing.T, kind string) (weights string, photos []strin
 	}
 	py := peer.Python(t, "torch", "torchvision", "onnx", "PIL", "google.protobuf")
 	photos = peer.Photos(t)
-	dir := t.TempDir()
-	cmd := exec.Command(py, append([]string{filepath.Join("testdata", "published.py"), dir, kind}, photos...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("published.py %s: %v\n%s", kind, err, out)
+	if _, err := exec.LookPath("protoc"); err != nil {
+		peer.Missing(t, "protoc is not on PATH (apt-get install protobuf-compiler)")
 	}
+	publishedOnce.Do(func() {
+		if publishedDir, publishedErr = os.MkdirTemp("", "published"); publishedErr != nil {
+			return
+		}
+		cmd := exec.Command(py, append([]string{filepath.Join("testdata", "published.py"), publishedDir, "all"}, photos...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			publishedErr = fmt.Errorf("published.py: %v\n%s", err, out)
+		}
+	})
+	if publishedErr != nil {
+		t.Fatal(publishedErr)
+	}
+	dir := filepath.Join(publishedDir, kind)
 	b, err := os.ReadFile(filepath.Join(dir, "probs.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +131,66 @@ func checkPublished(t *testing.T, kind, wantContract string, extra ...string) {
 	if len(tops) < 2 {
 		t.Errorf("the fixture's answers do not depend on the input (one top-1 for every photograph)")
 	}
+	checkORT(t, kind, weights, photos, got)
 }
+
+// checkORT runs the file ONNX Runtime would be given (the zoo fixture
+// itself; our ONNX export, with a final Softmax, of the imported
+// torchvision and Caffe files) on the inputs of the file's contract and
+// compares its probabilities with predict's: relative L2 within ortTol.
+func checkORT(t *testing.T, kind, weights string, photos []string, got []prediction) {
+	t.Helper()
+	peer.Node(t)
+	model := weights
+	if kind != "zoo" {
+		model = filepath.Join(t.TempDir(), "exported.onnx")
+		if code, _, e := runArgs("export", "--format", "onnx", weights, "--out", model, "--softmax"); code != 0 {
+			t.Fatalf("export: exit %d: %s", code, e)
+		}
+	}
+	c, err := map[string]func() (preprocess.Contract, error){
+		"torchvision": func() (preprocess.Contract, error) { return preprocess.Torchvision(), nil },
+		"zoo":         func() (preprocess.Contract, error) { return preprocess.ONNXZoo(), nil },
+		"caffe":       func() (preprocess.Contract, error) { return preprocess.Caffe(), nil },
+	}[kind]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plane := c.InputLen()
+	x := make([]float32, len(photos)*plane)
+	for i, p := range photos {
+		img, err := decodeImage(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ApplyInto(x[i*plane:(i+1)*plane], img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	y := peer.RunORT(t, model, x, []int{len(photos), 3, c.Crop, c.Crop})
+	var ours []float32
+	for _, p := range got {
+		q := make([]float32, 1000)
+		for _, cl := range p.Top {
+			q[cl.Index] = float32(cl.Prob)
+		}
+		ours = append(ours, q...)
+	}
+	var num, den float64
+	for i := range ours {
+		d := float64(y[i] - ours[i])
+		num += d * d
+		den += float64(ours[i]) * float64(ours[i])
+	}
+	rel := math.Sqrt(num / den)
+	t.Logf("%s: ONNX Runtime on %s vs predict: probabilities relative L2 %.2e", kind, filepath.Base(model), rel)
+	if len(y) != len(ours) || rel > ortTol {
+		t.Errorf("%s: ONNX Runtime: %d values (want %d), relative L2 %.3g > %g", kind, len(y), len(ours), rel, ortTol)
+	}
+}
+
+// ortTol bounds ONNX Runtime's distance from our outputs.
+const ortTol = 1e-4
 
 // TestPredictTorchvisionPublished: a state dict laid out like torchvision's
 // googlenet-1378be20.pth gives torchvision's answers (transform_input on,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 
 	"github.com/pkg/errors"
 	"google.golang.org/protobuf/encoding/prototext"
@@ -232,8 +233,8 @@ func (l *Layer) params(cp *pb.ConvolutionParameter, pp *pb.PoolingParameter, lp 
 		l.Pool = p
 	}
 	if lp != nil {
-		l.LRN = &LRN{Size: int(lp.GetLocalSize()), Alpha: float64(lp.GetAlpha()), Beta: float64(lp.GetBeta()),
-			K: float64(lp.GetK()), WithinChannel: lp.GetNormRegion() == pb.LRNParameter_WITHIN_CHANNEL}
+		l.LRN = &LRN{Size: int(lp.GetLocalSize()), Alpha: decimal(lp.GetAlpha()), Beta: decimal(lp.GetBeta()),
+			K: decimal(lp.GetK()), WithinChannel: lp.GetNormRegion() == pb.LRNParameter_WITHIN_CHANNEL}
 	}
 	if ip != nil {
 		if ip.GetTranspose() || ip.GetAxis() != 1 {
@@ -242,9 +243,16 @@ func (l *Layer) params(cp *pb.ConvolutionParameter, pp *pb.PoolingParameter, lp 
 		l.NumOutput = int(ip.GetNumOutput())
 	}
 	if dp != nil {
-		l.Dropout = float64(dp.GetDropoutRatio())
+		l.Dropout = decimal(dp.GetDropoutRatio())
 	}
 	return nil
+}
+
+// decimal returns the float64 of a float32's shortest decimal form (the
+// prototxt's 0.0001, not 9.999999747378752e-05).
+func decimal(v float32) float64 {
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
+	return f
 }
 
 func (l *Layer) blobs(bs []*pb.BlobProto) error {

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"math"
+	"strings"
 
 	"github.com/pkg/errors"
 
@@ -46,7 +47,8 @@ func TorchvisionContract(cfg inception.Config) *preprocess.Contract {
 // onnxContract returns the input contract of an imported ONNX file: the one
 // ExportONNX stored in its metadata, or the ONNX model zoo's preprocess for
 // a file shaped like the zoo's GoogLeNet (three-channel input "data_0",
-// output "prob_0" after a final Softmax), else nil (unknown).
+// output "prob_0" after a final Softmax; Caffe2's exports of other opsets
+// name it "prob_1"), else nil (unknown).
 func onnxContract(m *onnx.Model, input string, outputs []string, cfg inception.Config, softmax bool) (*preprocess.Contract, error) {
 	if s, ok := m.Metadata[MetaInput]; ok {
 		c, err := preprocess.Decode(s)
@@ -58,7 +60,7 @@ func onnxContract(m *onnx.Model, input string, outputs []string, cfg inception.C
 		}
 		return &c, nil
 	}
-	if cfg.InChannels == 3 && softmax && input == "data_0" && len(outputs) == 1 && outputs[0] == "prob_0" {
+	if cfg.InChannels == 3 && softmax && input == "data_0" && len(outputs) == 1 && strings.HasPrefix(outputs[0], "prob_") {
 		return fitContract(preprocess.ONNXZoo(), cfg.InputSize), nil
 	}
 	return nil, nil
