@@ -131,7 +131,8 @@ type Builder struct {
 	bn      []BNEntry
 	bnNames map[string]*ops.BNStats
 	names   map[string]bool
-	layers  []Layer
+	layers  []Layer // the Network: every record
+	compute []Layer // the Layers: records other than inputs and losses
 	rand    *ops.RandState
 	nDrop   int
 	ops     ops.Ops // op constructors bound to Options.Engine
@@ -273,15 +274,7 @@ func (b *Builder) claim(name string) string {
 
 // Layers returns the computing layers built so far, in build order: the
 // Network without its inputs and losses (what summaries count).
-func (b *Builder) Layers() []Layer {
-	out := make([]Layer, 0, len(b.layers))
-	for _, l := range b.layers {
-		if l.Type != KindInput && l.Type != KindSoftmaxCrossEntropy {
-			out = append(out, l)
-		}
-	}
-	return out
-}
+func (b *Builder) Layers() []Layer { return b.compute }
 
 // Network returns the description of everything built so far, in build
 // order: inputs, layers and losses, each with its kind, options, input
@@ -297,6 +290,9 @@ func (b *Builder) record(l Layer, xs ...*Tensor) {
 		l.InShapes = append(l.InShapes, append([]int(nil), x.Shape...))
 	}
 	b.layers = append(b.layers, l)
+	if l.Type != KindInput && l.Type != KindSoftmaxCrossEntropy {
+		b.compute = append(b.compute, l)
+	}
 }
 
 // Input adds an input node with the given full shape (batch first).
