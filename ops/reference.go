@@ -44,22 +44,40 @@ func (Reference) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda 
 	return nil
 }
 
+// poolKernels memoises the windows of each pooling geometry the reference
+// engine has run (immutable once made; a network has a few dozen), so a
+// training step allocates no windows.
+var poolKernels sync.Map // PoolGeom -> *poolKernel
+
+// poolKernelFor returns the windows of g, made on first use.
+func poolKernelFor(g PoolGeom) (*poolKernel, error) {
+	if k, ok := poolKernels.Load(g); ok {
+		return k.(*poolKernel), nil
+	}
+	k, err := newPoolKernel(g)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := poolKernels.LoadOrStore(g, &k)
+	return v.(*poolKernel), nil
+}
+
 // PoolForward pools x into y.
 func (Reference) PoolForward(g PoolGeom, x, y []float32) error {
-	k, err := newPoolKernel(g)
+	k, err := poolKernelFor(g)
 	if err != nil {
 		return errors.Wrap(err, "ops.Reference.PoolForward")
 	}
 	if len(x) < g.N*g.C*g.H*g.W || len(y) < g.N*g.C*g.OutH*g.OutW {
 		return errors.Errorf("ops.Reference.PoolForward: %d inputs, %d outputs for %+v", len(x), len(y), g)
 	}
-	poolForward(&k, x, y)
+	poolForward(k, x, y)
 	return nil
 }
 
 // PoolBackward computes dx from dy (and x, y for max pools).
 func (Reference) PoolBackward(g PoolGeom, x, y, dy, dx []float32) error {
-	k, err := newPoolKernel(g)
+	k, err := poolKernelFor(g)
 	if err != nil {
 		return errors.Wrap(err, "ops.Reference.PoolBackward")
 	}
@@ -67,7 +85,7 @@ func (Reference) PoolBackward(g PoolGeom, x, y, dy, dx []float32) error {
 	if len(dx) < in || len(dy) < out || (k.isMax() && (len(x) < in || len(y) < out)) {
 		return errors.Errorf("ops.Reference.PoolBackward: slices too short for %+v", g)
 	}
-	poolBackward(&k, x, y, dy, dx)
+	poolBackward(k, x, y, dy, dx)
 	return nil
 }
 
