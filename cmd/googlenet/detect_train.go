@@ -30,6 +30,7 @@ func runDetectTrain(args []string, stdout, stderr io.Writer) int {
 	valFrac := fs.Float64("val-fraction", 0.1, "training images held out to validate the classifier on")
 	augment := fs.Bool("augment", false, "the paper's photometric and crop augmentation on regions")
 	seed := fs.Uint64("seed", 1, "seed: regions drawn, initialisation, data order")
+	resume := fs.Bool("resume", false, "continue the run in --out from its newest checkpoint (same flags; --epochs may grow)")
 	proposals := fs.String("proposals", "", "proposals file (default: the one googlenet detect proposals caches in DIR; computed when missing)")
 	skipBad := fs.Bool("skip-bad", false, "skip images with bad annotations or missing files, and count them, instead of failing")
 	engine := addEngineFlag(fs)
@@ -127,7 +128,7 @@ func runDetectTrain(args []string, stdout, stderr io.Writer) int {
 		Regions: detection.RegionOptions{Size: *size, Context: ctxPad, PosFraction: *posFrac, MaxPerObject: *maxPer, Seed: *seed},
 		Train: train.Config{
 			Model: mc, Epochs: *epochs, Batch: *batch, LR: *lr, WeightDecay: *wd, Augment: *augment,
-			Seed: *seed, Out: *out, Schedule: train.SchedulePoly,
+			Seed: *seed, Out: *out, Schedule: train.SchedulePoly, Resume: *resume,
 		},
 	}
 	res, counts, err := detection.TrainClassifier(ctx, cfg, rep)
