@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pkg/errors"
@@ -38,6 +39,10 @@ type Config struct {
 	InputSize int    // input height = width; 0 means the variant's (224, mini 28)
 	Engine    string // EngineCPU (default) or EngineReference
 	Seed      uint64 // weights and inputs
+	// FreezeThrough, in ModeTrain, freezes the main path from the input
+	// through this layer (inception.Summary.Through), as fine-tuning with a
+	// frozen trunk does: the step computes no gradient for it.
+	FreezeThrough string
 }
 
 func (c Config) resolved() (Config, error) {
@@ -80,12 +85,14 @@ func (c Config) resolved() (Config, error) {
 // Result is what Run measured. The JSON names of the first six fields are
 // the ones issue 6 asks for; the others describe the run.
 type Result struct {
-	Mode         string  `json:"mode"`
-	Variant      string  `json:"variant"`
-	Batch        int     `json:"batch"`
-	ImgPerS      float64 `json:"img_per_s"`    // Batch / median batch time
-	MsPerBatch   float64 `json:"ms_per_batch"` // median over the timed iterations
-	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	Mode string `json:"mode"`
+	// FreezeThrough is Config.FreezeThrough ("" when nothing is frozen).
+	FreezeThrough string  `json:"freeze_through,omitempty"`
+	Variant       string  `json:"variant"`
+	Batch         int     `json:"batch"`
+	ImgPerS       float64 `json:"img_per_s"`    // Batch / median batch time
+	MsPerBatch    float64 `json:"ms_per_batch"` // median over the timed iterations
+	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
 
 	InputSize int     `json:"input"`
 	Iters     int     `json:"iters"`
@@ -115,30 +122,54 @@ type Result struct {
 
 // Run builds the model described by c, checks that its outputs are finite
 // and depend on the input, and times c.Iters iterations after c.Warmup.
-// It installs the engine globally (ops.SetEngine and gorgonia.Use) and
-// leaves it installed.
+// The model runs on the engine c.Engine names (inception.Config.Engine);
+// Gorgonia's own matrix products, which have no engine value, go through
+// gorgonia.Use, which Run sets to the same BLAS and leaves set.
 func Run(c Config) (Result, error) {
 	c, err := c.resolved()
 	if err != nil {
 		return Result{}, err
 	}
-	engName := useEngine(c.Engine)
+	eng := useEngine(c.Engine)
 	mc, err := inception.ConfigFor(c.Variant)
 	if err != nil {
 		return Result{}, errors.Wrap(err, "bench")
 	}
 	mc.BatchSize = c.Batch
 	mc.Seed = c.Seed
+	mc.Engine = eng
 	if c.InputSize > 0 {
 		mc.InputSize = c.InputSize
 	}
 	start := time.Now()
-	m, err := inception.New(mc)
+	var o inception.Options
+	if c.FreezeThrough != "" {
+		if c.Mode != ModeTrain {
+			return Result{}, errors.New("bench: FreezeThrough needs the train mode")
+		}
+		s, err := inception.Summarize(mc)
+		if err != nil {
+			return Result{}, errors.Wrap(err, "bench: model")
+		}
+		prefixes, err := s.Through(c.FreezeThrough)
+		if err != nil {
+			return Result{}, errors.Wrap(err, "bench")
+		}
+		o.Frozen = func(name string) bool {
+			for _, p := range prefixes {
+				if strings.HasPrefix(name, p) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	m, err := inception.NewWith(mc, o)
 	if err != nil {
 		return Result{}, errors.Wrap(err, "bench: model")
 	}
-	r := Result{Mode: c.Mode, Variant: mc.Variant, Batch: c.Batch, InputSize: mc.InputSize,
-		Iters: c.Iters, Warmup: c.Warmup, Engine: engName, Threads: runtime.GOMAXPROCS(0)}
+	r := Result{Mode: c.Mode, FreezeThrough: c.FreezeThrough, Variant: mc.Variant, Batch: c.Batch, InputSize: mc.InputSize,
+		Iters: c.Iters, Warmup: c.Warmup, Engine: eng.Name(), Threads: runtime.GOMAXPROCS(0)}
 	sum := m.Summary()
 	r.MACsPerImage = sum.Total.MACs
 	flopsPerImage := 2 * float64(sum.Total.MACs)
@@ -174,6 +205,11 @@ func Run(c Config) (Result, error) {
 			return nil
 		}
 	case ModeTrain:
+		// Activations and their gradients share memory by liveness
+		// (Model.PlanTrainingMemory).
+		if _, err := m.PlanTrainingMemory(); err != nil {
+			return r, errors.Wrap(err, "bench")
+		}
 		if r.Checked, err = checkTrain(m, xs, labels); err != nil {
 			return r, err
 		}
@@ -190,7 +226,7 @@ func Run(c Config) (Result, error) {
 			if !isFinite(ls.Total) {
 				return errors.Errorf("bench: iteration %d: loss %v is not finite", i, ls.Total)
 			}
-			for j, p := range m.Params() {
+			for j, p := range m.Trainable() {
 				params[j].Grad = p.Grad // Step may rebind gradients
 			}
 			if _, err := sgd.Step(params); err != nil {
@@ -228,23 +264,23 @@ func Run(c Config) (Result, error) {
 		r.MsPerBatch = median(times)
 		r.MinMs, r.MaxMs = times[0], times[len(times)-1]
 		r.ImgPerS = float64(c.Batch) / (r.MsPerBatch / 1e3)
-		r.GFLOPs = flopsPerImage * r.ImgPerS / 1e9
+		if c.FreezeThrough == "" { // a frozen step's work is not 3x the forward's
+			r.GFLOPs = flopsPerImage * r.ImgPerS / 1e9
+		}
 	}
 	return r, nil
 }
 
-// useEngine installs the engine named e for ops and Gorgonia's matrix
-// products, and returns its name.
-func useEngine(e string) string {
+// useEngine returns the engine named e, after routing Gorgonia's own
+// matrix products to the same BLAS.
+func useEngine(e string) ops.Engine {
 	if e == EngineReference {
-		ops.SetEngine(nil)
 		G.Use(gonum.Implementation{})
-		return ops.CurrentEngine().Name()
+		return ops.Reference{}
 	}
 	eng := cpu.New(cpu.Options{})
-	ops.SetEngine(eng)
 	G.Use(cpu.NewBLAS(eng))
-	return eng.Name()
+	return eng
 }
 
 // checkInfer runs x0, x1, x0 and requires finite logits, equal logits for
@@ -319,7 +355,7 @@ func checkTrain(m *inception.Model, xs [2]*tensor.Dense, labels [2][]int) (strin
 	if d := math.Abs(ls[0] - ls[1]); !(d > lossChangeTol*math.Max(1, math.Abs(ls[0]))) {
 		return "", errors.Errorf("bench: check: different inputs gave losses only %g apart", d)
 	}
-	for _, p := range m.Params() {
+	for _, p := range m.Trainable() {
 		if p.Grad == nil || !finiteDense(p.Grad) {
 			return "", errors.Errorf("bench: check: gradient of %s missing or not finite", p.Name)
 		}
@@ -327,10 +363,10 @@ func checkTrain(m *inception.Model, xs [2]*tensor.Dense, labels [2][]int) (strin
 	return "losses and gradients finite; same input and dropout masks give the same loss, a different input a different one; loss finite every step", nil
 }
 
-// solverParams adapts the model's parameters to the solver. Value and Grad
-// are the model's own tensors, updated in place.
+// solverParams adapts the model's trainable parameters to the solver. Value
+// and Grad are the model's own tensors, updated in place.
 func solverParams(m *inception.Model) []solvers.Param {
-	ps := m.Params()
+	ps := m.Trainable()
 	out := make([]solvers.Param, len(ps))
 	for i, p := range ps {
 		out[i] = solvers.Param{Name: p.Name, Value: p.Value(), Grad: p.Grad, Decay: p.Decay}

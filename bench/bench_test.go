@@ -14,7 +14,6 @@ import (
 // TestRunMini runs both modes on the mini network (28x28, a few
 // milliseconds a step) and checks every reported number is sensible.
 func TestRunMini(t *testing.T) {
-	defer ops.SetEngine(nil)
 	for _, mode := range []string{ModeInfer, ModeTrain} {
 		r, err := Run(Config{Variant: inception.VariantMini, Mode: mode, Batch: 4, Iters: 3, Warmup: 1})
 		if err != nil {
@@ -43,7 +42,6 @@ func TestRunMini(t *testing.T) {
 
 // TestRunReferenceEngine checks the pure-Go engine can be benchmarked too.
 func TestRunReferenceEngine(t *testing.T) {
-	defer ops.SetEngine(nil)
 	r, err := Run(Config{Variant: inception.VariantMini, Batch: 2, Iters: 1, Warmup: -1, Engine: EngineReference})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +64,6 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("Run(%+v) succeeded, want an error", c)
 		}
 	}
-	ops.SetEngine(nil)
 }
 
 // Tolerance of the statistics helpers (exact arithmetic on small integers).

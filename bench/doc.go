@@ -8,8 +8,8 @@
 // # Method
 //
 // Run builds the model (inception.New with the variant's preset, the batch
-// and input size asked for), installs the engine (package cpu by default:
-// ops.SetEngine and gorgonia.Use; or the pure-Go reference), and alternates
+// and input size asked for) on the engine asked for (package cpu by
+// default, also behind gorgonia.Use; or the pure-Go reference), and alternates
 // two different random inputs over Warmup untimed and Iters timed
 // iterations. The reported time is the median of the timed iterations.
 //

@@ -56,6 +56,10 @@ type Meta struct {
 	// the current (incomplete) epoch, 0 at an epoch boundary.
 	Epoch, EpochStep int
 	Seed             uint64
+	// Frozen names the parameters that training left alone (no solver
+	// state; Averaged keeps their weights). Stored as the JSON array
+	// "frozen" when not empty; older checkpoints have none.
+	Frozen []string
 	// Extra holds more string entries (a trainer's settings and partial
 	// statistics). Keys must not collide with the ones this package writes.
 	Extra map[string]string
@@ -86,7 +90,11 @@ func FromModel(m *inception.Model, opt *solvers.SGD, meta Meta) (*Checkpoint, er
 	}
 	c := &Checkpoint{Meta: meta, Weights: map[string]solvers.Tensor{}, Stats: map[string][]float64{}}
 	c.Meta.Config = m.Config()
+	c.Meta.Frozen = nil
 	for _, p := range m.Params() {
+		if p.Frozen {
+			c.Meta.Frozen = append(c.Meta.Frozen, p.Name)
+		}
 		t, err := plain(p.Value())
 		if err != nil {
 			return nil, errors.Wrapf(err, "checkpoint: parameter %s", p.Name)
@@ -272,15 +280,24 @@ func (c *Checkpoint) NewModel(batch int) (*inception.Model, error) {
 
 // Averaged returns a copy of c whose weights are the Polyak averages of the
 // solver state (for evaluation or export) and that carries no solver state.
-// Every weight must have an average.
+// Every weight must have an average, except frozen ones (Meta.Frozen),
+// which keep their weights.
 func (c *Checkpoint) Averaged() (*Checkpoint, error) {
 	if c.Solver == nil || len(c.Solver.Average) == 0 {
 		return nil, errors.New("checkpoint: no Polyak averages")
 	}
 	out := &Checkpoint{Meta: c.Meta, Weights: map[string]solvers.Tensor{}, Stats: c.Stats}
 	var missing []string
-	for n := range c.Weights {
+	frozen := map[string]bool{}
+	for _, n := range c.Meta.Frozen {
+		frozen[n] = true
+	}
+	for n, w := range c.Weights {
 		a, ok := c.Solver.Average[n]
+		if !ok && frozen[n] {
+			out.Weights[n] = w
+			continue
+		}
 		if !ok {
 			missing = append(missing, n)
 			continue
@@ -340,7 +357,7 @@ func configFromJSON(s, dt string) (inception.Config, error) {
 // reserved metadata keys written by Encode.
 var reserved = []string{"format", "format_version", "variant", "config", "dtype", "classes",
 	"labels", "input_size", "in_channels", "means", "stds", "input_contract", "step", "epoch", "epoch_step", "seed",
-	"solver_state_version", "solver_step"}
+	"solver_state_version", "solver_step", "frozen"}
 
 // Encode returns the safetensors tensors and metadata of c.
 func (c *Checkpoint) Encode() ([]safetensors.Tensor, map[string]string, error) {
@@ -390,6 +407,11 @@ func (c *Checkpoint) Encode() ([]safetensors.Tensor, map[string]string, error) {
 	md["epoch"] = strconv.Itoa(c.Meta.Epoch)
 	md["epoch_step"] = strconv.Itoa(c.Meta.EpochStep)
 	md["seed"] = strconv.FormatUint(c.Meta.Seed, 10)
+	if len(c.Meta.Frozen) > 0 {
+		fz := append([]string(nil), c.Meta.Frozen...)
+		sort.Strings(fz)
+		md["frozen"] = js(fz)
+	}
 
 	var ts []safetensors.Tensor
 	addT := func(name string, t solvers.Tensor) error {

@@ -100,6 +100,11 @@ func Decode(f *safetensors.File) (*Checkpoint, error) {
 	if c.Meta.Seed, err = strconv.ParseUint(md["seed"], 10, 64); err != nil {
 		return nil, bad("seed", err)
 	}
+	if v, ok := md["frozen"]; ok {
+		if err := json.Unmarshal([]byte(v), &c.Meta.Frozen); err != nil {
+			return nil, bad("frozen", err)
+		}
+	}
 	for k, v := range md {
 		if !isReserved(k) {
 			c.Meta.Extra[k] = v
@@ -144,6 +149,11 @@ func Decode(f *safetensors.File) (*Checkpoint, error) {
 				return nil, errors.Wrapf(err, "checkpoint: %s", name)
 			}
 			c.Weights[name] = v
+		}
+	}
+	for _, n := range c.Meta.Frozen {
+		if _, ok := c.Weights[n]; !ok {
+			return nil, errors.Errorf("checkpoint: metadata \"frozen\" names %s, which is not a weight", n)
 		}
 	}
 	// Solver entries must belong to weights.

@@ -67,16 +67,19 @@ func (b blasThreaded) run(f func()) {
 	f()
 }
 
-func (b blasThreaded) ConvForward(g ops.ConvGeom, x, w, bias, y []float32, relu bool) {
-	b.run(func() { b.Engine.ConvForward(g, x, w, bias, y, relu) })
+func (b blasThreaded) ConvForward(g ops.ConvGeom, x, w, bias, y []float32, relu bool) (err error) {
+	b.run(func() { err = b.Engine.ConvForward(g, x, w, bias, y, relu) })
+	return err
 }
 
-func (b blasThreaded) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
-	b.run(func() { b.Engine.ConvBackwardData(g, w, dy, dx) })
+func (b blasThreaded) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) (err error) {
+	b.run(func() { err = b.Engine.ConvBackwardData(g, w, dy, dx) })
+	return err
 }
 
-func (b blasThreaded) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
-	b.run(func() { b.Engine.ConvBackwardFilter(g, x, dy, dw, db) })
+func (b blasThreaded) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) (err error) {
+	b.run(func() { err = b.Engine.ConvBackwardFilter(g, x, dy, dw, db) })
+	return err
 }
 
 // BenchmarkConv reports GFLOP/s (2 flops per multiply-add) of the forward

@@ -59,7 +59,12 @@ func (q geom) colLen() int { return q.crs * q.tileRows * q.OutW }
 // unroll each image with im2col into a reused buffer first. Bias and ReLU
 // are applied in one pass over each output tile. Images are split over the
 // workers; with fewer images than workers, each image's GEMM is split.
-func (e *Engine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
+func (e *Engine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) error {
+	e.convForward(g, x, w, b, y, relu)
+	return nil
+}
+
+func (e *Engine) convForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
 	q := newGeom(g)
 	checkConv(g, size{"x", len(x), g.N * q.chw}, size{"w", len(w), g.K * q.crs}, size{"y", len(y), g.N * q.kohw})
 	if b != nil {
@@ -162,7 +167,12 @@ func biasRowGo(row []float32, b float32, relu bool) {
 // ConvBackwardData computes dx from dy and w (see ops.Engine): the GEMM
 // dcol[CRS,OHW] = Wᵀ · dY_n, written straight into dx for 1x1 stride-1
 // convolutions, otherwise into a reused buffer folded back by col2im.
-func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
+func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) error {
+	e.convBackwardData(g, w, dy, dx)
+	return nil
+}
+
+func (e *Engine) convBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
 	q := newGeom(g)
 	checkConv(g, size{"w", len(w), g.K * q.crs}, size{"dy", len(dy), g.N * q.kohw}, size{"dx", len(dx), g.N * q.chw})
 	workers := e.nworkers()
@@ -219,7 +229,12 @@ func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
 // each worker accumulates its images into its own partial dw through the
 // GEMM's beta = 1, and the partials are summed; otherwise each image's GEMM
 // is split over the output channels.
-func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
+func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) error {
+	e.convBackwardFilter(g, x, dy, dw, db)
+	return nil
+}
+
+func (e *Engine) convBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
 	q := newGeom(g)
 	checkConv(g, size{"x", len(x), g.N * q.chw}, size{"dy", len(dy), g.N * q.kohw}, size{"dw", len(dw), g.K * q.crs})
 	if db != nil {

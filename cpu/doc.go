@@ -3,10 +3,11 @@
 // when no BLAS library is present, on a pure-Go packed SGEMM. It is the CPU
 // twin of package cuda and passes the same conformance suite (ops/opstest).
 //
-// Enable it for every float32 op with one call:
+// The engine is a value: give it to the graphs that should run on it,
 //
-//	ops.SetEngine(cpu.New(cpu.Options{}))
+//	m, err := inception.New(cfg) // with cfg.Engine = cpu.New(cpu.Options{})
 //
+// (graph.Options.Engine for a builder, ops.With for single ops),
 // and make Gorgonia's own matrix products use the same GEMM with
 //
 //	cpu.UseWithGorgonia()

@@ -36,7 +36,7 @@ var _ ops.Engine = (*Engine)(nil)
 // New returns an engine configured by o. It never fails: without a BLAS
 // library it uses the pure-Go GEMM (and SystemLibrary logs Hint once).
 //
-//	ops.SetEngine(cpu.New(cpu.Options{}))
+//	cfg.Engine = cpu.New(cpu.Options{}) // an inception.Config
 func New(o Options) *Engine {
 	e := &Engine{workers: o.Workers}
 	switch {
@@ -94,10 +94,11 @@ func fitsInt32(v ...int) bool {
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C in row-major storage, split
 // over the engine's workers. It panics when the matrices do not fit their
-// slices (a programmer error).
-func (e *Engine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// slices (a programmer error); it has no failure of its own to return.
+func (e *Engine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
 	checkGemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)
 	splitGemm(e.nworkers(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, e.sgemm)
+	return nil
 }
 
 // bufPool is a free list of float32 buffers (best fit by capacity).

@@ -8,15 +8,16 @@ import (
 	"testing"
 
 	"github.com/goinception/googlenet/cpu"
+	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/ops"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
 // convGraph runs loss = Σ r ⊙ conv(x, w, b) (stride 2 and 1x1 layers, fused
-// ReLU) and its gradients on the current engine, returning the loss and
-// the gradients of x, w1, b1, w2.
-func convGraph(t *testing.T, x, w1, b1, w2, r []float32) [][]float32 {
+// ReLU) and its gradients on engine e, returning the loss and the
+// gradients of x, w1, b1, w2.
+func convGraph(t *testing.T, e ops.Engine, x, w1, b1, w2, r []float32) [][]float32 {
 	t.Helper()
 	g := G.NewGraph()
 	node := func(name string, v []float32, shape ...int) *G.Node {
@@ -28,11 +29,11 @@ func convGraph(t *testing.T, x, w1, b1, w2, r []float32) [][]float32 {
 	b1n := node("b1", b1, 8)
 	w2n := node("w2", w2, 5, 8, 1, 1)
 	rn := node("r", r, 2, 5, 5, 5)
-	h, err := ops.Conv2D(xn, w1n, b1n, ops.ConvOpts{StrideH: 2, StrideW: 2, Pad: ops.Same(1), ReLU: true})
+	h, err := ops.With(e).Conv2D(xn, w1n, b1n, ops.ConvOpts{StrideH: 2, StrideW: 2, Pad: ops.Same(1), ReLU: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, err := ops.Conv2D(h, w2n, nil, ops.ConvOpts{})
+	y, err := ops.With(e).Conv2D(h, w2n, nil, ops.ConvOpts{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +59,9 @@ func convGraph(t *testing.T, x, w1, b1, w2, r []float32) [][]float32 {
 }
 
 // TestGorgoniaGraph runs a two-layer convolution graph with its gradients
-// through ops.SetEngine(cpu.New(...)) and compares it with the reference
+// on cpu.New's engines (ops.With) and compares it with the reference
 // engine.
 func TestGorgoniaGraph(t *testing.T) {
-	defer ops.SetEngine(nil)
 	rng := rand.New(rand.NewPCG(21, 22))
 	rs := func(n int) []float32 {
 		v := make([]float32, n)
@@ -71,12 +71,10 @@ func TestGorgoniaGraph(t *testing.T) {
 		return v
 	}
 	x, w1, b1, w2, r := rs(2*3*9*9), rs(8*3*3*3), rs(8), rs(5*8), rs(2*5*5*5)
-	ops.SetEngine(nil)
-	want := convGraph(t, x, w1, b1, w2, r)
+	want := convGraph(t, nil, x, w1, b1, w2, r)
 	for _, o := range []cpu.Options{{}, {PureGo: true}} {
 		e := cpu.New(o)
-		ops.SetEngine(e)
-		got := convGraph(t, x, w1, b1, w2, r)
+		got := convGraph(t, e, x, w1, b1, w2, r)
 		// Two float32 layers summed in different orders: a few ulps of
 		// the largest magnitudes.
 		const tol = 1e-4
@@ -95,10 +93,12 @@ func TestGorgoniaGraph(t *testing.T) {
 	}
 }
 
-// One call makes every float32 op use the engine.
+// The engine is a value given to the graphs that run on it: ops.With for
+// single ops, graph.Options.Engine for a builder, inception.Config.Engine
+// for a model.
 func ExampleNew() {
-	ops.SetEngine(cpu.New(cpu.Options{}))
-	defer ops.SetEngine(nil) // back to the reference engine
-	fmt.Println(strings.HasPrefix(ops.CurrentEngine().Name(), "cpu/"))
-	// Output: true
+	e := cpu.New(cpu.Options{})
+	b := graph.New(graph.Options{Engine: e})
+	fmt.Println(strings.HasPrefix(b.Engine().Name(), "cpu/"), ops.With(nil).Engine().Name())
+	// Output: true reference
 }

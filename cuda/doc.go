@@ -1,6 +1,8 @@
-// Package cuda is the NVIDIA GPU backend: CUDA C kernels for the training
-// step of GoogLeNet, compiled to PTX, launched through the CUDA driver API
-// (gorgonia.org/cu v0.9.6) in a binary built with the `gpu` tag.
+// Package cuda is the NVIDIA GPU backend: CUDA C kernels for a training
+// step, compiled to PTX, launched through the CUDA driver API
+// (gorgonia.org/cu v0.9.6) in a binary built with the `gpu` tag. Net runs
+// the network a graph.Builder described (graph.Layer), whatever it is: the
+// package knows no network by name.
 //
 // # Build
 //
@@ -29,7 +31,8 @@
 //     Device calls keeps activations on the GPU across layers.
 //   - Engine: ops.Engine over a Device (upload, compute, download per
 //     call), the drop-in that moves the convolution hot path of the CPU
-//     Gorgonia graph onto the GPU via ops.SetEngine.
+//     Gorgonia graph onto the GPU when a model is built with it
+//     (inception.Config.Engine).
 //
 // # GEMM
 //
@@ -50,7 +53,7 @@
 //
 // # Errors
 //
-// Device and Executor methods return errors wrapped with context; every
-// CUDA result is checked. ops.Engine's methods cannot return errors, so
-// Engine panics on a device failure (out of memory, a failed launch).
+// Device, Executor and Engine methods return errors wrapped with context;
+// every CUDA result is checked. A device failure inside a Gorgonia graph
+// (out of memory, a failed launch) is the error of the machine's run.
 package cuda

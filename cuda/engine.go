@@ -1,8 +1,6 @@
 package cuda
 
 import (
-	"fmt"
-
 	"github.com/pkg/errors"
 
 	"github.com/goinception/googlenet/ops"
@@ -10,12 +8,13 @@ import (
 
 // Engine implements ops.Engine on a Device: each call uploads its host
 // operands, runs the kernels and downloads the result. It is the drop-in
-// path (ops.SetEngine) that puts the convolution hot path of a CPU Gorgonia
-// graph on the GPU; the Device methods are the device-resident path.
+// path (graph.Options.Engine, inception.Config.Engine) that puts the
+// kernels of a CPU Gorgonia graph on the GPU; the Device methods are the
+// device-resident path.
 //
-// ops.Engine's methods return no error, so a failure of the device (an
-// out-of-memory, a launch failure, a lost GPU) panics with a wrapped
-// error. Sizes are validated by package ops before an engine is called.
+// A failure of the device (an out-of-memory, a launch failure, a lost GPU)
+// is returned as an error, which the Gorgonia machine running the op
+// returns. Sizes are validated by package ops before an engine is called.
 type Engine struct {
 	dev     *Device
 	name    string
@@ -93,16 +92,14 @@ func (h *hostCall) get(dst []float32, p Ptr) {
 	}
 }
 
-// finish returns the buffers and panics on a device failure.
-func (h *hostCall) finish(op string) {
+// finish returns the buffers and the call's first error, wrapped with op.
+func (h *hostCall) finish(op string) error {
 	for _, p := range h.bufs {
 		if err := h.d.pool.Put(p); err != nil && h.err == nil {
 			h.err = err
 		}
 	}
-	if h.err != nil {
-		panic(fmt.Sprintf("cuda: %s: device failure: %+v", op, errors.WithStack(h.err)))
-	}
+	return errors.Wrapf(h.err, "cuda: %s", op)
 }
 
 func convSizes(g ops.ConvGeom) (x, w, y int) {
@@ -110,29 +107,29 @@ func convSizes(g ops.ConvGeom) (x, w, y int) {
 }
 
 // ConvForward: y = conv(x, w) + b (b may be nil), then ReLU if relu.
-func (e *Engine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
+func (e *Engine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) error {
 	h := hostCall{d: e.dev}
 	nx, nw, ny := convSizes(g)
 	dx, dw, db := h.in(x[:nx]), h.in(w[:nw]), h.in(b)
 	dy := h.out(ny)
 	h.do(func() error { return e.dev.ConvForward(g, dx, dw, db, dy, relu) })
 	h.get(y[:ny], dy)
-	h.finish("ConvForward")
+	return h.finish("ConvForward")
 }
 
 // ConvBackwardData: dx from dy and w.
-func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
+func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) error {
 	h := hostCall{d: e.dev}
 	nx, nw, ny := convSizes(g)
 	pw, pdy := h.in(w[:nw]), h.in(dy[:ny])
 	pdx := h.out(nx)
 	h.do(func() error { return e.dev.ConvBackwardData(g, pw, pdy, pdx) })
 	h.get(dx[:nx], pdx)
-	h.finish("ConvBackwardData")
+	return h.finish("ConvBackwardData")
 }
 
 // ConvBackwardFilter: dw and db (db may be nil) from x and dy.
-func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
+func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) error {
 	h := hostCall{d: e.dev}
 	nx, nw, ny := convSizes(g)
 	px, pdy := h.in(x[:nx]), h.in(dy[:ny])
@@ -146,13 +143,13 @@ func (e *Engine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
 	if db != nil {
 		h.get(db[:g.K], pdb)
 	}
-	h.finish("ConvBackwardFilter")
+	return h.finish("ConvBackwardFilter")
 }
 
 // Gemm: C = alpha*op(A)*op(B) + beta*C, row-major.
-func (e *Engine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (e *Engine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
 	if m == 0 || n == 0 {
-		return
+		return nil
 	}
 	// Stored extents: the last row needs only its first cols entries.
 	extent := func(rows, cols, ld int) int {
@@ -196,5 +193,5 @@ func (e *Engine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda 
 			}
 		}
 	}
-	h.finish("Gemm")
+	return h.finish("Gemm")
 }

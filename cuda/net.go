@@ -1,49 +1,69 @@
 package cuda
 
 import (
-	"fmt"
-	"sort"
-
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
-	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/ops"
 )
 
-// Net is a GoogLeNet whose whole training step runs on the device: the
+// Source is what NewNet builds a device network from: a network
+// description (graph.Builder's Network: layers in build order with their
+// kinds, options, input layers, shapes and parameter names), the values of
+// its parameters, its dropout state and the weight of its auxiliary
+// losses. *inception.Model is one; so is any model built with package
+// graph that offers these four methods.
+type Source interface {
+	Network() []graph.Layer
+	Param(name string) (*graph.Param, bool)
+	Rand() *ops.RandState
+	AuxWeight() float64
+}
+
+// Losses are the losses of one training step, each the mean over the
+// batch: the main loss, the auxiliary losses (in the order the description
+// lists them) and Total = Main + AuxWeight·(Aux1 + Aux2), the loss that was
+// differentiated.
+type Losses struct {
+	Main, Aux1, Aux2 float64
+	Total            float64
+}
+
+// Net is a network whose whole training step runs on the device: the
 // weights, their gradients and momentum buffers, every activation and every
 // activation gradient stay device-resident. Per step only the input batch
 // and the labels go up and the per-image losses come down.
 //
-// Net covers the paper topology of package inception: conv stem with LRN,
-// the Inception modules of Config.Table with their max pools, global
-// average pool, dropout, linear classifier, softmax cross-entropy, and the
-// auxiliary heads (average pool 5x5/3, 1x1 conv, fc + ReLU, dropout,
-// classifier, loss weighted by Config.AuxWeight). Dropout masks are those
-// of the CPU graph (ops.DropoutKeep with the model's seed and step), so a
-// Net step and Model.Step compute the same function. It rejects what it
-// does not implement on the device: batch norm, the small stem, naive
-// modules and adaptive auxiliary pools (the torchvision and mini variants).
-// Not safe for concurrent use.
+// NewNet walks the description of its Source layer by layer, so any
+// network the builder makes runs here when its layers are ones the device
+// implements: convolutions (with bias and fused ReLU or none), max and
+// average pooling (ceil mode, padding), global average pooling, adaptive
+// average pooling whose windows are uniform, LRN, dropout, flatten, linear
+// layers (with ReLU or none), channel concatenation, and softmax
+// cross-entropy losses (main and auxiliary). Dropout masks are those of the
+// CPU graph (ops.DropoutKeep with the model's seed, step and the layer's
+// index), so a Net step and the CPU graph's step compute the same function.
+// It rejects, naming the layer, what the device does not implement: batch
+// norm, a ReLU of its own, adaptive pools with uneven windows, layers
+// without a bias. Not safe for concurrent use.
 type Net struct {
-	d      *Device
-	batch  int
-	cfg    inception.Config
-	params []*netParam
-	byName map[string]*netParam
-	layers []netLayer
-	acts   []*act
-	input  *act
-	logits *act
-	labels Ptr
-	heads  []lossHead // main classifier first, then the auxiliary heads
-	seed   uint64     // dropout masks: ops.DropoutKeep(seed, step, index, i, rate)
-	step   uint64
-	nDrop  int
+	d       *Device
+	batch   int
+	classes int
+	params  []*netParam
+	byName  map[string]*netParam
+	layers  []netLayer
+	acts    []*act
+	input   *act
+	logits  *act
+	labels  Ptr
+	heads   []lossHead // main classifier first, then the auxiliary heads
+	seed    uint64     // dropout masks: ops.DropoutKeep(seed, step, index, i, rate)
+	step    uint64
 
-	// AuxWeight weighs the auxiliary losses in the total (from the model's
-	// AuxWeight when the Net was made).
+	// AuxWeight weighs the auxiliary losses in the total (from the
+	// source's AuxWeight when the Net was made).
 	AuxWeight float64
 	tmp       Ptr // scratch for gradients that accumulate (fan-out)
 	tmpN      int
@@ -63,13 +83,13 @@ type netParam struct {
 // lossHead is one softmax cross-entropy on logits, weighted in the total.
 type lossHead struct {
 	logits *act
-	weight float64
-	losses Ptr // per image
+	aux    bool // weighed by Net.AuxWeight; else by 1
+	losses Ptr  // per image
 }
 
 // act is one activation [batch, c, h, w] and its gradient. A view act is a
-// channel slice of a wider act (image stride > c*h*w): the branches of an
-// Inception module write straight into the module's output.
+// channel slice of a wider act (image stride > c*h*w): convolutions whose
+// only reader is a concatenation write straight into its output.
 type act struct {
 	p, g    Ptr
 	c, h, w int
@@ -93,35 +113,20 @@ type netLayer struct {
 	backward func() error
 }
 
-// NewNet builds the device network of m's configuration for batches of
-// batch images and uploads m's current weights.
-func NewNet(d *Device, m *inception.Model, batch int) (*Net, error) {
-	c := m.Config()
-	switch {
-	case batch <= 0:
+// NewNet builds the device network of src's description for batches of
+// batch images and uploads src's current weights.
+func NewNet(d *Device, src Source, batch int) (*Net, error) {
+	if batch <= 0 {
 		return nil, errors.Errorf("cuda: NewNet: batch %d", batch)
-	case c.BatchNorm || c.SmallStem || c.Naive:
-		return nil, errors.New("cuda: NewNet: batch norm, the small stem and naive modules are not implemented on the device")
-	case c.AuxAdaptivePool > 0 && hasAux(c.Table):
-		return nil, errors.New("cuda: NewNet: adaptive auxiliary pools are not implemented on the device")
 	}
-	rs := m.Rand()
-	n := &Net{d: d, batch: batch, cfg: c, byName: map[string]*netParam{}, seed: rs.Seed, step: rs.Step,
-		AuxWeight: m.AuxWeight()}
-	if err := n.build(m); err != nil {
+	rs := src.Rand()
+	n := &Net{d: d, batch: batch, byName: map[string]*netParam{}, seed: rs.Seed, step: rs.Step,
+		AuxWeight: src.AuxWeight()}
+	if err := n.build(src); err != nil {
 		n.Close()
 		return nil, err
 	}
 	return n, nil
-}
-
-func hasAux(t []inception.Row) bool {
-	for _, r := range t {
-		if r.Aux > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func (n *Net) alloc(count int) (Ptr, error) {
@@ -146,11 +151,12 @@ func (n *Net) newAct(c, h, w int) (*act, error) {
 	return a, nil
 }
 
-// param uploads the model's parameter name.
-func (n *Net) param(m *inception.Model, name string, shape ...int) (*netParam, error) {
-	mp, ok := m.Param(name)
+// param uploads the source's parameter name, which must have the given
+// shape.
+func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
+	mp, ok := src.Param(name)
 	if !ok {
-		return nil, errors.Errorf("cuda: NewNet: model has no parameter %q", name)
+		return nil, errors.Errorf("cuda: NewNet: the model has no parameter %q", name)
 	}
 	size := 1
 	for _, s := range shape {
@@ -200,541 +206,191 @@ func float32s(d *tensor.Dense) ([]float32, error) {
 // accumulate adds the count values at tmp into dst.
 func (n *Net) accumulate(dst Ptr, count int) error { return n.d.Axpy(1, n.tmp, dst, count) }
 
-// conv adds a convolution + bias + ReLU layer named name (parameters
-// name/w, name/b) with a new output.
-func (n *Net) conv(m *inception.Model, name string, in *act, k, r, stride, pad int) (*act, error) {
-	return n.convInto(m, name, in, k, r, stride, pad, nil)
+// walker is the state of one walk over a description.
+type walker struct {
+	n    *Net
+	src  Source
+	out  map[string]*act // each layer's output
+	uses map[string]int  // how many layers read each layer's output
+	// views: a convolution whose only reader is a concatenation writes
+	// into its channel range of the concatenation's output (no copy, no
+	// buffer of its own).
+	viewOf map[string]concatSlot
+	cat    map[string]*act // outputs of concatenations, made on first use
+	byName map[string]graph.Layer
 }
 
-// convInto is conv writing into out when out is not nil (a view of k
-// channels of a wider act, see module).
-func (n *Net) convInto(m *inception.Model, name string, in *act, k, r, stride, pad int, out *act) (*act, error) {
-	oh := (in.h+2*pad-r)/stride + 1
-	ow := (in.w+2*pad-r)/stride + 1
-	if oh <= 0 || ow <= 0 {
-		return nil, errors.Errorf("cuda: NewNet: %s: input %dx%d too small", name, in.h, in.w)
-	}
-	g := ops.ConvGeom{N: n.batch, C: in.c, H: in.h, W: in.w, K: k, R: r, S: r, StrideH: stride, StrideW: stride,
-		PadTop: pad, PadLeft: pad, OutH: oh, OutW: ow}
-	w, err := n.param(m, name+"/w", k, in.c, r, r)
-	if err != nil {
-		return nil, err
-	}
-	b, err := n.param(m, name+"/b", k)
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		if out, err = n.newAct(k, oh, ow); err != nil {
-			return nil, err
-		}
-	} else if out.c != k || out.h != oh || out.w != ow {
-		return nil, errors.Errorf("cuda: NewNet: %s: output view %dx%dx%d, want %dx%dx%d", name, out.c, out.h, out.w, k, oh, ow)
-	}
-	n.dzN = max(n.dzN, out.size(n.batch))
-	n.layers = append(n.layers, netLayer{name: name,
-		forward: func() error { return n.d.ConvForwardInto(g, in.p, w.w, b.w, out.p, out.imageStride(), true) },
-		backward: func() error {
-			dz := n.dz
-			if err := n.d.ReLUBackwardView(out.p, out.g, dz, n.batch, k, oh*ow, out.imageStride()); err != nil {
-				return err
-			}
-			if err := n.d.ConvBackwardFilter(g, in.p, dz, w.g, b.g); err != nil {
-				return err
-			}
-			if in == n.input {
-				return nil // no gradient for the images
-			}
-			if err := n.d.ConvBackwardData(g, w.w, dz, n.tmp); err != nil {
-				return err
-			}
-			return n.accumulate(in.g, in.size(n.batch))
-		}})
-	return out, nil
+type concatSlot struct {
+	concat string
+	off    int
 }
 
-func (n *Net) maxPool(name string, in *act, o ops.PoolOpts) (*act, error) {
-	pg, err := NewPoolGeom(n.batch, in.c, in.h, in.w, o)
-	if err != nil {
-		return nil, errors.Wrapf(err, "cuda: NewNet: %s", name)
-	}
-	out, err := n.newAct(in.c, pg.OutH, pg.OutW)
-	if err != nil {
-		return nil, err
-	}
-	am, err := n.alloc(out.size(n.batch))
-	if err != nil {
-		return nil, err
-	}
-	n.layers = append(n.layers, netLayer{name: name,
-		forward: func() error { return n.d.MaxPoolForward(pg, in.p, out.p, am) },
-		backward: func() error {
-			if err := n.d.MaxPoolBackward(pg, out.g, am, n.tmp); err != nil {
-				return err
-			}
-			return n.accumulate(in.g, in.size(n.batch))
-		}})
-	return out, nil
-}
-
-func (n *Net) lrn(name string, in *act, o ops.LRNOpts) (*act, error) {
-	out, err := n.newAct(in.c, in.h, in.w)
-	if err != nil {
-		return nil, err
-	}
-	scale, err := n.alloc(out.size(n.batch))
-	if err != nil {
-		return nil, err
-	}
-	hw := in.h * in.w
-	n.layers = append(n.layers, netLayer{name: name,
-		forward: func() error { return n.d.LRNForward(n.batch, in.c, hw, o, in.p, out.p, scale) },
-		backward: func() error {
-			if err := n.d.LRNBackward(n.batch, in.c, hw, o, in.p, out.p, scale, out.g, n.tmp); err != nil {
-				return err
-			}
-			return n.accumulate(in.g, in.size(n.batch))
-		}})
-	return out, nil
-}
-
-// lrnOpts are bvlc_googlenet's LRN settings (as package inception).
-var lrnOpts = ops.LRNOpts{Size: 5, Alpha: 1e-4, Beta: 0.75, K: 1}
-
-func (n *Net) build(m *inception.Model) (err error) {
-	c := n.cfg
-	// The input batch needs no gradient buffer (conv1 skips its data
-	// gradient).
-	x := &act{c: c.InChannels, h: c.InputSize, w: c.InputSize}
-	if x.p, err = n.alloc(x.size(n.batch)); err != nil {
-		return err
-	}
-	n.input = x
-	pool3 := ops.PoolOpts{KernelH: 3, KernelW: 3, StrideH: 2, StrideW: 2, CeilMode: true}
-	steps := []func() error{
-		func() (err error) { x, err = n.conv(m, "conv1/7x7_s2", x, c.Conv1, 7, 2, 3); return },
-		func() (err error) { x, err = n.maxPool("pool1", x, pool3); return },
-		func() (err error) {
-			if !c.NoLRN {
-				x, err = n.lrn("pool1/norm1", x, lrnOpts)
-			}
-			return
-		},
-		func() (err error) { x, err = n.conv(m, "conv2/3x3_reduce", x, c.Conv2Reduce, 1, 1, 0); return },
-		func() (err error) { x, err = n.conv(m, "conv2/3x3", x, c.Conv2, 3, 1, 1); return },
-		func() (err error) {
-			if !c.NoLRN {
-				x, err = n.lrn("conv2/norm2", x, lrnOpts)
-			}
-			return
-		},
-		func() (err error) { x, err = n.maxPool("pool2", x, pool3); return },
-	}
-	for _, s := range steps {
-		if err := s(); err != nil {
-			return err
+// build walks src's description in build order.
+func (n *Net) build(src Source) error {
+	layers := src.Network()
+	w := &walker{n: n, src: src, out: map[string]*act{}, uses: map[string]int{},
+		viewOf: map[string]concatSlot{}, cat: map[string]*act{}, byName: map[string]graph.Layer{}}
+	for _, l := range layers {
+		w.byName[l.Name] = l
+		for _, in := range l.Inputs {
+			w.uses[in]++
 		}
 	}
-	last := -1
-	for i, r := range c.Table {
-		if r.MaxPoolBefore {
-			last = i
+	for _, l := range layers {
+		if l.Type != graph.KindConcat {
+			continue
 		}
-	}
-	pool := 3
-	type auxAt struct {
-		k int
-		x *act
-	}
-	var aux []auxAt
-	for i, r := range c.Table {
-		if r.MaxPoolBefore {
-			o := pool3
-			if i == last {
-				o.KernelH, o.KernelW = c.LastPoolKernel, c.LastPoolKernel
+		off := 0
+		for _, in := range l.Inputs {
+			if p, ok := w.byName[in]; ok && p.Type == graph.KindConv && w.uses[in] == 1 && !p.Conv.BatchNorm {
+				w.viewOf[in] = concatSlot{concat: l.Name, off: off}
 			}
-			if x, err = n.maxPool(fmt.Sprintf("pool%d", pool), x, o); err != nil {
-				return err
+			off += p4(w.byName[in].OutShape, 1)
+		}
+	}
+	for _, l := range layers {
+		if err := w.layer(l); err != nil {
+			return errors.Wrapf(err, "cuda: NewNet: layer %s (%s)", l.Name, l.Type)
+		}
+	}
+	switch {
+	case n.input == nil:
+		return errors.New("cuda: NewNet: the description has no input")
+	case len(n.heads) == 0:
+		return errors.New("cuda: NewNet: the description has no softmax cross-entropy loss")
+	}
+	// The main head first, then the auxiliary ones in description order.
+	var heads []lossHead
+	for _, aux := range []bool{false, true} {
+		for _, h := range n.heads {
+			if h.aux == aux {
+				heads = append(heads, h)
 			}
-			pool++
-		}
-		if x, err = n.module(m, "inception_"+r.Name, x, r); err != nil {
-			return err
-		}
-		if r.Aux > 0 {
-			aux = append(aux, auxAt{r.Aux, x})
 		}
 	}
-	// Global average pool (the paper's 7x7/1 at 224x224).
-	gp, err := NewPoolGeom(n.batch, x.c, x.h, x.w, ops.PoolOpts{KernelH: x.h, KernelW: x.w})
-	if err != nil {
-		return err
+	if heads[0].aux {
+		return errors.New("cuda: NewNet: the description has only auxiliary losses")
 	}
-	pooled, err := n.newAct(x.c, 1, 1)
-	if err != nil {
-		return err
+	if len(heads) > 3 {
+		return errors.Errorf("cuda: NewNet: %d losses; Losses holds a main and two auxiliary ones", len(heads))
 	}
-	in := x
-	n.layers = append(n.layers, netLayer{name: "pool5/7x7_s1",
-		forward: func() error { return n.d.AvgPoolForward(gp, in.p, pooled.p) },
-		backward: func() error {
-			if err := n.d.AvgPoolBackward(gp, pooled.g, n.tmp); err != nil {
-				return err
-			}
-			return n.accumulate(in.g, in.size(n.batch))
-		}})
-	// The main classifier goes first in n.heads; the auxiliary heads are
-	// built after it but draw their dropout indices first, as in the CPU
-	// graph, which builds them inline after their modules.
-	n.nDrop = len(aux) // one dropout per auxiliary head
-	dropped, err := n.dropout("pool5/drop_7x7_s1", pooled, c.Dropout)
-	if err != nil {
-		return err
-	}
-	if n.logits, err = n.linear(m, "loss3/classifier", dropped, c.Classes, false); err != nil {
-		return err
-	}
-	if err := n.head(n.logits, 1); err != nil {
-		return err
-	}
-	n.nDrop = 0
-	for _, a := range aux {
-		if err := n.auxHead(m, a.k, a.x); err != nil {
-			return err
+	n.heads, n.logits = heads, heads[0].logits
+	n.classes = n.logits.c
+	for _, h := range heads {
+		if h.logits.c != n.classes {
+			return errors.Errorf("cuda: NewNet: losses over %d and %d classes", n.classes, h.logits.c)
 		}
 	}
-	if n.tmp, err = n.alloc(n.tmpN); err != nil {
+	var err error
+	if n.tmp, err = n.alloc(max(n.tmpN, 1)); err != nil {
 		return err
 	}
-	if n.dz, err = n.alloc(n.dzN); err != nil {
+	if n.dz, err = n.alloc(max(n.dzN, 1)); err != nil {
 		return err
 	}
 	n.labels, err = n.alloc(n.batch)
 	return err
 }
 
-// module adds one Inception module: four branches (1x1, 3x3, 5x5,
-// pool-proj) whose last convolutions write straight into their channel
-// ranges of the module's output, in that order (the concat costs neither a
-// copy nor a buffer).
-func (n *Net) module(m *inception.Model, name string, x *act, r inception.Row) (*act, error) {
-	k := n.cfg.Branch3Kernel
-	total := r.C1x1 + r.C3x3 + r.C5x5 + r.PoolProj
-	out, err := n.newAct(total, x.h, x.w)
-	if err != nil {
-		return nil, err
+// p4 returns dimension i of a shape, or 1 beyond it.
+func p4(shape []int, i int) int {
+	if i < len(shape) {
+		return shape[i]
 	}
-	hw := x.h * x.w
-	off := 0
-	view := func(c int) *act {
-		v := &act{p: out.p.Add(off * hw), g: out.g.Add(off * hw), c: c, h: x.h, w: x.w, stride: total * hw}
-		off += c
-		return v
-	}
-	if _, err := n.convInto(m, name+"/1x1", x, r.C1x1, 1, 1, 0, view(r.C1x1)); err != nil {
-		return nil, err
-	}
-	b2, err := n.conv(m, name+"/3x3_reduce", x, r.C3x3Reduce, 1, 1, 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := n.convInto(m, name+"/3x3", b2, r.C3x3, 3, 1, 1, view(r.C3x3)); err != nil {
-		return nil, err
-	}
-	b3, err := n.conv(m, name+"/5x5_reduce", x, r.C5x5Reduce, 1, 1, 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := n.convInto(m, name+"/5x5", b3, r.C5x5, k, 1, k/2, view(r.C5x5)); err != nil {
-		return nil, err
-	}
-	b4, err := n.maxPool(name+"/pool", x, ops.PoolOpts{KernelH: 3, KernelW: 3, Pad: ops.Same(1)})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := n.convInto(m, name+"/pool_proj", b4, r.PoolProj, 1, 1, 0, view(r.PoolProj)); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return 1
 }
 
-// linear adds a fully connected layer name (parameters name/w [out,in],
-// name/b) on x flattened to [batch, c*h*w], with an optional ReLU.
-func (n *Net) linear(m *inception.Model, name string, x *act, out int, relu bool) (*act, error) {
-	in := x.c * x.h * x.w
-	w, err := n.param(m, name+"/w", out, in)
-	if err != nil {
-		return nil, err
-	}
-	b, err := n.param(m, name+"/b", out)
-	if err != nil {
-		return nil, err
-	}
-	y, err := n.newAct(out, 1, 1)
-	if err != nil {
-		return nil, err
-	}
-	if relu {
-		n.dzN = max(n.dzN, y.size(n.batch))
-	}
-	n.layers = append(n.layers, netLayer{name: name,
-		forward: func() error { return n.d.Linear(x.p, w.w, b.w, y.p, n.batch, in, out, relu) },
-		backward: func() error {
-			dz := y.g
-			if relu {
-				dz = n.dz
-				if err := n.d.ReLUBackward(y.p, y.g, dz, y.size(n.batch)); err != nil {
-					return err
-				}
-			}
-			// dW[out,in] = dZᵀ·X; db = Σ_n dZ; dX = dZ·W.
-			if err := n.d.Gemm(true, false, out, in, n.batch, 1, dz, out, x.p, in, 0, w.g, in); err != nil {
-				return err
-			}
-			if err := n.d.BiasGrad(dz, b.g, n.batch, out, 1); err != nil {
-				return err
-			}
-			if err := n.d.Gemm(false, false, n.batch, in, out, 1, dz, out, w.w, in, 0, n.tmp, in); err != nil {
-				return err
-			}
-			return n.accumulate(x.g, x.size(n.batch))
-		}})
-	return y, nil
-}
+// chw returns the per-image shape of a layer's output as channels, height,
+// width (a [N,F] output is F x 1 x 1).
+func chw(shape []int) (c, h, w int) { return p4(shape, 1), p4(shape, 2), p4(shape, 3) }
 
-// dropout adds the model's next dropout op (ops index in build order); rate
-// 0 is the identity, as in the CPU graph, but still takes an index.
-func (n *Net) dropout(name string, x *act, rate float64) (*act, error) {
-	index := n.nDrop
-	n.nDrop++
-	if rate == 0 {
-		return x, nil
+// in returns the output of the layer's i-th input.
+func (w *walker) in(l graph.Layer, i int) (*act, error) {
+	if i >= len(l.Inputs) {
+		return nil, errors.Errorf("%d inputs, want %d", len(l.Inputs), i+1)
 	}
-	y, err := n.newAct(x.c, x.h, x.w)
-	if err != nil {
-		return nil, err
-	}
-	size := y.size(n.batch)
-	n.layers = append(n.layers, netLayer{name: name,
-		forward: func() error { return n.d.Dropout(x.p, y.p, size, n.seed, n.step, index, rate) },
-		backward: func() error {
-			if err := n.d.Dropout(y.g, n.tmp, size, n.seed, n.step, index, rate); err != nil {
-				return err
-			}
-			return n.accumulate(x.g, size)
-		}})
-	return y, nil
-}
-
-// avgPool adds an average pool.
-func (n *Net) avgPool(name string, x *act, o ops.PoolOpts) (*act, error) {
-	pg, err := NewPoolGeom(n.batch, x.c, x.h, x.w, o)
-	if err != nil {
-		return nil, errors.Wrapf(err, "cuda: NewNet: %s", name)
-	}
-	y, err := n.newAct(x.c, pg.OutH, pg.OutW)
-	if err != nil {
-		return nil, err
-	}
-	n.layers = append(n.layers, netLayer{name: name,
-		forward: func() error { return n.d.AvgPoolForward(pg, x.p, y.p) },
-		backward: func() error {
-			if err := n.d.AvgPoolBackward(pg, y.g, n.tmp); err != nil {
-				return err
-			}
-			return n.accumulate(x.g, x.size(n.batch))
-		}})
-	return y, nil
-}
-
-// head adds a loss head on logits with the given weight.
-func (n *Net) head(logits *act, weight float64) error {
-	p, err := n.alloc(n.batch)
-	if err != nil {
-		return err
-	}
-	n.heads = append(n.heads, lossHead{logits: logits, weight: weight, losses: p})
-	return nil
-}
-
-// auxHead adds auxiliary classifier k on x (package inception's auxHead).
-func (n *Net) auxHead(m *inception.Model, k int, x *act) error {
-	c := n.cfg
-	scope := fmt.Sprintf("loss%d", k)
-	y, err := n.avgPool(scope+"/ave_pool", x, ops.PoolOpts{KernelH: 5, KernelW: 5, StrideH: 3, StrideW: 3, CeilMode: true})
-	if err != nil {
-		return err
-	}
-	if y, err = n.conv(m, scope+"/conv", y, c.AuxConv, 1, 1, 0); err != nil {
-		return err
-	}
-	if y, err = n.linear(m, scope+"/fc", y, c.AuxFC, true); err != nil {
-		return err
-	}
-	if y, err = n.dropout(scope+"/drop_fc", y, c.AuxDropout); err != nil {
-		return err
-	}
-	if y, err = n.linear(m, scope+"/classifier", y, c.Classes, false); err != nil {
-		return err
-	}
-	return n.head(y, 0) // Step weighs it by n.AuxWeight
-}
-
-func (n *Net) upload(x []float32) error {
-	if len(x) != n.input.size(n.batch) {
-		return errors.Errorf("cuda: Net: input has %d values, want %d ([%d,%d,%d,%d])",
-			len(x), n.input.size(n.batch), n.batch, n.input.c, n.input.h, n.input.w)
-	}
-	return errors.Wrap(n.d.ex.Upload(n.input.p, x), "cuda: Net: uploading the batch")
-}
-
-func (n *Net) forward() error {
-	for _, l := range n.layers {
-		if err := l.forward(); err != nil {
-			return errors.Wrapf(err, "cuda: Net: forward %s", l.name)
-		}
-	}
-	return nil
-}
-
-// Logits runs the forward pass on x [batch, C, H, W] and returns the
-// logits [batch, Classes].
-func (n *Net) Logits(x []float32) ([]float32, error) {
-	if err := n.upload(x); err != nil {
-		return nil, err
-	}
-	if err := n.forward(); err != nil {
-		return nil, err
-	}
-	out := make([]float32, n.logits.size(n.batch))
-	return out, errors.Wrap(n.d.ex.Download(out, n.logits.p), "cuda: Net: downloading logits")
-}
-
-// Step runs forward and backward on x with the given labels and returns
-// the losses (batch means; Total = Main + AuxWeight·(Aux1 + Aux2), as
-// Model.Step). The gradients stay on the device (see Grad, SGD). Like
-// Model.Step it then advances the dropout step.
-func (n *Net) Step(x []float32, labels []int32) (inception.Losses, error) {
-	var ls inception.Losses
-	if len(labels) != n.batch {
-		return ls, errors.Errorf("cuda: Net: %d labels for a batch of %d", len(labels), n.batch)
-	}
-	for i, l := range labels {
-		if l < 0 || int(l) >= n.cfg.Classes {
-			return ls, errors.Errorf("cuda: Net: label %d at %d out of range [0,%d)", l, i, n.cfg.Classes)
-		}
-	}
-	if err := n.upload(x); err != nil {
-		return ls, err
-	}
-	if err := n.d.ex.UploadInt32(n.labels, labels); err != nil {
-		return ls, errors.Wrap(err, "cuda: Net: uploading labels")
-	}
-	if err := n.forward(); err != nil {
-		return ls, err
-	}
-	for _, a := range n.acts {
-		if err := n.d.Fill(a.g, 0, a.size(n.batch)); err != nil {
-			return ls, err
-		}
-	}
-	// Each head's loss gradient is written straight into its logits'
-	// gradient, scaled by its weight in the total and by 1/batch (the
-	// batch mean).
-	for i, h := range n.heads {
-		w := h.weight
-		if i > 0 {
-			w = n.AuxWeight
-		}
-		if err := n.d.SoftmaxCrossEntropy(h.logits.p, n.labels, h.losses, h.logits.g, n.batch, n.cfg.Classes,
-			float32(w/float64(n.batch))); err != nil {
-			return ls, err
-		}
-	}
-	for i := len(n.layers) - 1; i >= 0; i-- {
-		if err := n.layers[i].backward(); err != nil {
-			return ls, errors.Wrapf(err, "cuda: Net: backward %s", n.layers[i].name)
-		}
-	}
-	means := make([]float64, len(n.heads))
-	losses := make([]float32, n.batch)
-	for i, h := range n.heads {
-		if err := n.d.ex.Download(losses, h.losses); err != nil {
-			return ls, errors.Wrap(err, "cuda: Net: downloading the loss")
-		}
-		for _, l := range losses {
-			means[i] += float64(l)
-		}
-		means[i] /= float64(n.batch)
-	}
-	ls.Main, ls.Total = means[0], means[0]
-	for i, v := range means[1:] {
-		if i == 0 {
-			ls.Aux1 = v
-		} else {
-			ls.Aux2 = v
-		}
-		ls.Total += n.AuxWeight * v
-	}
-	n.step++
-	return ls, nil
-}
-
-// Rand returns the dropout seed and the step the next Step draws its masks
-// for (the model's RandState when the Net was made, advanced per Step).
-func (n *Net) Rand() ops.RandState { return ops.RandState{Seed: n.seed, Step: n.step} }
-
-// SetRand sets the dropout seed and step (to resume a run).
-func (n *Net) SetRand(st ops.RandState) { n.seed, n.step = st.Seed, st.Step }
-
-// SGD applies PyTorch's SGD with momentum mu and weight decay wd to every
-// parameter, on the device.
-func (n *Net) SGD(lr, mu, wd float32) error {
-	for _, p := range n.params {
-		if err := n.d.SGDMomentum(p.w, p.g, p.v, p.n, lr, mu, wd); err != nil {
-			return errors.Wrapf(err, "cuda: Net: SGD on %s", p.name)
-		}
-	}
-	return nil
-}
-
-// ParamNames returns the parameter names, sorted.
-func (n *Net) ParamNames() []string {
-	names := make([]string, 0, len(n.params))
-	for _, p := range n.params {
-		names = append(names, p.name)
-	}
-	sort.Strings(names)
-	return names
-}
-
-func (n *Net) get(name string, grad bool) ([]float32, error) {
-	p, ok := n.byName[name]
+	a, ok := w.out[l.Inputs[i]]
 	if !ok {
-		return nil, errors.Errorf("cuda: Net: no parameter %q", name)
+		return nil, errors.Errorf("input %q is not a layer of the description", l.Inputs[i])
 	}
-	v := make([]float32, p.n)
-	src := p.w
-	if grad {
-		src = p.g
-	}
-	return v, errors.Wrapf(n.d.ex.Download(v, src), "cuda: Net: downloading %s", name)
+	return a, nil
 }
 
-// Grad downloads the gradient of parameter name from the last Step.
-func (n *Net) Grad(name string) ([]float32, error) { return n.get(name, true) }
-
-// Weight downloads the current value of parameter name.
-func (n *Net) Weight(name string) ([]float32, error) { return n.get(name, false) }
-
-// Close returns the network's device buffers to the pool.
-func (n *Net) Close() error {
-	var first error
-	for _, p := range n.bufs {
-		if err := n.d.pool.Put(p); err != nil && first == nil {
-			first = err
+// layer adds the device work of one described layer.
+func (w *walker) layer(l graph.Layer) error {
+	n := w.n
+	if l.Type == graph.KindInput {
+		if n.input != nil {
+			return errors.New("a second input; the device network takes one")
 		}
+		c, h, wd := chw(l.OutShape)
+		// The input batch needs no gradient buffer (the first convolution
+		// skips its data gradient).
+		x := &act{c: c, h: h, w: wd}
+		var err error
+		if x.p, err = n.alloc(x.size(n.batch)); err != nil {
+			return err
+		}
+		n.input, w.out[l.Name] = x, x
+		return nil
 	}
-	n.bufs = nil
-	return first
+	x, err := w.in(l, 0)
+	if err != nil {
+		return err
+	}
+	var y *act
+	switch l.Type {
+	case graph.KindConv:
+		y, err = w.conv(l, x)
+	case graph.KindMaxPool, graph.KindAvgPool:
+		y, err = n.pool(l.Name, x, l.Type == graph.KindMaxPool, l.Pool.Ops())
+	case graph.KindGlobalAvgPool:
+		y, err = n.pool(l.Name, x, false, ops.PoolOpts{KernelH: x.h, KernelW: x.w})
+	case graph.KindAdaptiveAvgPool:
+		a := l.Adaptive
+		if x.h%a.OutH != 0 || x.w%a.OutW != 0 {
+			return errors.Errorf("adaptive pool of %dx%d to %dx%d has uneven windows, which the device does not implement",
+				x.h, x.w, a.OutH, a.OutW)
+		}
+		kh, kw := x.h/a.OutH, x.w/a.OutW
+		y, err = n.pool(l.Name, x, false, ops.PoolOpts{KernelH: kh, KernelW: kw, StrideH: kh, StrideW: kw})
+	case graph.KindLRN:
+		y, err = n.lrn(l.Name, x, *l.LRN)
+	case graph.KindDropout:
+		y, err = n.dropout(l.Name, x, *l.Dropout)
+	case graph.KindFlatten:
+		if x.stride > 0 {
+			return errors.New("flatten of a channel view")
+		}
+		// The same memory read as [batch, c*h*w].
+		y = &act{p: x.p, g: x.g, c: x.c * x.h * x.w, h: 1, w: 1}
+	case graph.KindLinear:
+		y, err = w.linear(l, x)
+	case graph.KindConcat:
+		y, err = w.concat(l)
+	case graph.KindSoftmaxCrossEntropy:
+		if x.h != 1 || x.w != 1 {
+			return errors.Errorf("loss on %dx%dx%d logits, want [N,K]", x.c, x.h, x.w)
+		}
+		p, err := n.alloc(n.batch)
+		if err != nil {
+			return err
+		}
+		n.heads = append(n.heads, lossHead{logits: x, aux: l.Loss.Aux, losses: p})
+		return nil
+	case graph.KindBatchNorm:
+		return errors.New("batch norm is not implemented on the device")
+	case graph.KindReLU:
+		return errors.New("a ReLU layer of its own is not implemented on the device (only fused into a convolution or linear layer)")
+	default:
+		return errors.Errorf("kind %q is not implemented on the device", l.Type)
+	}
+	if err != nil {
+		return err
+	}
+	if c, h, wd := chw(l.OutShape); y.c != c || y.h != h || y.w != wd {
+		return errors.Errorf("device output %dx%dx%d, the description says %v", y.c, y.h, y.w, l.OutShape)
+	}
+	w.out[l.Name] = y
+	return nil
 }

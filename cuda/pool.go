@@ -16,24 +16,6 @@ type PoolGeom struct {
 	CountIncludePad                      bool // average pool divisor, see ops.PoolOpts
 }
 
-// outSize is the pooled length of n with window k, stride s and pads a, b,
-// in floor or ceil mode (PyTorch's rule: in ceil mode a last window that
-// would start in the after-padding is dropped).
-func outSize(n, k, s, a, b int, ceil bool) int {
-	span := n + a + b - k
-	if span < 0 {
-		return 0
-	}
-	o := span/s + 1
-	if ceil && span%s != 0 {
-		o++
-		if (o-1)*s >= n+a {
-			o--
-		}
-	}
-	return o
-}
-
 // NewPoolGeom returns the geometry of pooling an [n,c,h,w] input with o.
 func NewPoolGeom(n, c, h, w int, o ops.PoolOpts) (PoolGeom, error) {
 	sh, sw := max(o.StrideH, 1), max(o.StrideW, 1)
@@ -47,10 +29,11 @@ func NewPoolGeom(n, c, h, w int, o ops.PoolOpts) (PoolGeom, error) {
 	}
 	g := PoolGeom{N: n, C: c, H: h, W: w, KH: o.KernelH, KW: o.KernelW, SH: sh, SW: sw,
 		PadTop: p.Top, PadLeft: p.Left, PadBottom: p.Bottom, PadRight: p.Right,
-		OutH:            outSize(h, o.KernelH, sh, p.Top, p.Bottom, o.CeilMode),
-		OutW:            outSize(w, o.KernelW, sw, p.Left, p.Right, o.CeilMode),
 		CountIncludePad: o.CountIncludePad}
-	if g.OutH <= 0 || g.OutW <= 0 {
+	var errH, errW error
+	g.OutH, errH = ops.PoolOutSize(h, o.KernelH, sh, p.Top, p.Bottom, o.CeilMode)
+	g.OutW, errW = ops.PoolOutSize(w, o.KernelW, sw, p.Left, p.Right, o.CeilMode)
+	if errH != nil || errW != nil || g.OutH <= 0 || g.OutW <= 0 {
 		return PoolGeom{}, errors.Errorf("cuda: pooling window %dx%d larger than padded input %dx%d", o.KernelH, o.KernelW, h, w)
 	}
 	return g, checkInt("pooling", n*c*h*w, n*c*g.OutH*g.OutW)

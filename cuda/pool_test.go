@@ -6,30 +6,6 @@ import (
 	"github.com/goinception/googlenet/ops"
 )
 
-// TestPoolOutSize pins the output-size rule against PyTorch's
-// (torch.nn.functional.max_pool2d sizes, computed by hand from its formula).
-func TestPoolOutSize(t *testing.T) {
-	for _, tc := range []struct {
-		n, k, s, a, b int
-		ceil          bool
-		want          int
-	}{
-		{112, 3, 2, 0, 0, true, 56},
-		{112, 3, 2, 0, 0, false, 55},
-		{14, 3, 2, 0, 0, true, 7},
-		{7, 3, 1, 1, 1, false, 7},
-		{5, 2, 2, 1, 1, true, 3}, // ceil would give 4, but the last window starts in the padding
-		{14, 5, 3, 0, 0, false, 4},
-		{7, 7, 1, 0, 0, false, 1},
-		{2, 3, 1, 0, 0, false, 0},
-	} {
-		if got := outSize(tc.n, tc.k, tc.s, tc.a, tc.b, tc.ceil); got != tc.want {
-			t.Errorf("outSize(%d, k=%d, s=%d, pads %d,%d, ceil=%v) = %d, want %d",
-				tc.n, tc.k, tc.s, tc.a, tc.b, tc.ceil, got, tc.want)
-		}
-	}
-}
-
 // TestNewPoolGeomErrors checks that bad pooling options are errors.
 func TestNewPoolGeomErrors(t *testing.T) {
 	for _, o := range []ops.PoolOpts{

@@ -22,8 +22,9 @@ type EmbedOptions struct {
 	// inception.Model.Features takes [inception.DefaultFeatureLayer, pool5].
 	Layer string
 	// Crop is how an image becomes the network's input: Full (the whole
-	// image scaled to the input size) or Center (the central crop of
-	// data.EvalTransform) [Full for datasets of fixed-size images such as
+	// image scaled to the input size, then encoded by the member's input
+	// contract) or Center (the contract's own geometry, as Evaluate's
+	// one-crop scheme) [Full for datasets of fixed-size images such as
 	// MNIST, as training validates them without augmentation; Center
 	// otherwise].
 	Crop Scheme
@@ -59,8 +60,8 @@ type Embedding struct {
 }
 
 // Embed computes the activations of one layer for every image of ds: each
-// image is cropped (o.Crop) and normalised as Evaluate does (the member's
-// means and stds), run through an inference graph that stops at that
+// image is cropped (o.Crop) and encoded as Evaluate does (the member's
+// input contract, Member.Contract), run through an inference graph that stops at that
 // layer, and flattened into one row of D values.
 func Embed(ctx context.Context, mb Member, ds data.Dataset, o EmbedOptions) (*Embedding, error) {
 	if mb.Model == nil {
@@ -93,9 +94,9 @@ func Embed(ctx context.Context, mb Member, ds data.Dataset, o EmbedOptions) (*Em
 		return nil, errors.Wrap(err, "eval: embed")
 	}
 	cfg := m.Config()
-	meta := mb.Meta
-	if len(meta.Means) != 0 && len(meta.Means) != cfg.InChannels {
-		return nil, errors.Errorf("eval: %d means for %d input channels", len(meta.Means), cfg.InChannels)
+	contract := mb.Contract()
+	if err := checkContract(contract, cfg); err != nil {
+		return nil, err
 	}
 	dim := row.Output[0] * row.Output[1] * row.Output[2]
 	n := ds.Len()
@@ -121,7 +122,7 @@ func Embed(ctx context.Context, mb Member, ds data.Dataset, o EmbedOptions) (*Em
 		crops, err := o.Crop.Crops(b.Dx(), b.Dy(), cfg.InputSize)
 		if err == nil {
 			p := prepared{x: make([]float32, plane), path: s.Path, label: s.Label}
-			if err = Render(p.x, s.Image, crops, cfg.InputSize, cfg.InChannels, meta.Means, meta.Stds); err == nil {
+			if err = RenderContract(p.x, s.Image, o.Crop, crops, contract); err == nil {
 				return p
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/convert"
+	"github.com/goinception/googlenet/ops"
 )
 
 // LoadOptions configures LoadModel. The zero value is the default.
@@ -20,6 +21,9 @@ type LoadOptions struct {
 	// Polyak averages. By default the averages are used, as the paper
 	// builds its final models.
 	LastIterate bool
+	// Engine runs the model's kernels (inception.Config.Engine); nil is
+	// ops.Reference.
+	Engine ops.Engine
 }
 
 // LoadModel loads a model for inference from a weights file: our
@@ -43,7 +47,13 @@ func LoadModel(path string, o LoadOptions) (*inception.Model, Meta, error) {
 		if o.Variant != "" && cfg.Variant != o.Variant {
 			return nil, Meta{}, errors.Errorf("eval: %s holds a %q model, not %q", path, cfg.Variant, o.Variant)
 		}
-		return ld.Model, Meta{Source: path, Config: cfg, Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input}, nil
+		m := ld.Model
+		if o.Engine != nil {
+			if m, err = m.OnEngine(o.Engine); err != nil {
+				return nil, Meta{}, errors.Wrapf(err, "eval: %s", path)
+			}
+		}
+		return m, Meta{Source: path, Config: m.Config(), Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input, Softmax: ld.Softmax}, nil
 	}
 	ck, err := checkpoint.Load(path)
 	if err != nil {
@@ -67,6 +77,7 @@ func LoadModel(path string, o LoadOptions) (*inception.Model, Meta, error) {
 		}
 		ck, meta.Polyak = avg, true
 	}
+	ck.Meta.Config.Engine = o.Engine
 	m, err := ck.NewModel(1)
 	if err != nil {
 		return nil, Meta{}, errors.Wrapf(err, "eval: %s", path)

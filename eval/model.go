@@ -26,6 +26,10 @@ type Meta struct {
 	// becomes the model's input. nil means the project's native contract
 	// with Means and Stds (see Member.Contract).
 	Input *preprocess.Contract `json:"input,omitempty"`
+	// Softmax says that the weight file's declared output is softmax
+	// probabilities (an ONNX graph ending in Softmax, as the model zoo's);
+	// the model itself returns the logits before it.
+	Softmax bool `json:"softmax,omitempty"`
 	// Polyak says that the weights are the Polyak averages of the training
 	// weights (the checkpoint had them), not the last iterate.
 	Polyak bool `json:"polyak"`

@@ -17,6 +17,18 @@ import (
 type Tensor struct {
 	Node  *G.Node
 	Shape []int
+	// from is the name of the layer that made the tensor ("" for a tensor
+	// made outside the builder).
+	from string
+}
+
+// Layer returns the name of the layer whose output t is ("" when t was
+// made outside the builder).
+func (t *Tensor) Layer() string {
+	if t == nil {
+		return ""
+	}
+	return t.from
 }
 
 // Dims returns the shape without the batch axis (for example [C,H,W]).
@@ -59,17 +71,50 @@ type Options struct {
 	// batch-norm layer by full name (e.g. "conv1/bn"); a non-nil result is
 	// shared instead of fresh statistics.
 	BNStats func(name string) *ops.BNStats
+	// Frozen, when not nil, is asked for every new parameter by full name;
+	// true marks it Param.Frozen (a training graph then differentiates with
+	// respect to the other parameters only). A batch norm whose scale and
+	// shift are both frozen normalises with its running statistics and does
+	// not update them, even in a training graph, as a frozen block should.
+	Frozen func(name string) bool
+	// Engine runs the float32 kernels of every op the builder makes
+	// (ops.With). nil means ops.Reference, the pure-Go specification; the
+	// command line passes cpu.New's engine. Graphs built with different
+	// engines run side by side in one process.
+	Engine ops.Engine
 }
 
-// Layer records one layer added to a Builder: what the summary prints.
+// Layer records one layer added to a Builder: what the summary prints, and
+// the typed description that every backend walks (see Network).
 type Layer struct {
 	Name   string // full hierarchical name, e.g. "inception_3a/3x3"
-	Type   string // "conv", "maxpool", "avgpool", "lrn", "relu", "linear", ...
+	Type   string // one of the Kind constants: "conv", "maxpool", "lrn", ...
 	Kernel int    // square window (0 when not applicable)
 	Stride int    // 0 when not applicable
 	Output []int  // output shape without the batch axis
 	Params int64  // trainable parameters: weights + biases + BN affine
 	MACs   int64  // multiply-adds per image
+
+	// Inputs are the names of the layers whose outputs this layer reads, in
+	// order ("" for a tensor made outside the builder); InShapes their
+	// shapes and OutShape the output's, batch first.
+	Inputs   []string
+	InShapes [][]int
+	OutShape []int
+	// ParamNames are the full names of the layer's parameters: "<name>/w"
+	// then "<name>/b" for convolutions and linear layers (no bias with
+	// NoBias or batch norm; then "<name>/bn/scale" and "<name>/bn/shift"),
+	// "<name>/scale" and "<name>/shift" for batch norms.
+	ParamNames []string
+	// The options of the layer's kind; only the one of Type is set.
+	Conv     *ConvOpts     // KindConv
+	Pool     *PoolOpts     // KindMaxPool, KindAvgPool
+	Adaptive *AdaptiveOpts // KindAdaptiveAvgPool
+	LRN      *ops.LRNOpts  // KindLRN
+	BN       *BNOpts       // KindBatchNorm (a convolution's is Conv.BN)
+	Linear   *LinearOpts   // KindLinear
+	Dropout  *DropoutOpts  // KindDropout
+	Loss     *LossOpts     // KindSoftmaxCrossEntropy
 }
 
 // Builder builds a model graph layer by layer. It keeps the first error:
@@ -89,6 +134,7 @@ type Builder struct {
 	layers  []Layer
 	rand    *ops.RandState
 	nDrop   int
+	ops     ops.Ops // op constructors bound to Options.Engine
 	// inputs are the nodes made by Input: data, never a function of the
 	// parameters, so no gradient needs to flow into them.
 	inputs map[*G.Node]bool
@@ -108,6 +154,7 @@ func New(o Options) *Builder {
 		bnNames: map[string]*ops.BNStats{},
 		names:   map[string]bool{},
 		rand:    o.Rand,
+		ops:     ops.With(o.Engine),
 	}
 	if b.rand == nil {
 		b.rand = &ops.RandState{Seed: o.Seed}
@@ -132,6 +179,13 @@ func (b *Builder) Training() bool { return b.opts.Training }
 
 // ShapesOnly reports whether the builder only tracks shapes.
 func (b *Builder) ShapesOnly() bool { return b.opts.ShapesOnly }
+
+// Ops returns the op constructors bound to the builder's engine, for layer
+// helpers and losses written outside this package.
+func (b *Builder) Ops() ops.Ops { return b.ops }
+
+// Engine returns the engine the builder's ops run on.
+func (b *Builder) Engine() ops.Engine { return b.ops.Engine() }
 
 // Rand returns the dropout state of the model: trainers set its Step before
 // each run so that masks differ from step to step and are reproducible.
@@ -217,10 +271,33 @@ func (b *Builder) claim(name string) string {
 	return f
 }
 
-// Layers returns the layers built so far, in build order.
-func (b *Builder) Layers() []Layer { return b.layers }
+// Layers returns the computing layers built so far, in build order: the
+// Network without its inputs and losses (what summaries count).
+func (b *Builder) Layers() []Layer {
+	out := make([]Layer, 0, len(b.layers))
+	for _, l := range b.layers {
+		if l.Type != KindInput && l.Type != KindSoftmaxCrossEntropy {
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
-func (b *Builder) record(l Layer) { b.layers = append(b.layers, l) }
+// Network returns the description of everything built so far, in build
+// order: inputs, layers and losses, each with its kind, options, input
+// layers, shapes and parameter names. The Gorgonia graph is one backend
+// made from the same calls; the device network of package cuda and the
+// summaries walk this description.
+func (b *Builder) Network() []Layer { return append([]Layer(nil), b.layers...) }
+
+// record appends l, an operation reading xs, to the description.
+func (b *Builder) record(l Layer, xs ...*Tensor) {
+	for _, x := range xs {
+		l.Inputs = append(l.Inputs, x.from)
+		l.InShapes = append(l.InShapes, append([]int(nil), x.Shape...))
+	}
+	b.layers = append(b.layers, l)
+}
 
 // Input adds an input node with the given full shape (batch first).
 func (b *Builder) Input(name string, shape ...int) *Tensor {
@@ -234,7 +311,8 @@ func (b *Builder) Input(name string, shape ...int) *Tensor {
 			return nil
 		}
 	}
-	t := &Tensor{Shape: append([]int(nil), shape...)}
+	t := &Tensor{Shape: append([]int(nil), shape...), from: f}
+	b.record(Layer{Name: f, Type: KindInput, Output: t.Dims(), OutShape: append([]int(nil), shape...)})
 	if b.g != nil {
 		t.Node = G.NewTensor(b.g, b.opts.Dtype, len(shape), G.WithShape(shape...), G.WithName(f))
 		if b.inputs == nil {

@@ -98,7 +98,12 @@ func (b *Builder) Conv(name string, x *Tensor, out int, o ConvOpts) *Tensor {
 		b.failf(name, "input %dx%d too small for a %dx%d kernel with pad %d", h, w, o.Kernel, o.Kernel, o.Pad)
 		return nil
 	}
-	oh, ow := (h+2*o.Pad-o.Kernel)/s+1, (w+2*o.Pad-o.Kernel)/s+1
+	oh, errH := ops.ConvOutSize(h, o.Kernel, s, o.Pad, o.Pad)
+	ow, errW := ops.ConvOutSize(w, o.Kernel, s, o.Pad, o.Pad)
+	if errH != nil || errW != nil {
+		b.failf(name, "input %dx%d too small for a %dx%d kernel with pad %d", h, w, o.Kernel, o.Kernel, o.Pad)
+		return nil
+	}
 	f := b.claim(name)
 	if f == "" {
 		return nil
@@ -119,9 +124,19 @@ func (b *Builder) Conv(name string, x *Tensor, out int, o ConvOpts) *Tensor {
 	if o.BatchNorm {
 		params += 2 * int64(out)
 	}
-	b.record(Layer{Name: f, Type: "conv", Kernel: o.Kernel, Stride: s, Output: []int{out, oh, ow},
-		Params: params, MACs: int64(out) * int64(fanIn) * int64(oh) * int64(ow)})
-	y := &Tensor{Shape: []int{n, out, oh, ow}}
+	names := []string{wp.Name}
+	if bp != nil {
+		names = append(names, bp.Name)
+	}
+	if o.BatchNorm {
+		names = append(names, f+"/bn/scale", f+"/bn/shift")
+	}
+	co := o
+	co.Stride = s
+	b.record(Layer{Name: f, Type: KindConv, Kernel: o.Kernel, Stride: s, Output: []int{out, oh, ow},
+		Params: params, MACs: int64(out) * int64(fanIn) * int64(oh) * int64(ow),
+		OutShape: []int{n, out, oh, ow}, ParamNames: names, Conv: &co}, x)
+	y := &Tensor{Shape: []int{n, out, oh, ow}, from: f}
 	if b.g != nil {
 		var bn *G.Node
 		if bp != nil {
@@ -130,7 +145,7 @@ func (b *Builder) Conv(name string, x *Tensor, out int, o ConvOpts) *Tensor {
 		// A convolution of an Input (conv1 of a network) skips the gradient
 		// with respect to its input: it is data, and computing it would
 		// cost a backward-data GEMM every training step.
-		node, err := ops.Conv2D(x.Node, wp.Node, bn, ops.ConvOpts{StrideH: s, StrideW: s, Pad: ops.Same(o.Pad),
+		node, err := b.ops.Conv2D(x.Node, wp.Node, bn, ops.ConvOpts{StrideH: s, StrideW: s, Pad: ops.Same(o.Pad),
 			ReLU: o.ReLU && !o.BatchNorm, NoInputGrad: b.inputs[x.Node]})
 		if err != nil {
 			b.wrap(name, err)
@@ -143,6 +158,9 @@ func (b *Builder) Conv(name string, x *Tensor, out int, o ConvOpts) *Tensor {
 		y = b.batchNorm(f+"/bn", y, o.BN)
 		if o.ReLU {
 			y = b.relu(f+"/relu", y)
+		}
+		if y != nil {
+			y.from = f // the conv layer covers its batch norm and ReLU
 		}
 	}
 	return y
@@ -161,7 +179,10 @@ func (b *Builder) BatchNorm(name string, x *Tensor, o BNOpts) *Tensor {
 	}
 	y := b.batchNorm(f, x, o)
 	if y != nil {
-		b.record(Layer{Name: f, Type: "batchnorm", Output: y.Dims(), Params: 2 * int64(x.Shape[1])})
+		bo := o
+		b.record(Layer{Name: f, Type: KindBatchNorm, Output: y.Dims(), Params: 2 * int64(x.Shape[1]),
+			OutShape: append([]int(nil), y.Shape...), ParamNames: []string{f + "/scale", f + "/shift"}, BN: &bo}, x)
+		y.from = f
 	}
 	return y
 }
@@ -191,7 +212,10 @@ func (b *Builder) batchNorm(f string, x *Tensor, o BNOpts) *Tensor {
 	}
 	y := &Tensor{Shape: append([]int(nil), x.Shape...)}
 	if b.g != nil {
-		node, err := ops.BatchNorm(x.Node, gamma.Node, beta.Node, st, b.opts.Training)
+		// A frozen batch norm keeps its running statistics: it normalises
+		// with them and does not update them.
+		training := b.opts.Training && !(gamma.Frozen && beta.Frozen)
+		node, err := b.ops.BatchNorm(x.Node, gamma.Node, beta.Node, st, training)
 		if err != nil {
 			b.err = errors.Wrapf(err, "layer %s", f)
 			return nil
@@ -216,7 +240,8 @@ func (b *Builder) ReLU(name string, x *Tensor) *Tensor {
 	}
 	y := b.relu(f, x)
 	if y != nil {
-		b.record(Layer{Name: f, Type: "relu", Output: y.Dims()})
+		b.record(Layer{Name: f, Type: KindReLU, Output: y.Dims(), OutShape: append([]int(nil), y.Shape...)}, x)
+		y.from = f
 	}
 	return y
 }
@@ -227,7 +252,7 @@ func (b *Builder) relu(f string, x *Tensor) *Tensor {
 	}
 	y := &Tensor{Shape: append([]int(nil), x.Shape...)}
 	if b.g != nil {
-		node, err := ops.ReLU(x.Node)
+		node, err := b.ops.ReLU(x.Node)
 		if err != nil {
 			b.err = errors.Wrapf(err, "layer %s", f)
 			return nil
@@ -237,30 +262,14 @@ func (b *Builder) relu(f string, x *Tensor) *Tensor {
 	return y
 }
 
-// poolOut returns the pooled size of in, or -1 if the window does not fit.
-func poolOut(in, k, s, pad int, ceil bool) int {
-	span := in + 2*pad - k
-	if span < 0 {
-		return -1
-	}
-	if !ceil {
-		return span/s + 1
-	}
-	out := (span+s-1)/s + 1
-	if (out-1)*s >= in+pad { // last window would start in the after-padding
-		out--
-	}
-	return out
-}
-
 // MaxPool adds max pooling.
 func (b *Builder) MaxPool(name string, x *Tensor, o PoolOpts) *Tensor {
-	return b.pool(name, "maxpool", x, o)
+	return b.pool(name, KindMaxPool, x, o)
 }
 
 // AvgPool adds average pooling.
 func (b *Builder) AvgPool(name string, x *Tensor, o PoolOpts) *Tensor {
-	return b.pool(name, "avgpool", x, o)
+	return b.pool(name, KindAvgPool, x, o)
 }
 
 func (b *Builder) pool(name, typ string, x *Tensor, o PoolOpts) *Tensor {
@@ -273,8 +282,9 @@ func (b *Builder) pool(name, typ string, x *Tensor, o PoolOpts) *Tensor {
 	}
 	s := orOne(o.Stride)
 	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-	oh, ow := poolOut(h, o.Kernel, s, o.Pad, o.CeilMode), poolOut(w, o.Kernel, s, o.Pad, o.CeilMode)
-	if oh < 1 || ow < 1 {
+	oh, errH := ops.PoolOutSize(h, o.Kernel, s, o.Pad, o.Pad, o.CeilMode)
+	ow, errW := ops.PoolOutSize(w, o.Kernel, s, o.Pad, o.Pad, o.CeilMode)
+	if errH != nil || errW != nil || oh < 1 || ow < 1 {
 		b.failf(name, "input %dx%d too small for a %dx%d window with pad %d", h, w, o.Kernel, o.Kernel, o.Pad)
 		return nil
 	}
@@ -282,17 +292,18 @@ func (b *Builder) pool(name, typ string, x *Tensor, o PoolOpts) *Tensor {
 	if f == "" {
 		return nil
 	}
-	b.record(Layer{Name: f, Type: typ, Kernel: o.Kernel, Stride: s, Output: []int{c, oh, ow}})
-	y := &Tensor{Shape: []int{n, c, oh, ow}}
+	po := o
+	po.Stride = s
+	b.record(Layer{Name: f, Type: typ, Kernel: o.Kernel, Stride: s, Output: []int{c, oh, ow},
+		OutShape: []int{n, c, oh, ow}, Pool: &po}, x)
+	y := &Tensor{Shape: []int{n, c, oh, ow}, from: f}
 	if b.g != nil {
-		po := ops.PoolOpts{KernelH: o.Kernel, KernelW: o.Kernel, StrideH: s, StrideW: s,
-			Pad: ops.Same(o.Pad), CeilMode: o.CeilMode, CountIncludePad: o.CountIncludePad}
 		var node *G.Node
 		var err error
-		if typ == "maxpool" {
-			node, err = ops.MaxPool2D(x.Node, po)
+		if typ == KindMaxPool {
+			node, err = b.ops.MaxPool2D(x.Node, po.Ops())
 		} else {
-			node, err = ops.AvgPool2D(x.Node, po)
+			node, err = b.ops.AvgPool2D(x.Node, po.Ops())
 		}
 		if err != nil {
 			b.wrap(name, err)
@@ -317,10 +328,11 @@ func (b *Builder) AdaptiveAvgPool(name string, x *Tensor, outH, outW int) *Tenso
 		return nil
 	}
 	n, c := x.Shape[0], x.Shape[1]
-	b.record(Layer{Name: f, Type: "adaptiveavgpool", Output: []int{c, outH, outW}})
-	y := &Tensor{Shape: []int{n, c, outH, outW}}
+	b.record(Layer{Name: f, Type: KindAdaptiveAvgPool, Output: []int{c, outH, outW},
+		OutShape: []int{n, c, outH, outW}, Adaptive: &AdaptiveOpts{OutH: outH, OutW: outW}}, x)
+	y := &Tensor{Shape: []int{n, c, outH, outW}, from: f}
 	if b.g != nil {
-		node, err := ops.AdaptiveAvgPool2D(x.Node, outH, outW)
+		node, err := b.ops.AdaptiveAvgPool2D(x.Node, outH, outW)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -340,10 +352,11 @@ func (b *Builder) GlobalAvgPool(name string, x *Tensor) *Tensor {
 		return nil
 	}
 	n, c := x.Shape[0], x.Shape[1]
-	b.record(Layer{Name: f, Type: "globalavgpool", Kernel: x.Shape[2], Stride: 1, Output: []int{c, 1, 1}})
-	y := &Tensor{Shape: []int{n, c, 1, 1}}
+	b.record(Layer{Name: f, Type: KindGlobalAvgPool, Kernel: x.Shape[2], Stride: 1, Output: []int{c, 1, 1},
+		OutShape: []int{n, c, 1, 1}}, x)
+	y := &Tensor{Shape: []int{n, c, 1, 1}, from: f}
 	if b.g != nil {
-		node, err := ops.GlobalAvgPool2D(x.Node)
+		node, err := b.ops.GlobalAvgPool2D(x.Node)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -366,10 +379,12 @@ func (b *Builder) LRN(name string, x *Tensor, o ops.LRNOpts) *Tensor {
 	if f == "" {
 		return nil
 	}
-	b.record(Layer{Name: f, Type: "lrn", Kernel: o.Size, Output: x.Dims()})
-	y := &Tensor{Shape: append([]int(nil), x.Shape...)}
+	lo := o
+	b.record(Layer{Name: f, Type: KindLRN, Kernel: o.Size, Output: x.Dims(),
+		OutShape: append([]int(nil), x.Shape...), LRN: &lo}, x)
+	y := &Tensor{Shape: append([]int(nil), x.Shape...), from: f}
 	if b.g != nil {
-		node, err := ops.LRN(x.Node, o)
+		node, err := b.ops.LRN(x.Node, o)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -397,12 +412,13 @@ func (b *Builder) Dropout(name string, x *Tensor, rate float64) *Tensor {
 	if f == "" {
 		return nil
 	}
-	b.record(Layer{Name: f, Type: "dropout", Output: x.Dims()})
-	y := &Tensor{Shape: append([]int(nil), x.Shape...)}
 	idx := b.nDrop
+	b.record(Layer{Name: f, Type: KindDropout, Output: x.Dims(),
+		OutShape: append([]int(nil), x.Shape...), Dropout: &DropoutOpts{Rate: rate, Index: idx}}, x)
+	y := &Tensor{Shape: append([]int(nil), x.Shape...), from: f}
 	b.nDrop++
 	if b.g != nil {
-		node, err := ops.Dropout(x.Node, rate, b.rand, idx, b.opts.Training)
+		node, err := b.ops.Dropout(x.Node, rate, b.rand, idx, b.opts.Training)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -426,10 +442,10 @@ func (b *Builder) Flatten(name string, x *Tensor) *Tensor {
 		return nil
 	}
 	feat := int(prod(x.Shape[1:]))
-	b.record(Layer{Name: f, Type: "flatten", Output: []int{feat}})
-	y := &Tensor{Shape: []int{x.Shape[0], feat}}
+	b.record(Layer{Name: f, Type: KindFlatten, Output: []int{feat}, OutShape: []int{x.Shape[0], feat}}, x)
+	y := &Tensor{Shape: []int{x.Shape[0], feat}, from: f}
 	if b.g != nil {
-		node, err := ops.Flatten(x.Node)
+		node, err := b.ops.Flatten(x.Node)
 		if err != nil {
 			b.wrap(name, err)
 			return nil
@@ -475,16 +491,22 @@ func (b *Builder) Linear(name string, x *Tensor, out int, o LinearOpts) *Tensor 
 	if bp != nil {
 		params += bp.Size()
 	}
-	b.record(Layer{Name: f, Type: "linear", Output: []int{out}, Params: params, MACs: int64(in) * int64(out)})
-	y := &Tensor{Shape: []int{x.Shape[0], out}}
+	names := []string{wp.Name}
+	if bp != nil {
+		names = append(names, bp.Name)
+	}
+	lo := o
+	b.record(Layer{Name: f, Type: KindLinear, Output: []int{out}, Params: params, MACs: int64(in) * int64(out),
+		OutShape: []int{x.Shape[0], out}, ParamNames: names, Linear: &lo}, x)
+	y := &Tensor{Shape: []int{x.Shape[0], out}, from: f}
 	if b.g != nil {
 		var bn *G.Node
 		if bp != nil {
 			bn = bp.Node
 		}
-		node, err := ops.Linear(x.Node, wp.Node, bn)
+		node, err := b.ops.Linear(x.Node, wp.Node, bn)
 		if err == nil && o.ReLU {
-			node, err = ops.ReLU(node)
+			node, err = b.ops.ReLU(node)
 		}
 		if err != nil {
 			b.wrap(name, err)
@@ -523,10 +545,10 @@ func (b *Builder) Concat(name string, xs ...*Tensor) *Tensor {
 		return nil
 	}
 	s := xs[0].Shape
-	b.record(Layer{Name: f, Type: "concat", Output: []int{c, s[2], s[3]}})
-	y := &Tensor{Shape: []int{s[0], c, s[2], s[3]}}
+	b.record(Layer{Name: f, Type: KindConcat, Output: []int{c, s[2], s[3]}, OutShape: []int{s[0], c, s[2], s[3]}}, xs...)
+	y := &Tensor{Shape: []int{s[0], c, s[2], s[3]}, from: f}
 	if b.g != nil {
-		node, err := ops.ConcatChannels(nodes...)
+		node, err := b.ops.ConcatChannels(nodes...)
 		if err != nil {
 			b.wrap(name, err)
 			return nil

@@ -50,8 +50,12 @@ type Param struct {
 	Decay bool
 	// FanIn is the number of inputs of one output unit (C*R*S for a conv).
 	FanIn int
+	// Frozen marks a parameter that training leaves alone (Options.Frozen):
+	// no gradient is computed for it and solvers never see it.
+	Frozen bool
 	// Grad is the gradient of the loss with respect to the parameter, left
-	// here by a training step of a model (nil until then).
+	// here by a training step of a model (nil until then, and always nil
+	// for a frozen parameter).
 	Grad *tensor.Dense
 }
 
@@ -103,6 +107,17 @@ func (b *Builder) LookupBN(name string) (*ops.BNStats, bool) {
 	return nil, false
 }
 
+// Trainable returns the parameters that are not frozen, in build order.
+func (b *Builder) Trainable() []*Param {
+	var ps []*Param
+	for _, p := range b.params {
+		if !p.Frozen {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
 // NumParams returns the total number of trainable parameter elements.
 func (b *Builder) NumParams() int64 {
 	var n int64
@@ -123,6 +138,9 @@ func (b *Builder) newParam(layer, suffix string, kind Kind, fanIn int, shape ...
 		return nil
 	}
 	p := &Param{Name: name, Shape: shape, Kind: kind, Decay: kind == Weight, FanIn: fanIn}
+	if b.opts.Frozen != nil {
+		p.Frozen = b.opts.Frozen(name)
+	}
 	if b.g != nil {
 		var val *tensor.Dense
 		if b.opts.Values != nil {

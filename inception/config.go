@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goinception/googlenet/graph"
+	"github.com/goinception/googlenet/ops"
 )
 
 // Variant names a preset configuration.
@@ -33,6 +34,12 @@ type Config struct {
 	Dtype     tensor.Dtype // tensor.Float32 (default) or tensor.Float64
 	Seed      uint64       // initialisation and dropout masks
 	Init      graph.Initializer
+	// Engine runs the float32 kernels of every graph of the model (see
+	// graph.Options.Engine): nil is ops.Reference, the pure-Go
+	// specification; cpu.New gives the fast CPU engine, cuda.NewEngine the
+	// GPU. It is not part of the model's description: checkpoints and ONNX
+	// metadata do not store it.
+	Engine ops.Engine `json:"-"`
 	// AuxWeight weighs the auxiliary losses: loss = main + AuxWeight*(aux1+aux2).
 	// The paper uses 0.3. Model.SetAuxWeight changes it between steps.
 	AuxWeight float64

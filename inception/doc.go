@@ -69,6 +69,14 @@
 // an inference graph that stops at the deepest layer asked for: the layers
 // after it are neither built nor run.
 //
+// # Concurrency
+//
+// A Model is used from one goroutine at a time. For concurrent inference,
+// NewRunner builds more inference graphs bound to the same weights, each
+// with its own activations; runners run in parallel goroutines and return
+// the logits and the default Features (pool5) of one forward pass. Package
+// serve builds its worker pool on them.
+//
 // # Memory layout
 //
 // Activations are NCHW, row-major: element (n, c, h, w) of a [N,C,H,W]

@@ -51,12 +51,17 @@ func (m *Model) FeatureLayer(name string) (Layer, error) {
 	return m.sum.Layers[i], nil
 }
 
-// resolveLayer returns the index of the main-path row named name: the row
-// of that exact name, else the last row of the scope name ("pool5" is
-// "pool5/drop_7x7_s1", the flattened pool, as [N,1024]).
-func (m *Model) resolveLayer(name string) (int, error) {
+// resolveLayer returns the index of the main-path row named name (see
+// Summary.LayerIndex).
+func (m *Model) resolveLayer(name string) (int, error) { return m.sum.LayerIndex(name) }
+
+// LayerIndex returns the index in s.Layers of the main-path row named name:
+// the row of that exact name, else the last row of the scope name ("pool5"
+// is "pool5/drop_7x7_s1", the flattened pool; "conv2" the stem's second
+// convolution; "pool1" the stem's first pool with its LRN).
+func (s Summary) LayerIndex(name string) (int, error) {
 	last := -1
-	for i, l := range m.sum.Layers {
+	for i, l := range s.Layers {
 		if l.Name == name {
 			return i, nil
 		}
@@ -65,10 +70,41 @@ func (m *Model) resolveLayer(name string) (int, error) {
 		}
 	}
 	if last < 0 || name == "" {
-		return 0, errors.Errorf("inception: no layer %q in the %s model (layers: %s)", name, m.cfg.Variant, strings.Join(m.FeatureLayers(), ", "))
+		names := make([]string, len(s.Layers))
+		for i, l := range s.Layers {
+			names[i] = l.Name
+		}
+		return 0, errors.Errorf("inception: no layer %q in the %s model (layers: %s)", name, s.Variant, strings.Join(names, ", "))
 	}
 	return last, nil
 }
+
+// Through returns the parameter-name prefixes of the main-path rows from the
+// input up to and including the row named layer (resolved as LayerIndex
+// does): what freezing a network "through inception_4e" freezes. Rows
+// without parameters (pools, LRN) are skipped; the auxiliary heads are not
+// part of the main path.
+func (s Summary) Through(layer string) ([]string, error) {
+	last, err := s.LayerIndex(layer)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range s.Layers[:last+1] {
+		if l.Params > 0 {
+			out = append(out, l.Name+"/")
+		}
+	}
+	return out, nil
+}
+
+// Classifiers are the layers whose outputs are the classes: the main
+// classifier and those of the two auxiliary heads. Their weights depend on
+// the number of classes; fine-tuning onto new classes starts them afresh.
+var Classifiers = []string{"loss3/classifier", "loss1/classifier", "loss2/classifier"}
+
+// AuxHeads are the scopes of the auxiliary classifiers.
+var AuxHeads = []string{"loss1", "loss2"}
 
 // Features runs x [N,C,H,W] through an inference graph (dropout off, batch
 // norm with running statistics, as Forward) that stops at the deepest of
@@ -149,4 +185,29 @@ func (m *Model) featureGraph(n int, rows []int) (*featureGraph, error) {
 	fg.vm = G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{}))
 	m.feats[key] = fg
 	return fg, nil
+}
+
+// FeatureGraph returns the inference graph for batch n that Features runs
+// for layers (built on first use and kept), and the node of each layer in
+// the order asked: for exporters that write several outputs. The graph is
+// the model's; running it is Features' job.
+func (m *Model) FeatureGraph(n int, layers ...string) (*G.ExprGraph, []*G.Node, error) {
+	if n <= 0 {
+		return nil, nil, errors.Errorf("inception: batch size %d must be positive", n)
+	}
+	if len(layers) == 0 {
+		layers = []string{DefaultFeatureLayer}
+	}
+	rows := make([]int, len(layers))
+	for i, l := range layers {
+		var err error
+		if rows[i], err = m.resolveLayer(l); err != nil {
+			return nil, nil, err
+		}
+	}
+	fg, err := m.featureGraph(n, rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fg.b.Graph(), append([]*G.Node(nil), fg.outs...), nil
 }

@@ -1,6 +1,7 @@
 package inception
 
 import (
+	"fmt"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -8,6 +9,12 @@ import (
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/ops"
 )
+
+// Network returns the description of the training graph (graph.Builder's
+// Network): every input, layer and loss with its kind, options, input
+// layers, shapes and parameter names, in build order. Backends other than
+// the Gorgonia graph (the device network of package cuda) walk it.
+func (m *Model) Network() []graph.Layer { return m.b.Network() }
 
 // Losses are the losses of one training step, each the mean over the batch.
 type Losses struct {
@@ -29,7 +36,8 @@ type Losses struct {
 // by Forward at once. If a value is replaced instead (gorgonia.Let on the
 // training node), Forward copies it by name before running.
 //
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; Runners (NewRunner) of one Model
+// run concurrently on its shared weights.
 type Model struct {
 	cfg   Config
 	b     *graph.Builder // training graph
@@ -41,10 +49,12 @@ type Model struct {
 	logits, aux1, aux2 *graph.Tensor
 	lossMain, lossAux  [2]*G.Node // lossAux[i] nil when head i+1 is absent
 	loss0, total       *G.Node
-	grads              []*G.Node // parallel to b.Params()
+	grads              map[*graph.Param]*G.Node // of the trainable parameters
+	tg                 *G.ExprGraph             // the part of the training graph that runs
 	vm                 G.VM
 	auxWeight          float64
 	infer              map[int]*inferGraph
+	trainPlan          *ops.PlanStats // set by PlanTrainingMemory
 	feats              map[string]*featureGraph
 }
 
@@ -61,10 +71,71 @@ type inferGraph struct {
 	vm     G.VM
 }
 
+// Options configure a Model beyond its architecture (Config).
+type Options struct {
+	// Frozen, when not nil, is asked for every parameter by full name
+	// ("inception_4a/3x3/w"); the training graph differentiates with respect
+	// to the others only, and its backward pass stops where no trainable
+	// parameter lies below: nothing is computed for the frozen layers under
+	// the lowest trainable one, not even the gradient of their output. A
+	// batch norm whose scale and shift are frozen normalises with its
+	// running statistics and leaves them unchanged (graph.Options.Frozen).
+	// Frozen parameters have Param.Frozen set and never get a Grad.
+	Frozen func(name string) bool
+}
+
 // New builds the training graph of c (batch c.BatchSize, with auxiliary
 // heads, loss and gradients) with parameters initialised by c.Init from
-// c.Seed.
-func New(c Config) (*Model, error) {
+// c.Seed. It is NewWith(c, Options{}).
+func New(c Config) (*Model, error) { return NewWith(c, Options{}) }
+
+// NewWith is New with options: frozen parameters.
+func NewWith(c Config, o Options) (*Model, error) { return newModel(c, graph.Options{}, o) }
+
+// OnEngine returns a model of m's configuration whose graphs run on engine
+// e (nil: ops.Reference) and share m's weights and batch-norm statistics
+// (the same tensors: an update through either model is seen by both). Its
+// dropout state starts as a copy of m's, and its auxiliary weight and
+// frozen parameters are m's.
+// It lets a model read from a file run on the engine a caller picked: the
+// engine is fixed when a graph is built, so this builds new graphs.
+func (m *Model) OnEngine(e ops.Engine) (*Model, error) {
+	c := m.cfg
+	c.Engine = e
+	rs := *m.b.Rand()
+	frozen := map[string]bool{}
+	for _, p := range m.b.Params() {
+		if p.Frozen {
+			frozen[p.Name] = true
+		}
+	}
+	var o Options
+	if len(frozen) > 0 {
+		o.Frozen = func(name string) bool { return frozen[name] }
+	}
+	n, err := newModel(c, graph.Options{
+		Rand: &rs,
+		Values: func(name string) *tensor.Dense {
+			if p, ok := m.b.Param(name); ok {
+				return p.Value()
+			}
+			return nil
+		},
+		BNStats: func(name string) *ops.BNStats {
+			s, _ := m.b.LookupBN(name)
+			return s
+		},
+	}, o)
+	if err != nil {
+		return nil, err
+	}
+	n.auxWeight = m.auxWeight
+	return n, nil
+}
+
+// newModel is NewWith with the sharing options of share (Rand, Values,
+// BNStats) for the training graph's builder.
+func newModel(c Config, share graph.Options, o Options) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -72,7 +143,8 @@ func New(c Config) (*Model, error) {
 		c.Init = graph.Caffe{BiasValue: 0.2}
 	}
 	m := &Model{cfg: c, auxWeight: c.AuxWeight, infer: map[int]*inferGraph{}, feats: map[string]*featureGraph{}}
-	b := graph.New(graph.Options{Dtype: c.dtype(), Training: true, Init: c.Init, Seed: c.Seed})
+	b := graph.New(graph.Options{Dtype: c.dtype(), Training: true, Init: c.Init, Seed: c.Seed, Engine: c.Engine,
+		Rand: share.Rand, Values: share.Values, BNStats: share.BNStats, Frozen: o.Frozen})
 	m.b = b
 	x := b.Input("data", c.BatchSize, c.InChannels, c.InputSize, c.InputSize)
 	n, err := buildChecked(b, c, x, true)
@@ -88,7 +160,11 @@ func New(c Config) (*Model, error) {
 	m.auxW = G.NewScalar(g, dt, G.WithName("aux_weight"))
 
 	// loss = main + AuxWeight*(aux1 + aux2)
-	if m.loss0, err = ops.SoftmaxCrossEntropy(n.logits.Node, m.label); err != nil {
+	// The losses are layers of the description too (named as Caffe's
+	// loss3/loss3, loss1/loss1, loss2/loss2), so that a backend walking it
+	// knows which outputs are logits and how they are weighed.
+	b.Scope("loss3", func() { m.loss0 = b.SoftmaxCrossEntropy("loss3", n.logits, m.label, graph.LossOpts{}) })
+	if err := b.Err(); err != nil {
 		return nil, errors.Wrap(err, "inception: main loss")
 	}
 	m.total = m.loss0
@@ -97,7 +173,9 @@ func New(c Config) (*Model, error) {
 		if a == nil {
 			continue
 		}
-		if m.lossAux[i], err = ops.SoftmaxCrossEntropy(a.Node, m.label); err != nil {
+		scope := fmt.Sprintf("loss%d", i+1)
+		b.Scope(scope, func() { m.lossAux[i] = b.SoftmaxCrossEntropy(scope, a, m.label, graph.LossOpts{Aux: true}) })
+		if err := b.Err(); err != nil {
 			return nil, errors.Wrapf(err, "inception: aux loss %d", i+1)
 		}
 		if auxSum == nil {
@@ -115,15 +193,30 @@ func New(c Config) (*Model, error) {
 			return nil, errors.Wrap(err, "inception: total loss")
 		}
 	}
-	params := b.Params()
-	nodes := make(G.Nodes, len(params))
-	for i, p := range params {
+	trainable := b.Trainable()
+	if len(trainable) == 0 {
+		return nil, errors.New("inception: every parameter is frozen: nothing to train")
+	}
+	nodes := make(G.Nodes, len(trainable))
+	for i, p := range trainable {
 		nodes[i] = p.Node
 	}
-	if m.grads, err = G.Grad(m.total, nodes...); err != nil {
+	grads, err := G.Grad(m.total, nodes...)
+	if err != nil {
 		return nil, errors.Wrap(err, "inception: gradients")
 	}
-	m.vm = G.NewTapeMachine(g, G.WithEngine(ops.TensorEngine{}))
+	m.grads = make(map[*graph.Param]*G.Node, len(trainable))
+	keep := append(G.Nodes{m.logits.Node, m.loss0, m.total, m.lossAux[0], m.lossAux[1]}, grads...)
+	for i, p := range trainable {
+		m.grads[p] = grads[i]
+	}
+	for _, a := range n.aux {
+		if a != nil {
+			keep = append(keep, a.Node)
+		}
+	}
+	m.tg = graph.Prune(g, keep...)
+	m.vm = G.NewTapeMachine(m.tg, G.WithEngine(ops.TensorEngine{}))
 	return m, nil
 }
 
@@ -156,14 +249,14 @@ func (m *Model) TrainingNodes() Nodes {
 }
 
 // GradNode returns the symbolic gradient node of the named parameter in
-// the training graph.
+// the training graph (false for a frozen or unknown parameter).
 func (m *Model) GradNode(name string) (*G.Node, bool) {
-	for i, p := range m.b.Params() {
-		if p.Name == name {
-			return m.grads[i], true
-		}
+	p, ok := m.b.Param(name)
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	g, ok := m.grads[p]
+	return g, ok
 }
 
 // Config returns the model's configuration.
@@ -172,9 +265,14 @@ func (m *Model) Config() Config { return m.cfg }
 // Summary returns the layer-by-layer summary of the model.
 func (m *Model) Summary() Summary { return m.sum }
 
-// Params returns the trainable parameters in build order. After Step each
-// one carries its gradient in Grad. Solvers update Value() in place.
+// Params returns every parameter in build order, frozen ones included.
+// After Step each trainable one carries its gradient in Grad. Solvers update
+// Value() in place.
 func (m *Model) Params() []*graph.Param { return m.b.Params() }
+
+// Trainable returns the parameters that are not frozen, in build order:
+// what a solver updates.
+func (m *Model) Trainable() []*graph.Param { return m.b.Trainable() }
 
 // Param returns a parameter by name ("inception_4a/3x3_reduce/w").
 func (m *Model) Param(name string) (*graph.Param, bool) { return m.b.Param(name) }
@@ -185,6 +283,9 @@ func (m *Model) Grad(name string) (*tensor.Dense, error) {
 	p, ok := m.b.Param(name)
 	if !ok {
 		return nil, errors.Errorf("inception: no parameter %q", name)
+	}
+	if p.Frozen {
+		return nil, errors.Errorf("inception: %q is frozen: it has no gradient", name)
 	}
 	if p.Grad == nil {
 		return nil, errors.Errorf("inception: no gradient for %q yet (run Step first)", name)
@@ -212,9 +313,10 @@ func (m *Model) SetAuxWeight(w float64) error {
 	return nil
 }
 
-// TrainingGraph returns the training expression graph (for inspection or
-// drawing).
-func (m *Model) TrainingGraph() *G.ExprGraph { return m.b.Graph() }
+// TrainingGraph returns the training expression graph that Step runs (for
+// inspection or drawing): the forward pass, the losses and the gradients of
+// the trainable parameters, without the nodes that none of them needs.
+func (m *Model) TrainingGraph() *G.ExprGraph { return m.tg }
 
 // InferenceGraph returns the inference graph for batch size n, building it
 // if needed. It has no auxiliary heads, no loss and no labels. Its
@@ -260,7 +362,7 @@ func (m *Model) inference(n int) (*inferGraph, error) {
 func (m *Model) inferenceBuilder() *graph.Builder {
 	c := m.cfg
 	return graph.New(graph.Options{
-		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(),
+		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(), Engine: c.Engine,
 		Values: func(name string) *tensor.Dense {
 			if p, ok := m.b.Param(name); ok {
 				return p.Value()
@@ -333,7 +435,7 @@ func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 // Step runs one training step on a batch x [BatchSize,C,H,W] with integer
 // labels in [0, Classes): forward through the training graph (dropout on,
 // batch statistics), the losses, and the gradients, which it leaves in
-// Param.Grad of every parameter (overwritten, not accumulated; Grad is the
+// Param.Grad of every trainable parameter (overwritten, not accumulated; Grad is the
 // gradient node's buffer, not a copy: valid until the next Step). It does not
 // change the weights: a solver does that. It then advances Rand().Step.
 func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
@@ -391,8 +493,8 @@ func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
 	if err != nil {
 		return Losses{}, err
 	}
-	for i, p := range m.b.Params() {
-		src, ok := m.grads[i].Value().(*tensor.Dense)
+	for _, p := range m.b.Trainable() {
+		src, ok := m.grads[p].Value().(*tensor.Dense)
 		if !ok || src == nil {
 			return Losses{}, errors.Errorf("inception: no gradient value for %s", p.Name)
 		}
@@ -484,4 +586,39 @@ func denseOf(dt tensor.Dtype, v []float64, shape ...int) *tensor.Dense {
 		f[i] = float32(x)
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+}
+
+// PlanTrainingMemory lets the activations of the training graph and their
+// gradients share memory by liveness (ops.PlanBuffers): a forward output
+// lives until the last backward op that reads it, a gradient until the ops
+// that consume it have run. At batch 32 this takes roughly a third off a
+// training step's peak memory. Afterwards only the values of TrainingNodes
+// (logits, auxiliary logits, losses) and of the parameter gradients are
+// meaningful after Step; other intermediate nodes of the training graph
+// are overwritten during the step. The plan follows the order in which the
+// model's own machine runs the graph, so call it only while the graph is
+// the one New built: do not extend the graph (TrainingNodes) and then run
+// it with another machine after planning. Calling it again does nothing.
+func (m *Model) PlanTrainingMemory() (ops.PlanStats, error) {
+	if m.trainPlan != nil {
+		return *m.trainPlan, nil
+	}
+	n := m.TrainingNodes()
+	var kept G.Nodes
+	for _, k := range []*G.Node{n.Logits, n.Aux1, n.Aux2, n.Loss, n.AuxLoss1, n.AuxLoss2, n.Total} {
+		if k != nil {
+			kept = append(kept, k)
+		}
+	}
+	for _, g := range m.grads {
+		kept = append(kept, g)
+	}
+	// The graph the model's machine runs (the training graph pruned to
+	// what the losses and gradients need).
+	st, err := ops.PlanBuffers(m.tg, kept...)
+	if err != nil {
+		return st, errors.Wrap(err, "inception: plan training memory")
+	}
+	m.trainPlan = &st
+	return st, nil
 }

@@ -52,3 +52,67 @@ func TestForwardPlannedExact(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanTrainingMemoryExact checks that training steps after
+// PlanTrainingMemory give bit for bit the losses, logits and parameter
+// gradients of an unplanned model, step after step, for mini and the paper
+// network (at a smaller input). Batch-norm gradients are planned too: see
+// package ops' TestPlanBuffersTraining.
+func TestPlanTrainingMemoryExact(t *testing.T) {
+	cfgs := []Config{Mini(), Paper()}
+	if testing.Short() {
+		cfgs = cfgs[:1]
+	}
+	for _, c := range cfgs {
+		c.BatchSize = 2
+		if c.Variant != VariantMini {
+			c.InputSize = 128
+		}
+		rng := rand.New(rand.NewPCG(10, 11))
+		xs := []*tensor.Dense{randInput(rng, tensor.Float32, 2, c.InChannels, c.InputSize, c.InputSize),
+			randInput(rng, tensor.Float32, 2, c.InChannels, c.InputSize, c.InputSize)}
+		labels := [][]int{{1, 3}, {4, 0}}
+		var ms [2]*Model
+		for i := range ms {
+			m, err := New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms[i] = m
+		}
+		st, err := ms[1].PlanTrainingMemory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Outputs == 0 || !(st.Bytes < st.FreeBytes) {
+			t.Fatalf("%s: plan %+v shares nothing", c.Variant, st)
+		}
+		for step, i := range []int{0, 1, 0} {
+			var ls [2]Losses
+			for k, m := range ms {
+				m.Rand().Step = uint64(step)
+				if ls[k], err = m.Step(xs[i], labels[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ls[0] != ls[1] {
+				t.Fatalf("%s step %d: losses %+v planned, %+v unplanned", c.Variant, step, ls[1], ls[0])
+			}
+			want, got := float64s(t, ms[0].TrainingNodes().Logits.Value().(*tensor.Dense)), float64s(t, ms[1].TrainingNodes().Logits.Value().(*tensor.Dense))
+			for j := range want {
+				if got[j] != want[j] {
+					t.Fatalf("%s step %d: logit %d = %v planned, %v unplanned", c.Variant, step, j, got[j], want[j])
+				}
+			}
+			for j, p := range ms[0].Params() {
+				q := ms[1].Params()[j]
+				want, got := float64s(t, p.Grad), float64s(t, q.Grad)
+				for e := range want {
+					if got[e] != want[e] {
+						t.Fatalf("%s step %d: gradient of %s[%d] = %v planned, %v unplanned", c.Variant, step, p.Name, e, got[e], want[e])
+					}
+				}
+			}
+		}
+	}
+}

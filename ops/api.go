@@ -84,68 +84,146 @@ type BNStats struct {
 	Eps      float64 // torchvision GoogLeNet: 1e-3; zero means DefaultBNEps (1e-5)
 }
 
+// Ops are the op constructors bound to one engine: every op they build runs
+// its float32 kernels on that engine, and the backward ops Gorgonia derives
+// from it inherit the engine. The zero value (and With(nil)) is the
+// reference engine. An engine is a value given to the graph when it is
+// built, so two graphs on two engines run side by side in one process.
+type Ops struct{ e Engine }
+
+// With returns the op constructors bound to e (nil: Reference).
+func With(e Engine) Ops { return Ops{e: e} }
+
+// Engine returns the engine the constructors bind (Reference for the zero
+// value).
+func (o Ops) Engine() Engine {
+	if o.e == nil {
+		return Reference{}
+	}
+	return o.e
+}
+
 // Conv2D returns conv(x, w) + b (b may be nil), optionally followed by ReLU.
 // x is [N,C,H,W]; w is [K,C,R,S]; b is [K]; the output is [N,K,OH,OW].
-func Conv2D(x, w, b *G.Node, o ConvOpts) (*G.Node, error) { return newConv(x, w, b, o) }
+func (o Ops) Conv2D(x, w, b *G.Node, co ConvOpts) (*G.Node, error) { return newConv(o.e, x, w, b, co) }
 
 // ReLU returns max(0, x).
-func ReLU(x *G.Node) (*G.Node, error) { return newReLU(x) }
+func (o Ops) ReLU(x *G.Node) (*G.Node, error) { return newReLU(o.e, x) }
 
 // MaxPool2D is max pooling with ceil mode and asymmetric padding.
-func MaxPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return newPool(x, "max", o, 0, 0) }
+func (o Ops) MaxPool2D(x *G.Node, po PoolOpts) (*G.Node, error) {
+	return newPool(o.e, x, "max", po, 0, 0)
+}
 
 // AvgPool2D is average pooling (correct divisor, see PoolOpts.CountIncludePad).
-func AvgPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return newPool(x, "avg", o, 0, 0) }
+func (o Ops) AvgPool2D(x *G.Node, po PoolOpts) (*G.Node, error) {
+	return newPool(o.e, x, "avg", po, 0, 0)
+}
 
 // AdaptiveAvgPool2D pools to an outH x outW output with PyTorch's adaptive
 // window boundaries (start = floor(i*in/out), end = ceil((i+1)*in/out)).
-func AdaptiveAvgPool2D(x *G.Node, outH, outW int) (*G.Node, error) {
-	return newPool(x, "adaptive", PoolOpts{}, outH, outW)
+func (o Ops) AdaptiveAvgPool2D(x *G.Node, outH, outW int) (*G.Node, error) {
+	return newPool(o.e, x, "adaptive", PoolOpts{}, outH, outW)
 }
 
 // GlobalAvgPool2D averages each channel: [N,C,H,W] -> [N,C,1,1].
-func GlobalAvgPool2D(x *G.Node) (*G.Node, error) {
+func (o Ops) GlobalAvgPool2D(x *G.Node) (*G.Node, error) {
 	if err := checkRank(x, 4, "input"); err != nil {
 		return nil, errors.Wrap(err, "ops.GlobalAvgPool2D")
 	}
-	return newPool(x, "global", PoolOpts{}, 1, 1)
+	return newPool(o.e, x, "global", PoolOpts{}, 1, 1)
 }
 
 // LRN is local response normalisation across channels.
-func LRN(x *G.Node, o LRNOpts) (*G.Node, error) { return newLRN(x, o) }
+func (o Ops) LRN(x *G.Node, lo LRNOpts) (*G.Node, error) { return newLRN(o.e, x, lo) }
 
 // Dropout zeroes each element with probability rate and scales survivors by
 // 1/(1-rate), in forward and backward. index distinguishes the dropout ops
 // of one model (it is mixed into the mask seed). When training is false it
 // returns x unchanged.
-func Dropout(x *G.Node, rate float64, st *RandState, index int, training bool) (*G.Node, error) {
-	return newDropout(x, rate, st, index, training)
+func (o Ops) Dropout(x *G.Node, rate float64, st *RandState, index int, training bool) (*G.Node, error) {
+	return newDropout(o.e, x, rate, st, index, training)
 }
 
 // Linear returns x·Wᵀ + b for x [N,In], w [Out,In] (PyTorch layout), b [Out]
 // (b may be nil).
-func Linear(x, w, b *G.Node) (*G.Node, error) { return newLinear(x, w, b) }
+func (o Ops) Linear(x, w, b *G.Node) (*G.Node, error) { return newLinear(o.e, x, w, b) }
 
 // Flatten reshapes [N, ...] to [N, prod(...)].
-func Flatten(x *G.Node) (*G.Node, error) { return newFlatten(x) }
+func (o Ops) Flatten(x *G.Node) (*G.Node, error) { return newFlatten(x) }
 
 // ConcatChannels concatenates NCHW tensors along axis 1.
-func ConcatChannels(xs ...*G.Node) (*G.Node, error) { return newConcat(xs...) }
+func (o Ops) ConcatChannels(xs ...*G.Node) (*G.Node, error) { return newConcat(o.e, xs...) }
 
 // SoftmaxCrossEntropy returns the mean over the batch of
 // -log softmax(logits)[label], computed stably (log-sum-exp). logits is
 // [N,K]; labels is a [N] node of the same dtype holding class indices.
-func SoftmaxCrossEntropy(logits, labels *G.Node) (*G.Node, error) { return newSCE(logits, labels) }
+func (o Ops) SoftmaxCrossEntropy(logits, labels *G.Node) (*G.Node, error) {
+	return newSCE(o.e, logits, labels)
+}
 
 // Softmax returns row-wise softmax of [N,K] logits (inference only: no gradient
 // needed, but one is provided).
-func Softmax(x *G.Node) (*G.Node, error) { return newSoftmax(x) }
+func (o Ops) Softmax(x *G.Node) (*G.Node, error) { return newSoftmax(o.e, x) }
 
 // BatchNorm normalises x [N,C,H,W] per channel with learnable gamma, beta [C].
 // Training mode uses batch statistics and updates st in place each time the
 // machine runs; eval mode uses st.Mean and st.Var. If st.Mean and st.Var
 // are both nil, BatchNorm sets them to PyTorch's initial 0 and 1; zero
 // Momentum and Eps are set to their defaults.
+func (o Ops) BatchNorm(x, gamma, beta *G.Node, st *BNStats, training bool) (*G.Node, error) {
+	return newBatchNorm(o.e, x, gamma, beta, st, training)
+}
+
+// The package-level constructors build ops on the reference engine: they are
+// With(nil)'s methods (see Ops for their documentation).
+
+// Conv2D is With(nil).Conv2D: conv(x, w) + b, optionally followed by ReLU.
+func Conv2D(x, w, b *G.Node, o ConvOpts) (*G.Node, error) { return Ops{}.Conv2D(x, w, b, o) }
+
+// ReLU is With(nil).ReLU: max(0, x).
+func ReLU(x *G.Node) (*G.Node, error) { return Ops{}.ReLU(x) }
+
+// MaxPool2D is With(nil).MaxPool2D.
+func MaxPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return Ops{}.MaxPool2D(x, o) }
+
+// AvgPool2D is With(nil).AvgPool2D.
+func AvgPool2D(x *G.Node, o PoolOpts) (*G.Node, error) { return Ops{}.AvgPool2D(x, o) }
+
+// AdaptiveAvgPool2D is With(nil).AdaptiveAvgPool2D.
+func AdaptiveAvgPool2D(x *G.Node, outH, outW int) (*G.Node, error) {
+	return Ops{}.AdaptiveAvgPool2D(x, outH, outW)
+}
+
+// GlobalAvgPool2D is With(nil).GlobalAvgPool2D: [N,C,H,W] -> [N,C,1,1].
+func GlobalAvgPool2D(x *G.Node) (*G.Node, error) { return Ops{}.GlobalAvgPool2D(x) }
+
+// LRN is With(nil).LRN.
+func LRN(x *G.Node, o LRNOpts) (*G.Node, error) { return Ops{}.LRN(x, o) }
+
+// Dropout is With(nil).Dropout.
+func Dropout(x *G.Node, rate float64, st *RandState, index int, training bool) (*G.Node, error) {
+	return Ops{}.Dropout(x, rate, st, index, training)
+}
+
+// Linear is With(nil).Linear: x·Wᵀ + b.
+func Linear(x, w, b *G.Node) (*G.Node, error) { return Ops{}.Linear(x, w, b) }
+
+// Flatten reshapes [N, ...] to [N, prod(...)].
+func Flatten(x *G.Node) (*G.Node, error) { return newFlatten(x) }
+
+// ConcatChannels is With(nil).ConcatChannels.
+func ConcatChannels(xs ...*G.Node) (*G.Node, error) { return Ops{}.ConcatChannels(xs...) }
+
+// SoftmaxCrossEntropy is With(nil).SoftmaxCrossEntropy.
+func SoftmaxCrossEntropy(logits, labels *G.Node) (*G.Node, error) {
+	return Ops{}.SoftmaxCrossEntropy(logits, labels)
+}
+
+// Softmax is With(nil).Softmax.
+func Softmax(x *G.Node) (*G.Node, error) { return Ops{}.Softmax(x) }
+
+// BatchNorm is With(nil).BatchNorm.
 func BatchNorm(x, gamma, beta *G.Node, st *BNStats, training bool) (*G.Node, error) {
-	return newBatchNorm(x, gamma, beta, st, training)
+	return Ops{}.BatchNorm(x, gamma, beta, st, training)
 }

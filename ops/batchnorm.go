@@ -35,7 +35,7 @@ var (
 	_ G.SDOp = (*bnOp)(nil)
 )
 
-func newBatchNorm(x, gamma, beta *G.Node, st *BNStats, training bool) (*G.Node, error) {
+func newBatchNorm(eng Engine, x, gamma, beta *G.Node, st *BNStats, training bool) (*G.Node, error) {
 	if _, err := checkFloat(x, gamma, beta); err != nil {
 		return nil, errors.Wrap(err, "ops.BatchNorm")
 	}
@@ -72,7 +72,7 @@ func newBatchNorm(x, gamma, beta *G.Node, st *BNStats, training bool) (*G.Node, 
 		return nil, errors.Errorf("ops.BatchNorm: momentum %v must be in (0, 1] and eps %v positive", st.Momentum, st.Eps)
 	}
 	p := bnParams{N: s[0], C: c, H: s[2], W: s[3], Training: training, ID: nextID()}
-	return apply(&bnOp{opMeta: newMeta("BatchNorm", p), p: p, st: st}, x, gamma, beta)
+	return apply(&bnOp{opMeta: newMeta("BatchNorm", p).with(eng), p: p, st: st}, x, gamma, beta)
 }
 
 func (op *bnOp) Arity() int         { return 3 }
@@ -173,12 +173,12 @@ func (op *bnOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	var err error
 	for i, which := range []string{"x", "gamma"} {
 		gp := bnGradParams{bnParams: op.p, Which: which}
-		g := &bnGradOp{opMeta: newMeta("BatchNormGrad", gp), p: gp, st: op.st}
+		g := &bnGradOp{opMeta: newMeta("BatchNormGrad", gp).with(op.eng), p: gp, st: op.st}
 		if ret[i], err = apply(g, x, gamma, grad); err != nil {
 			return nil, err
 		}
 	}
-	if ret[2], err = channelSum(grad); err != nil {
+	if ret[2], err = channelSum(op.eng, grad); err != nil {
 		return nil, err
 	}
 	return ret, nil

@@ -38,8 +38,13 @@ func convGeomFor(xs, ws tensor.Shape, o ConvOpts) (ConvGeom, error) {
 	if ph < g.R || pw < g.S {
 		return ConvGeom{}, errors.Errorf("padded input %dx%d smaller than kernel %dx%d", ph, pw, g.R, g.S)
 	}
-	g.OutH = (ph-g.R)/sh + 1
-	g.OutW = (pw-g.S)/sw + 1
+	var err error
+	if g.OutH, err = ConvOutSize(g.H, g.R, sh, p.Top, p.Bottom); err != nil {
+		return ConvGeom{}, err
+	}
+	if g.OutW, err = ConvOutSize(g.W, g.S, sw, p.Left, p.Right); err != nil {
+		return ConvGeom{}, err
+	}
 	return g, nil
 }
 
@@ -52,8 +57,7 @@ type convParams struct {
 	NoInputGrad bool
 }
 
-// convOp is y = conv(x, w) (+ b) (then ReLU). float32 runs on CurrentEngine()
-// at run time, float64 on the generic reference kernels.
+// convOp is y = conv(x, w) (+ b) (then ReLU). float32 runs on the op's engine, float64 on the generic reference kernels.
 type convOp struct {
 	opMeta
 	p   convParams
@@ -65,7 +69,7 @@ var (
 	_ G.SDOp = (*convOp)(nil)
 )
 
-func newConv(x, w, b *G.Node, o ConvOpts) (*G.Node, error) {
+func newConv(eng Engine, x, w, b *G.Node, o ConvOpts) (*G.Node, error) {
 	ins := []*G.Node{x, w}
 	if b != nil {
 		ins = append(ins, b)
@@ -89,7 +93,7 @@ func newConv(x, w, b *G.Node, o ConvOpts) (*G.Node, error) {
 		}
 	}
 	p := convParams{G: g, PadBottom: o.Pad.Bottom, PadRight: o.Pad.Right, Bias: b != nil, ReLU: o.ReLU, NoInputGrad: o.NoInputGrad}
-	return apply(&convOp{opMeta: newMeta("Conv2D", p), p: p}, ins...)
+	return apply(&convOp{opMeta: newMeta("Conv2D", p).with(eng), p: p}, ins...)
 }
 
 func (op *convOp) Arity() int {
@@ -148,7 +152,9 @@ func convDo[T float](op *convOp, vs []G.Value) (G.Value, error) {
 		if b != nil {
 			b32 = any(b).([]float32)
 		}
-		CurrentEngine().ConvForward(g, x, any(w).([]float32), b32, any(y).([]float32), op.p.ReLU)
+		if err := op.engine().ConvForward(g, x, any(w).([]float32), b32, any(y).([]float32), op.p.ReLU); err != nil {
+			return nil, errors.Wrapf(err, "Conv2D on %s", op.engine().Name())
+		}
 	case []float64:
 		var b64 []float64
 		if b != nil {
@@ -184,16 +190,16 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	ret := make(G.Nodes, len(inputs))
 	var err error
 	if !op.p.NoInputGrad {
-		if ret[0], err = apply(&convDataGradOp{opMeta: newMeta("Conv2DGradData", op.p), p: op.p}, append(G.Nodes{inputs[1]}, dyIn...)...); err != nil {
+		if ret[0], err = apply(&convDataGradOp{opMeta: newMeta("Conv2DGradData", op.p).with(op.eng), p: op.p}, append(G.Nodes{inputs[1]}, dyIn...)...); err != nil {
 			return nil, err
 		}
 	}
-	fop := &convFilterGradOp{opMeta: newMeta("Conv2DGradFilter", op.p), p: op.p}
+	fop := &convFilterGradOp{opMeta: newMeta("Conv2DGradFilter", op.p).with(op.eng), p: op.p}
 	if ret[1], err = apply(fop, append(G.Nodes{inputs[0]}, dyIn...)...); err != nil {
 		return nil, err
 	}
 	if op.p.Bias {
-		if ret[2], err = apply(&convBiasGradOp{opMeta: newMeta("Conv2DGradBias", op.p), filter: fop}, ret[1]); err != nil {
+		if ret[2], err = apply(&convBiasGradOp{opMeta: newMeta("Conv2DGradBias", op.p).with(op.eng), filter: fop}, ret[1]); err != nil {
 			return nil, err
 		}
 	}
@@ -279,7 +285,9 @@ func convDataGradDo[T float](op *convDataGradOp, vs []G.Value) (G.Value, error) 
 	out, dx := get[T](&op.out, tensor.Shape{g.N, g.C, g.H, g.W})
 	switch w := any(w).(type) {
 	case []float32:
-		CurrentEngine().ConvBackwardData(g, w, any(dy).([]float32), any(dx).([]float32))
+		if err := op.engine().ConvBackwardData(g, w, any(dy).([]float32), any(dx).([]float32)); err != nil {
+			return nil, errors.Wrapf(err, "Conv2D backward data on %s", op.engine().Name())
+		}
 	case []float64:
 		convBackwardData(g, w, any(dy).([]float64), any(dx).([]float64))
 	}
@@ -344,7 +352,9 @@ func convFilterGradDo[T float](op *convFilterGradOp, vs []G.Value) (G.Value, err
 		if db != nil {
 			db32 = any(db).([]float32)
 		}
-		CurrentEngine().ConvBackwardFilter(g, x, any(dy).([]float32), any(dw).([]float32), db32)
+		if err := op.engine().ConvBackwardFilter(g, x, any(dy).([]float32), any(dw).([]float32), db32); err != nil {
+			return nil, errors.Wrapf(err, "Conv2D backward filter on %s", op.engine().Name())
+		}
 	case []float64:
 		var db64 []float64
 		if db != nil {
@@ -397,12 +407,12 @@ type channelSumOp struct {
 
 var _ G.Op = (*channelSumOp)(nil)
 
-func channelSum(x *G.Node) (*G.Node, error) {
+func channelSum(eng Engine, x *G.Node) (*G.Node, error) {
 	s := shapeOf(x)
 	if len(s) < 2 {
 		return nil, errors.Errorf("channel sum of %v needs rank >= 2", s)
 	}
-	return apply(&channelSumOp{opMeta: newMeta("ChannelSum", s), shape: s.Clone()}, x)
+	return apply(&channelSumOp{opMeta: newMeta("ChannelSum", s).with(eng), shape: s.Clone()}, x)
 }
 
 func (op *channelSumOp) Arity() int    { return 1 }

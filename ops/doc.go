@@ -60,12 +60,17 @@
 //
 // # Engines
 //
-// float32 convolutions and matrix products run on an Engine: the
-// CurrentEngine at the time the machine runs, Reference (pure Go, im2col +
-// gonum's GEMM, no cgo) unless SetEngine installed another (OpenBLAS on the CPU, CUDA on a
-// GPU). float64 always uses the generic reference kernels; it is the type
-// for gradient checks. Package opstest is the conformance suite every
-// engine runs.
+// float32 convolutions and matrix products run on an Engine, a value bound
+// to each op when it is built: With(e) returns the constructors of ops on
+// e, and the backward ops Gorgonia derives inherit it (graph.Options.Engine
+// and inception.Config.Engine pass it down). The package-level constructors
+// are With(nil)'s: Reference (pure Go, im2col + gonum's GEMM, no cgo). Other
+// engines are OpenBLAS on the CPU (package cpu) and CUDA on a GPU (package
+// cuda); graphs on different engines run side by side in one process.
+// Engine methods return errors (a device failure), which the machine
+// running the op returns. float64 always uses the generic reference
+// kernels; it is the type for gradient checks. Package opstest is the
+// conformance suite every engine runs.
 //
 // On amd64 CPUs with AVX the float32 elementwise kernels (ReLU and its
 // masks, LRN's window sums, products, quotient and power, max pooling's

@@ -53,7 +53,7 @@ var (
 	_ G.SDOp = (*dropoutOp)(nil)
 )
 
-func newDropout(x *G.Node, rate float64, st *RandState, index int, training bool) (*G.Node, error) {
+func newDropout(eng Engine, x *G.Node, rate float64, st *RandState, index int, training bool) (*G.Node, error) {
 	if _, err := checkFloat(x); err != nil {
 		return nil, errors.Wrap(err, "ops.Dropout")
 	}
@@ -68,7 +68,7 @@ func newDropout(x *G.Node, rate float64, st *RandState, index int, training bool
 	}
 	s := shapeOf(x)
 	p := dropoutParams{Shape: s.Clone(), Rate: rate, Index: index, ID: nextID()}
-	return apply(&dropoutOp{opMeta: newMeta("Dropout", p), p: p, st: st}, x)
+	return apply(&dropoutOp{opMeta: newMeta("Dropout", p).with(eng), p: p, st: st}, x)
 }
 
 func (op *dropoutOp) Arity() int         { return 1 }
@@ -109,7 +109,7 @@ func dropoutApply[T float](p dropoutParams, st *RandState, b *outBuf, v G.Value)
 func (op *dropoutOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	// The backward op takes y as well as dy so that it runs after the
 	// forward pass of the same step.
-	g := &dropoutGradOp{opMeta: newMeta("DropoutGrad", op.p), p: op.p, st: op.st}
+	g := &dropoutGradOp{opMeta: newMeta("DropoutGrad", op.p).with(op.eng), p: op.p, st: op.st}
 	dx, err := apply(g, output, grad)
 	if err != nil {
 		return nil, err

@@ -14,34 +14,24 @@ type ConvGeom struct {
 // Engine computes the float32 hot-path kernels behind the ops. The pure-Go
 // reference engine is the specification; faster engines (OpenBLAS on the CPU,
 // CUDA on a GPU) implement the same methods and run the same conformance
-// suite. float64 always uses the reference implementation.
+// suite (package opstest). float64 always uses the reference kernels.
 //
-// Every output slice is overwritten, not accumulated into.
+// An engine is a value: a graph's ops are bound to one when they are built
+// (With, graph.Options.Engine), so graphs on different engines run side by
+// side in one process. Methods return an error when the engine fails (a
+// device out of memory, a failed launch); sizes are validated by package
+// ops before an engine is called. Every output slice is overwritten, not
+// accumulated into.
 type Engine interface {
 	Name() string
 	// ConvForward: y[N,K,OH,OW] = conv(x, w) + b (b may be nil), then ReLU if relu.
-	ConvForward(g ConvGeom, x, w, b, y []float32, relu bool)
+	ConvForward(g ConvGeom, x, w, b, y []float32, relu bool) error
 	// ConvBackwardData: dx[N,C,H,W] from dy[N,K,OH,OW] and w.
-	ConvBackwardData(g ConvGeom, w, dy, dx []float32)
+	ConvBackwardData(g ConvGeom, w, dy, dx []float32) error
 	// ConvBackwardFilter: dw[K,C,R,S] and db[K] (db may be nil) from x and dy.
-	ConvBackwardFilter(g ConvGeom, x, dy, dw, db []float32)
+	ConvBackwardFilter(g ConvGeom, x, dy, dw, db []float32) error
 	// Gemm: C = alpha*op(A)*op(B) + beta*C, row-major, op = transpose if ta/tb.
-	Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
-}
-
-var engine Engine // set by SetEngine; nil means the reference engine
-
-// SetEngine makes e the engine for all float32 ops built or run after the
-// call; nil restores the reference engine. Not safe for concurrent use with
-// running machines.
-func SetEngine(e Engine) { engine = e }
-
-// CurrentEngine returns the engine in use.
-func CurrentEngine() Engine {
-	if engine == nil {
-		return Reference{}
-	}
-	return engine
+	Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error
 }
 
 // NewConvGeom returns the geometry of a convolution of an NCHW input of

@@ -1,7 +1,9 @@
 package ops_test
 
 import (
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/goinception/googlenet/ops"
@@ -16,43 +18,65 @@ type countingEngine struct {
 }
 
 func (e *countingEngine) Name() string { return "counting" }
-func (e *countingEngine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
+func (e *countingEngine) ConvForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) error {
 	e.fwd++
-	e.Reference.ConvForward(g, x, w, b, y, relu)
+	return e.Reference.ConvForward(g, x, w, b, y, relu)
 }
-func (e *countingEngine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
+func (e *countingEngine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) error {
 	e.data++
-	e.Reference.ConvBackwardData(g, w, dy, dx)
+	return e.Reference.ConvBackwardData(g, w, dy, dx)
 }
-func (e *countingEngine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) {
+func (e *countingEngine) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db []float32) error {
 	e.filter++
-	e.Reference.ConvBackwardFilter(g, x, dy, dw, db)
+	return e.Reference.ConvBackwardFilter(g, x, dy, dw, db)
 }
-func (e *countingEngine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (e *countingEngine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
 	e.gemm++
-	e.Reference.Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return e.Reference.Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// failingEngine fails every call, as a device out of memory would.
+type failingEngine struct{ ops.Reference }
+
+func (failingEngine) Name() string { return "failing" }
+func (failingEngine) ConvForward(ops.ConvGeom, []float32, []float32, []float32, []float32, bool) error {
+	return errors.New("device out of memory")
 }
 
 // TestFloat32UsesEngine checks that float32 convolutions and linear layers
-// run on the engine set with SetEngine, and that NoInputGrad skips the data
-// gradient of the first convolution.
+// run on the engine their ops were built with (ops.With), backward ops
+// included, and that NoInputGrad skips the data gradient of the first
+// convolution.
 func TestFloat32UsesEngine(t *testing.T) {
 	e := &countingEngine{}
-	ops.SetEngine(e)
-	defer ops.SetEngine(nil)
-	if ops.CurrentEngine().Name() != "counting" {
-		t.Fatal("SetEngine did not take effect")
+	if ops.With(e).Engine().Name() != "counting" || ops.With(nil).Engine().Name() != "reference" {
+		t.Fatal("With does not bind the engine")
 	}
-	g, _, _, _ := smallNet(t, tensor.Float32, 2)
+	g, _, _, _ := smallNetOn(t, e, tensor.Float32, 2)
 	runGraph(t, g)
 	// 3 convolutions forward, 2 data gradients (the first conv has
 	// NoInputGrad), 3 filter gradients; linear forward + 2 gradients.
 	if e.fwd != 3 || e.data != 2 || e.filter != 3 || e.gemm != 3 {
 		t.Errorf("engine calls: forward %d, data %d, filter %d, gemm %d; want 3, 2, 3, 3", e.fwd, e.data, e.filter, e.gemm)
 	}
-	ops.SetEngine(nil)
-	if ops.CurrentEngine().Name() != "reference" {
-		t.Error("SetEngine(nil) did not restore the reference engine")
+	// A graph built without an engine does not reach it.
+	before := *e
+	g2, _, _, _ := smallNet(t, tensor.Float32, 2)
+	runGraph(t, g2)
+	if *e != before {
+		t.Errorf("a reference-engine graph called the counting engine")
+	}
+}
+
+// TestEngineErrorReachesMachine: an engine failure is an error of the
+// machine's run, naming the op and the engine, not a panic.
+func TestEngineErrorReachesMachine(t *testing.T) {
+	g, _, _, _ := smallNetOn(t, failingEngine{}, tensor.Float32, 2)
+	m := G.NewTapeMachine(g)
+	defer m.Close()
+	err := m.RunAll()
+	if err == nil || !strings.Contains(err.Error(), "device out of memory") || !strings.Contains(err.Error(), "failing") {
+		t.Fatalf("run error %v, want the engine's failure", err)
 	}
 }
 

@@ -86,7 +86,7 @@ func poolCase(t testing.TB, dt tensor.Dtype, kind string, shape []int, o PoolOpt
 	case "adaptive":
 		y, err = AdaptiveAvgPool2D(x, 4, 4)
 	default:
-		y, err = newPool(x, kind, o, 0, 0)
+		y, err = newPool(nil, x, kind, o, 0, 0)
 	}
 	if err != nil {
 		t.Fatal(err)

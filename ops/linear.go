@@ -29,11 +29,11 @@ var (
 	_ G.SDOp = (*gemmOp)(nil)
 )
 
-func newGemm(p gemmParams, ins ...*G.Node) (*G.Node, error) {
-	return apply(&gemmOp{opMeta: newMeta("Gemm", p), p: p}, ins...)
+func newGemm(eng Engine, p gemmParams, ins ...*G.Node) (*G.Node, error) {
+	return apply(&gemmOp{opMeta: newMeta("Gemm", p).with(eng), p: p}, ins...)
 }
 
-func newLinear(x, w, b *G.Node) (*G.Node, error) {
+func newLinear(eng Engine, x, w, b *G.Node) (*G.Node, error) {
 	ins := []*G.Node{x, w}
 	if b != nil {
 		ins = append(ins, b)
@@ -56,7 +56,7 @@ func newLinear(x, w, b *G.Node) (*G.Node, error) {
 			return nil, errors.Errorf("ops.Linear: bias shape %v, want [%d]", bs, ws[0])
 		}
 	}
-	return newGemm(gemmParams{TB: true, M: xs[0], N: ws[0], K: xs[1], Bias: b != nil}, ins...)
+	return newGemm(eng, gemmParams{TB: true, M: xs[0], N: ws[0], K: xs[1], Bias: b != nil}, ins...)
 }
 
 func (op *gemmOp) Arity() int {
@@ -130,7 +130,9 @@ func gemmDo[T float](op *gemmOp, vs []G.Value) (G.Value, error) {
 	}
 	switch a := any(a).(type) {
 	case []float32:
-		CurrentEngine().Gemm(p.TA, p.TB, p.M, p.N, p.K, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), p.N)
+		if err := op.engine().Gemm(p.TA, p.TB, p.M, p.N, p.K, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), p.N); err != nil {
+			return nil, errors.Wrapf(err, "Gemm on %s", op.engine().Name())
+		}
 	case []float64:
 		gemmBLAS(p.TA, p.TB, p.M, p.N, p.K, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), p.N)
 	}
@@ -144,24 +146,24 @@ func (op *gemmOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	var err error
 	// dA
 	if !p.TA {
-		ret[0], err = newGemm(gemmParams{TA: false, TB: !p.TB, M: p.M, N: p.K, K: p.N}, grad, b)
+		ret[0], err = newGemm(op.eng, gemmParams{TA: false, TB: !p.TB, M: p.M, N: p.K, K: p.N}, grad, b)
 	} else {
-		ret[0], err = newGemm(gemmParams{TA: p.TB, TB: true, M: p.K, N: p.M, K: p.N}, b, grad)
+		ret[0], err = newGemm(op.eng, gemmParams{TA: p.TB, TB: true, M: p.K, N: p.M, K: p.N}, b, grad)
 	}
 	if err != nil {
 		return nil, err
 	}
 	// dB
 	if !p.TB {
-		ret[1], err = newGemm(gemmParams{TA: !p.TA, TB: false, M: p.K, N: p.N, K: p.M}, a, grad)
+		ret[1], err = newGemm(op.eng, gemmParams{TA: !p.TA, TB: false, M: p.K, N: p.N, K: p.M}, a, grad)
 	} else {
-		ret[1], err = newGemm(gemmParams{TA: true, TB: p.TA, M: p.N, N: p.K, K: p.M}, grad, a)
+		ret[1], err = newGemm(op.eng, gemmParams{TA: true, TB: p.TA, M: p.N, N: p.K, K: p.M}, grad, a)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if p.Bias {
-		if ret[2], err = channelSum(grad); err != nil {
+		if ret[2], err = channelSum(op.eng, grad); err != nil {
 			return nil, err
 		}
 	}

@@ -26,7 +26,7 @@ var (
 	_ G.SDOp = (*lrnOp)(nil)
 )
 
-func newLRN(x *G.Node, o LRNOpts) (*G.Node, error) {
+func newLRN(eng Engine, x *G.Node, o LRNOpts) (*G.Node, error) {
 	if _, err := checkFloat(x); err != nil {
 		return nil, errors.Wrap(err, "ops.LRN")
 	}
@@ -41,7 +41,7 @@ func newLRN(x *G.Node, o LRNOpts) (*G.Node, error) {
 	}
 	s := shapeOf(x)
 	p := lrnParams{N: s[0], C: s[1], H: s[2], W: s[3], Opts: o}
-	return apply(&lrnOp{opMeta: newMeta("LRN", p), p: p}, x)
+	return apply(&lrnOp{opMeta: newMeta("LRN", p).with(eng), p: p}, x)
 }
 
 func (op *lrnOp) Arity() int         { return 1 }
@@ -130,7 +130,7 @@ func lrnDo[T float](op *lrnOp, vs []G.Value) (G.Value, error) {
 }
 
 func (op *lrnOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := apply(&lrnGradOp{opMeta: newMeta("LRNGrad", op.p), p: op.p}, inputs[0], output, grad)
+	dx, err := apply(&lrnGradOp{opMeta: newMeta("LRNGrad", op.p).with(op.eng), p: op.p}, inputs[0], output, grad)
 	if err != nil {
 		return nil, err
 	}

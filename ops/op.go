@@ -19,12 +19,32 @@ import (
 // opMeta implements the bookkeeping half of gorgonia.Op. name is the op's
 // kind followed by every parameter that changes its output (built with %+v
 // over the op's parameter struct), so hashing the name covers every field.
+//
+// eng is the engine the op's float32 kernels run on, fixed when the op is
+// built (ops.With); a graph's backward ops inherit their forward op's.
 type opMeta struct {
 	name string
+	eng  Engine
 }
 
 func newMeta(kind string, params any) opMeta {
-	return opMeta{name: fmt.Sprintf("%s%+v", kind, params)}
+	return opMeta{name: fmt.Sprintf("%s%+v", kind, params), eng: Reference{}}
+}
+
+// with returns m bound to engine e (nil: the reference engine).
+func (m opMeta) with(e Engine) opMeta {
+	if e != nil {
+		m.eng = e
+	}
+	return m
+}
+
+// engine returns the op's engine.
+func (m opMeta) engine() Engine {
+	if m.eng == nil {
+		return Reference{}
+	}
+	return m.eng
 }
 
 func (m opMeta) ReturnsPtr() bool      { return false }

@@ -17,8 +17,8 @@ import (
 // shared slots instead, so that an output whose last reader has run lends
 // its memory to a later output.
 
-// planned is implemented by the forward ops whose single output buffer can
-// be given to a plan: they write every element of it on each run, never
+// planned is implemented by the ops whose single output buffer can be
+// given to a plan: they write every element of it on each run, never
 // return a view of an input, and keep no reference to the output between
 // runs.
 type planned interface {
@@ -35,6 +35,19 @@ func (op *gemmOp) outBuffer() *outBuf          { return &op.out }
 func (op *reluOp) outBuffer() *outBuf          { return &op.out }
 func (op *bnOp) outBuffer() *outBuf            { return &op.out }
 func (op *softmaxOp) outBuffer() *outBuf       { return &op.out }
+func (op *dropoutOp) outBuffer() *outBuf       { return &op.out }
+
+// Backward ops: the gradients of activations. (The filter and bias
+// gradients of convolutions are parameter gradients, read after the run,
+// and convBiasGradOp reads convFilterGradOp's second buffer: not planned.)
+func (op *convDataGradOp) outBuffer() *outBuf { return &op.out }
+func (op *poolGradOp) outBuffer() *outBuf     { return &op.out }
+func (op *lrnGradOp) outBuffer() *outBuf      { return &op.out }
+func (op *reluGradOp) outBuffer() *outBuf     { return &op.out }
+func (op *dropoutGradOp) outBuffer() *outBuf  { return &op.out }
+func (op *softmaxGradOp) outBuffer() *outBuf  { return &op.out }
+func (op *sceGradOp) outBuffer() *outBuf      { return &op.out }
+func (op *bnGradOp) outBuffer() *outBuf       { return &op.out }
 
 // bufSlot is memory shared by the outputs a plan assigned to it, whose
 // lifetimes do not overlap. n is the largest of them, in elements; the
@@ -75,11 +88,13 @@ type PlanStats struct {
 // which is deterministic), and that no one reads an intermediate value
 // after the run: only the values of the nodes in keep and of the graph's
 // roots stay valid (they get buffers of their own), every other output is
-// overwritten later in the same run. Outputs read by ops of other packages
-// (Gorgonia's reshape, which may return a view) are kept too. Call it once,
+// overwritten later in the same run. An output read by an op of another
+// package (Gorgonia's reshape returns a view, its element-wise ops may work
+// in place) lives as long as that op's output. Call it once,
 // after the graph is complete and before its first run; ops that already
-// ran drop the buffer they had. It is meant for inference graphs: a graph
-// with backward ops reads forward outputs late, so little would be shared.
+// ran drop the buffer they had. In a training graph the forward outputs
+// that backward ops read live until then, and the gradients of the
+// activations share slots among themselves.
 func PlanBuffers(g *G.ExprGraph, keep ...*G.Node) (PlanStats, error) {
 	var st PlanStats
 	if g == nil {
@@ -97,30 +112,40 @@ func PlanBuffers(g *G.ExprGraph, keep ...*G.Node) (PlanStats, error) {
 	for i, n := range order {
 		step[n] = i
 	}
-	const forever = int(^uint(0) >> 1)
-	lastUse := make(map[*G.Node]int, len(order))
-	uses := map[planned]int{}
-	for _, n := range order {
-		if op, ok := n.Op().(planned); ok {
-			uses[op]++
-		}
-	}
-	for _, n := range order {
-		_, plannedReader := n.Op().(planned)
-		for _, c := range graphChildren(g, n) {
-			u := step[n]
-			if !plannedReader {
-				u = forever
-			}
-			lastUse[c] = max(lastUse[c], u)
-		}
-	}
 	kept := map[*G.Node]bool{}
 	for _, n := range keep {
 		kept[n] = true
 	}
 	for _, n := range g.Roots() {
 		kept[n] = true
+	}
+	// lastUse[n]: the last step that may read n's buffer. An op of another
+	// package (Gorgonia's reshape returns a view; its element-wise ops may
+	// overwrite an input in place) may return its input's memory, so its
+	// input lives as long as its output does. Readers run after n, so a
+	// pass in reverse order sees them first.
+	const forever = int(^uint(0) >> 1)
+	lastUse := make(map[*G.Node]int, len(order))
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		end := -1
+		if kept[n] {
+			end = forever
+		}
+		for _, r := range graphReaders(g, n) {
+			u := step[r]
+			if _, ok := r.Op().(planned); !ok {
+				u = max(u, lastUse[r])
+			}
+			end = max(end, u)
+		}
+		lastUse[n] = end
+	}
+	uses := map[planned]int{}
+	for _, n := range order {
+		if op, ok := n.Op().(planned); ok {
+			uses[op]++
+		}
 	}
 
 	type live struct {
@@ -135,12 +160,9 @@ func PlanBuffers(g *G.ExprGraph, keep ...*G.Node) (PlanStats, error) {
 		if !ok || uses[op] != 1 || kept[n] {
 			continue
 		}
-		end, read := lastUse[n]
-		if !read {
-			continue // unread outputs are roots, kept above
-		}
-		if end == forever {
-			continue
+		end := lastUse[n]
+		if end == forever || end < i {
+			continue // kept, or read by nothing
 		}
 		// Release the slots whose occupant's last reader ran before step i.
 		k := 0
@@ -186,9 +208,9 @@ func PlanBuffers(g *G.ExprGraph, keep ...*G.Node) (PlanStats, error) {
 	return st, nil
 }
 
-// graphChildren returns the inputs of n in g.
-func graphChildren(g *G.ExprGraph, n *G.Node) []*G.Node {
-	it := g.From(n.ID())
+// graphReaders returns the nodes of g that take n as an input.
+func graphReaders(g *G.ExprGraph, n *G.Node) []*G.Node {
+	it := g.To(n.ID())
 	var out []*G.Node
 	for it.Next() {
 		if c, ok := it.Node().(*G.Node); ok {

@@ -126,3 +126,38 @@ func TestPlanBuffersNil(t *testing.T) {
 		t.Fatal("nil graph: no error")
 	}
 }
+
+// TestPlanBuffersTraining plans a training graph (forward, loss, Gorgonia's
+// symbolic gradients with their fan-out sums, dropout, batch norm) keeping
+// the loss and the parameter gradients: they equal the unplanned graph's
+// bit for bit, on repeated runs.
+func TestPlanBuffersTraining(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		g0, loss0, _, grads0 := smallNet(t, dt, 4)
+		vm0 := G.NewTapeMachine(g0)
+		defer vm0.Close()
+		g1, loss1, _, grads1 := smallNet(t, dt, 4)
+		st, err := ops.PlanBuffers(g1, append(G.Nodes{loss1}, grads1...)...)
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		t.Logf("%v: %+v", dt, st)
+		if st.Outputs < 10 || st.Slots >= st.Outputs {
+			t.Errorf("%v: plan %+v shares too little", dt, st)
+		}
+		vm1 := G.NewTapeMachine(g1)
+		defer vm1.Close()
+		for run := 0; run < 2; run++ {
+			for _, vm := range []G.VM{vm0, vm1} {
+				vm.Reset()
+				if err := vm.RunAll(); err != nil {
+					t.Fatalf("%+v", err)
+				}
+			}
+			assertExact(t, dt.String()+" loss", values(t, loss1.Value()), values(t, loss0.Value()))
+			for i := range grads0 {
+				assertExact(t, dt.String()+" gradient of "+grads0[i].Name(), values(t, grads1[i].Value()), values(t, grads0[i].Value()))
+			}
+		}
+	}
+}

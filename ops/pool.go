@@ -97,7 +97,7 @@ var (
 
 func (op *poolOp) isMax() bool { return op.p.Kind == "max" }
 
-func newPool(x *G.Node, kind string, o PoolOpts, outH, outW int) (*G.Node, error) {
+func newPool(eng Engine, x *G.Node, kind string, o PoolOpts, outH, outW int) (*G.Node, error) {
 	ctx := map[string]string{"max": "ops.MaxPool2D", "avg": "ops.AvgPool2D", "adaptive": "ops.AdaptiveAvgPool2D", "global": "ops.GlobalAvgPool2D"}[kind]
 	if _, err := checkFloat(x); err != nil {
 		return nil, errors.Wrap(err, ctx)
@@ -151,7 +151,7 @@ func newPool(x *G.Node, kind string, o PoolOpts, outH, outW int) (*G.Node, error
 	}
 	p.OutH, p.OutW = op.h.Out, op.w.Out
 	op.p = p
-	op.opMeta = newMeta("Pool2D", p)
+	op.opMeta = newMeta("Pool2D", p).with(eng)
 	return apply(op, x)
 }
 
@@ -411,7 +411,7 @@ func avgPoolPlane[T float](op *poolOp, x, y []T) {
 }
 
 func (op *poolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	gop := &poolGradOp{opMeta: newMeta("Pool2DGrad", op.p), fwd: op}
+	gop := &poolGradOp{opMeta: newMeta("Pool2DGrad", op.p).with(op.eng), fwd: op}
 	var dx *G.Node
 	var err error
 	if op.isMax() {

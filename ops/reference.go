@@ -19,23 +19,27 @@ var _ Engine = Reference{}
 func (Reference) Name() string { return "reference" }
 
 // ConvForward computes y = conv(x, w) + b, then max(0, y) if relu.
-func (Reference) ConvForward(g ConvGeom, x, w, b, y []float32, relu bool) {
+func (Reference) ConvForward(g ConvGeom, x, w, b, y []float32, relu bool) error {
 	convForward(g, x, w, b, y, relu)
+	return nil
 }
 
 // ConvBackwardData computes dx from dy and w (dx is overwritten).
-func (Reference) ConvBackwardData(g ConvGeom, w, dy, dx []float32) {
+func (Reference) ConvBackwardData(g ConvGeom, w, dy, dx []float32) error {
 	convBackwardData(g, w, dy, dx)
+	return nil
 }
 
 // ConvBackwardFilter computes dw (and db when non-nil) from x and dy.
-func (Reference) ConvBackwardFilter(g ConvGeom, x, dy, dw, db []float32) {
+func (Reference) ConvBackwardFilter(g ConvGeom, x, dy, dw, db []float32) error {
 	convBackwardFilter(g, x, dy, dw, db)
+	return nil
 }
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C in row-major storage.
-func (Reference) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (Reference) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
 	gemmBLAS(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return nil
 }
 
 // float is the element type of the generic kernels.

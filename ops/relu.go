@@ -19,7 +19,7 @@ var (
 	_ G.SDOp = (*reluOp)(nil)
 )
 
-func newReLU(x *G.Node) (*G.Node, error) {
+func newReLU(eng Engine, x *G.Node) (*G.Node, error) {
 	if _, err := checkFloat(x); err != nil {
 		return nil, errors.Wrap(err, "ops.ReLU")
 	}
@@ -27,7 +27,7 @@ func newReLU(x *G.Node) (*G.Node, error) {
 	if len(s) == 0 {
 		return nil, errors.Errorf("ops.ReLU: %v is a scalar, want a tensor", x.Name())
 	}
-	return apply(&reluOp{opMeta: newMeta("ReLU", s), shape: s.Clone()}, x)
+	return apply(&reluOp{opMeta: newMeta("ReLU", s).with(eng), shape: s.Clone()}, x)
 }
 
 func (op *reluOp) Arity() int                                     { return 1 }
@@ -56,7 +56,7 @@ func reluDo[T float](op *reluOp, vs []G.Value) (G.Value, error) {
 }
 
 func (op *reluOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := apply(newReLUGrad(op.shape), output, grad)
+	dx, err := apply(newReLUGrad(op.eng, op.shape), output, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -73,8 +73,8 @@ type reluGradOp struct {
 
 var _ G.Op = (*reluGradOp)(nil)
 
-func newReLUGrad(s tensor.Shape) *reluGradOp {
-	return &reluGradOp{opMeta: newMeta("ReLUGrad", s), shape: s.Clone()}
+func newReLUGrad(eng Engine, s tensor.Shape) *reluGradOp {
+	return &reluGradOp{opMeta: newMeta("ReLUGrad", s).with(eng), shape: s.Clone()}
 }
 
 func (op *reluGradOp) Arity() int { return 2 }

@@ -15,6 +15,13 @@ import (
 // gradients for every parameter, in dtype dt.
 func smallNet(t testing.TB, dt tensor.Dtype, batch int) (*G.ExprGraph, *G.Node, G.Nodes, G.Nodes) {
 	t.Helper()
+	return smallNetOn(t, nil, dt, batch)
+}
+
+// smallNetOn is smallNet with its ops bound to engine e.
+func smallNetOn(t testing.TB, e ops.Engine, dt tensor.Dtype, batch int) (*G.ExprGraph, *G.Node, G.Nodes, G.Nodes) {
+	t.Helper()
+	o := ops.With(e)
 	rng := rand.New(rand.NewPCG(3, 4))
 	g := G.NewGraph()
 	val := func(shape ...int) tensor.Tensor {
@@ -64,18 +71,18 @@ func smallNet(t testing.TB, dt tensor.Dtype, batch int) (*G.ExprGraph, *G.Node, 
 		}
 		return n
 	}
-	h := must(ops.Conv2D(x, w1, b1, ops.ConvOpts{StrideH: 2, StrideW: 2, Pad: ops.Same(1), ReLU: true, NoInputGrad: true}))
-	h = must(ops.MaxPool2D(h, ops.PoolOpts{KernelH: 3, KernelW: 3, StrideH: 1, StrideW: 1, Pad: ops.Same(1), CeilMode: true}))
-	h = must(ops.LRN(h, ops.LRNOpts{Size: 5, Alpha: 1e-4, Beta: 0.75, K: 1}))
-	a := must(ops.Conv2D(h, w2, b2, ops.ConvOpts{ReLU: true}))
-	c := must(ops.Conv2D(h, w3, b3, ops.ConvOpts{Pad: ops.Same(1), ReLU: true}))
-	h = must(ops.ConcatChannels(a, c))
-	h = must(ops.BatchNorm(h, gamma, beta, st, true))
-	h = must(ops.GlobalAvgPool2D(h))
-	h = must(ops.Flatten(h))
-	h = must(ops.Dropout(h, 0.2, rs, 0, true))
-	h = must(ops.Linear(h, wl, bl))
-	loss := must(ops.SoftmaxCrossEntropy(h, labels))
+	h := must(o.Conv2D(x, w1, b1, ops.ConvOpts{StrideH: 2, StrideW: 2, Pad: ops.Same(1), ReLU: true, NoInputGrad: true}))
+	h = must(o.MaxPool2D(h, ops.PoolOpts{KernelH: 3, KernelW: 3, StrideH: 1, StrideW: 1, Pad: ops.Same(1), CeilMode: true}))
+	h = must(o.LRN(h, ops.LRNOpts{Size: 5, Alpha: 1e-4, Beta: 0.75, K: 1}))
+	a := must(o.Conv2D(h, w2, b2, ops.ConvOpts{ReLU: true}))
+	c := must(o.Conv2D(h, w3, b3, ops.ConvOpts{Pad: ops.Same(1), ReLU: true}))
+	h = must(o.ConcatChannels(a, c))
+	h = must(o.BatchNorm(h, gamma, beta, st, true))
+	h = must(o.GlobalAvgPool2D(h))
+	h = must(o.Flatten(h))
+	h = must(o.Dropout(h, 0.2, rs, 0, true))
+	h = must(o.Linear(h, wl, bl))
+	loss := must(o.SoftmaxCrossEntropy(h, labels))
 	grads, err := G.Grad(loss, params...)
 	if err != nil {
 		t.Fatalf("%+v", err)

@@ -42,7 +42,7 @@ var (
 	_ G.SDOp = (*concatOp)(nil)
 )
 
-func newConcat(xs ...*G.Node) (*G.Node, error) {
+func newConcat(eng Engine, xs ...*G.Node) (*G.Node, error) {
 	if len(xs) == 0 {
 		return nil, errors.New("ops.ConcatChannels: no inputs")
 	}
@@ -68,7 +68,7 @@ func newConcat(xs ...*G.Node) (*G.Node, error) {
 	op.opMeta = newMeta("ConcatChannels", struct {
 		N, H, W int
 		C       []int
-	}{op.n, op.h, op.w, cs})
+	}{op.n, op.h, op.w, cs}).with(eng)
 	return apply(op, xs...)
 }
 
@@ -132,7 +132,7 @@ func (op *concatOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	for i, c := range op.cs {
 		p := sliceChParams{N: op.n, C: op.total(), H: op.h, W: op.w, From: off, To: off + c}
 		var err error
-		if ret[i], err = apply(&sliceChannelsOp{opMeta: newMeta("SliceChannels", p), p: p}, grad); err != nil {
+		if ret[i], err = apply(&sliceChannelsOp{opMeta: newMeta("SliceChannels", p).with(op.eng), p: p}, grad); err != nil {
 			return nil, err
 		}
 		off += c

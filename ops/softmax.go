@@ -45,7 +45,7 @@ var (
 	_ G.SDOp = (*softmaxOp)(nil)
 )
 
-func newSoftmax(x *G.Node) (*G.Node, error) {
+func newSoftmax(eng Engine, x *G.Node) (*G.Node, error) {
 	if _, err := checkFloat(x); err != nil {
 		return nil, errors.Wrap(err, "ops.Softmax")
 	}
@@ -53,7 +53,7 @@ func newSoftmax(x *G.Node) (*G.Node, error) {
 		return nil, errors.Wrap(err, "ops.Softmax")
 	}
 	s := shapeOf(x)
-	return apply(&softmaxOp{opMeta: newMeta("Softmax", s), n: s[0], k: s[1]}, x)
+	return apply(&softmaxOp{opMeta: newMeta("Softmax", s).with(eng), n: s[0], k: s[1]}, x)
 }
 
 func (op *softmaxOp) Arity() int         { return 1 }
@@ -84,7 +84,7 @@ func softmaxDo[T float](op *softmaxOp, vs []G.Value) (G.Value, error) {
 }
 
 func (op *softmaxOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := apply(&softmaxGradOp{opMeta: newMeta("SoftmaxGrad", [2]int{op.n, op.k}), n: op.n, k: op.k}, output, grad)
+	dx, err := apply(&softmaxGradOp{opMeta: newMeta("SoftmaxGrad", [2]int{op.n, op.k}).with(op.eng), n: op.n, k: op.k}, output, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ var (
 	_ G.SDOp = (*sceOp)(nil)
 )
 
-func newSCE(logits, labels *G.Node) (*G.Node, error) {
+func newSCE(eng Engine, logits, labels *G.Node) (*G.Node, error) {
 	if _, err := checkFloat(logits, labels); err != nil {
 		return nil, errors.Wrap(err, "ops.SoftmaxCrossEntropy")
 	}
@@ -166,7 +166,7 @@ func newSCE(logits, labels *G.Node) (*G.Node, error) {
 	if s[0] == 0 || s[1] == 0 {
 		return nil, errors.Errorf("ops.SoftmaxCrossEntropy: empty logits %v", s)
 	}
-	return apply(&sceOp{opMeta: newMeta("SoftmaxCrossEntropy", s), n: s[0], k: s[1]}, logits, labels)
+	return apply(&sceOp{opMeta: newMeta("SoftmaxCrossEntropy", s).with(eng), n: s[0], k: s[1]}, logits, labels)
 }
 
 func (op *sceOp) Arity() int { return 2 }
@@ -223,7 +223,7 @@ func sceDo[T float](op *sceOp, vs []G.Value) (G.Value, error) {
 }
 
 func (op *sceOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := apply(&sceGradOp{opMeta: newMeta("SoftmaxCrossEntropyGrad", [2]int{op.n, op.k}), n: op.n, k: op.k}, inputs[0], inputs[1], grad)
+	dx, err := apply(&sceGradOp{opMeta: newMeta("SoftmaxCrossEntropyGrad", [2]int{op.n, op.k}).with(op.eng), n: op.n, k: op.k}, inputs[0], inputs[1], grad)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,21 @@ type Param struct {
 	// convolution and fully connected weights and clear it for biases and
 	// batch-normalisation scales and shifts.
 	Decay bool
+	// LRMult multiplies the learning rate for this parameter, as Caffe's
+	// lr_mult (10 on a new classifier is common); 0 means 1. To keep a
+	// parameter fixed, leave it out of the list (freeze it).
+	LRMult float64
+	// DecayMult multiplies WeightDecay for this parameter when Decay is
+	// set, as Caffe's decay_mult; 0 means 1 (clear Decay for no decay).
+	DecayMult float64
+}
+
+// mult returns m, or 1 for 0.
+func mult(m float64) float64 {
+	if m == 0 {
+		return 1
+	}
+	return m
 }
 
 // Tensor is a plain copy of one solver buffer (a velocity or an average):
@@ -192,6 +207,9 @@ func checkParams(params []Param, needGrad bool) ([]checked, error) {
 		}
 		if seen[p.Name] {
 			return nil, errors.Errorf("solvers: parameter name %q appears twice", p.Name)
+		}
+		if !(p.LRMult >= 0) || math.IsInf(p.LRMult, 0) || !(p.DecayMult >= 0) || math.IsInf(p.DecayMult, 0) {
+			return nil, errors.Errorf("solvers: parameter %q: multipliers lr %v, decay %v must be finite and not negative", p.Name, p.LRMult, p.DecayMult)
 		}
 		seen[p.Name] = true
 		w, err := access("value", p.Value)

@@ -93,11 +93,15 @@ func (c SGDConfig) resolved() (SGDConfig, error) {
 // (dampening 0). For each parameter, with g its gradient:
 //
 //	g = g * clip                        (clip = min(1, ClipNorm/(|G| + 1e-6)), |G| the global norm; 1 without clipping)
-//	g = g + WeightDecay * w             (only if the parameter's Decay is set)
+//	g = g + WeightDecay*DecayMult * w   (only if the parameter's Decay is set)
 //	v = g                               (first step for this parameter)
 //	v = Momentum * v + g                (later steps)
 //	d = g + Momentum * v  if Nesterov, else d = v
-//	w = w - lr * d
+//	w = w - lr*LRMult * d
+//
+// LRMult and DecayMult are the parameter's multipliers (Caffe's lr_mult and
+// decay_mult; 1 when zero). With both 1 this is exactly PyTorch's update;
+// other multipliers are PyTorch's per-parameter-group lr and weight_decay.
 //
 // Decay is taken from the weights, not from the velocity (Gorgonia's
 // Momentum solver takes it from the velocity), and the velocity of a
@@ -208,9 +212,9 @@ func (s *SGD) Step(params []Param) (StepInfo, error) {
 	for _, c := range cs {
 		wd := 0.0
 		if c.p.Decay {
-			wd = s.cfg.WeightDecay
+			wd = s.cfg.WeightDecay * mult(c.p.DecayMult)
 		}
-		u := update{lr: info.LR, scale: scale, clip: s.cfg.ClipNorm > 0, wd: wd, mu: mu, nesterov: s.cfg.Nesterov}
+		u := update{lr: info.LR * mult(c.p.LRMult), scale: scale, clip: s.cfg.ClipNorm > 0, wd: wd, mu: mu, nesterov: s.cfg.Nesterov}
 		var v buffer
 		if mu != 0 {
 			var ok bool

@@ -29,7 +29,46 @@ type Config struct {
 	// the dataset and its BatchSize from Batch; a zero Model (no Table) means
 	// inception.Mini(). Model.AuxWeight weighs the auxiliary losses (0.3 in
 	// the paper and the presets). On resume the checkpoint's model is used.
+	// With InitFrom the architecture is the source's; see InitFrom.
 	Model inception.Config
+
+	// InitFrom starts from the weights of a file (fine-tuning): any file
+	// eval.LoadModel reads, including a checkpoint of another class count.
+	// The network is the source's architecture with the dataset's classes;
+	// Model may be zero or name the same Variant, and its InputSize and
+	// AuxWeight, when not zero, override the source's. Every weight and
+	// batch-norm statistic whose name and shape match is loaded; the
+	// classifiers (inception.Classifiers) start afresh when the classes
+	// differ in count or names, and auxiliary heads missing from the
+	// source start afresh too; any other mismatch is an error naming the
+	// tensor. The input normalisation (means, stds) is the source's when it
+	// records one for the dataset's channels. A resumed run takes its
+	// weights from the checkpoint instead. Init, when set, is InitFrom
+	// already loaded (LoadInit) and is used instead of reading the file.
+	InitFrom string
+	Init     *InitWeights
+	// NoAux drops the auxiliary heads (their weights in the source are
+	// dropped too).
+	NoAux bool
+	// Freeze lists parameter-name prefixes ("conv1/", "inception_3"):
+	// matching parameters are not trained at all (no update, momentum,
+	// weight decay or Polyak averaging; batch norms whose scale and shift
+	// are frozen keep their running statistics), and the backward pass
+	// computes nothing that only they need. FreezeThrough adds every
+	// parameter of the main path from the input through the named layer
+	// (a row of the summary, as inception.Summary.Through resolves it, e.g.
+	// "inception_4e"). Each prefix must match a parameter.
+	Freeze        []string
+	FreezeThrough string
+	// LRMult and DecayMult multiply the learning rate and the weight decay
+	// of the parameters whose names start with a prefix (Caffe's lr_mult and
+	// decay_mult); where several match, the last one wins. A decay
+	// multiplier of 0 turns weight decay off for them; a learning-rate
+	// multiplier must be positive (freeze parameters instead).
+	LRMult, DecayMult []Mult
+	// Verbose makes the reporter list every tensor InitFrom loaded,
+	// re-initialised or dropped (the summary line is always reported).
+	Verbose bool
 	// Data is a dataset spec for data.Open ("mnist", "mnist:DIR",
 	// "folder:DIR", "synthetic:..."). Splits, when set, is used instead.
 	Data   string
@@ -84,14 +123,17 @@ type Config struct {
 	// files and reports. nil means one process (mpi.Local).
 	Comm mpi.Comm
 	// GradHook, if set, runs after the gradients of a step are computed
-	// (and averaged across ranks) and before the solver step. step counts
+	// (and averaged across ranks) and before the solver step, with the
+	// trainable parameters (frozen ones have no gradient). step counts
 	// completed steps. It may change Param.Grad in place.
 	GradHook func(step int64, params []*graph.Param) error
 }
 
 func (c Config) withDefaults() Config {
-	if len(c.Model.Table) == 0 {
+	if len(c.Model.Table) == 0 && c.InitFrom == "" && c.Init == nil {
+		eng := c.Model.Engine
 		c.Model = inception.Mini()
+		c.Model.Engine = eng
 	}
 	def := func(p *float64, v float64) {
 		if *p == 0 {
@@ -148,6 +190,15 @@ func (c Config) validate() error {
 	check(c.KeepLast > 0, "KeepLast %d must be positive", c.KeepLast)
 	check(c.Workers >= 0, "Workers %d must not be negative", c.Workers)
 	check(c.Model.AuxWeight >= 0 && finite(c.Model.AuxWeight), "Model.AuxWeight %g must not be negative", c.Model.AuxWeight)
+	for _, p := range c.Freeze {
+		check(p != "", "Freeze has an empty prefix")
+	}
+	for _, m := range c.LRMult {
+		check(m.Prefix != "" && m.Value > 0 && finite(m.Value), "LRMult %s=%g: want a prefix and a positive multiplier (freeze parameters instead of 0)", m.Prefix, m.Value)
+	}
+	for _, m := range c.DecayMult {
+		check(m.Prefix != "" && m.Value >= 0 && finite(m.Value), "DecayMult %s=%g: want a prefix and a multiplier >= 0", m.Prefix, m.Value)
+	}
 	if len(bad) > 0 {
 		return errors.Errorf("train: %s", strings.Join(bad, "; "))
 	}
@@ -208,6 +259,12 @@ type recipe struct {
 	PolyakDecay   float64
 	Augment       bool
 	Seed          uint64
+	InitFrom      string
+	NoAux         bool
+	Freeze        []string
+	FreezeThrough string
+	LRMult        []Mult
+	DecayMult     []Mult
 }
 
 func (c Config) recipe() recipe {
@@ -217,7 +274,15 @@ func (c Config) recipe() recipe {
 	}
 	return recipe{d, c.Batch, c.Comm.Size(), c.StepsPerEpoch, c.LR, c.Momentum, c.WeightDecay, c.Schedule,
 		c.StepGamma, c.StepPeriod, c.PolyPower, c.WarmupEpochs, c.WarmupStart, c.Polyak, c.PolyakStart,
-		c.PolyakDecay, c.Augment, c.Seed}
+		c.PolyakDecay, c.Augment, c.Seed, c.initPath(), c.NoAux, c.Freeze, c.FreezeThrough, c.LRMult, c.DecayMult}
+}
+
+// initPath is the source of the initial weights ("" for none).
+func (c Config) initPath() string {
+	if c.Init != nil {
+		return c.Init.Path
+	}
+	return c.InitFrom
 }
 
 // diffRecipe lists the settings in which a and b differ, by JSON field.

@@ -78,9 +78,22 @@
 //
 // Images are normalised with the MNIST statistics for MNIST, ImageNet's for
 // photographs of varying size, and otherwise with per-channel statistics of
-// the first 1000 training images. Without Config.Augment, training images
+// the first 1000 training images; a run started from other weights
+// (Config.InitFrom) uses theirs when they record them, and a resumed run its
+// checkpoint's. Without Config.Augment, training images
 // are only resized to the input size; with it, they get the paper's
 // augmentation (data.TrainTransform). A batch made short by an unreadable
 // image is padded by repeating its own images, because the training graph
 // has a fixed batch size.
+//
+// # Fine-tuning
+//
+// Config.InitFrom starts from the weights of any file eval.LoadModel reads:
+// tensors whose names and shapes match are loaded, the classifiers start
+// afresh when the classes differ (checkpoint.Checkpoint.Transfer).
+// Config.Freeze and Config.FreezeThrough freeze parameters: the model is
+// built with inception.Options.Frozen, so the solver never sees them and the
+// backward pass computes only what the trainable ones need. Config.LRMult and
+// Config.DecayMult scale the rate and the decay per parameter-name prefix.
+// Every step's loss goes to StepsFile, and the curves plot it.
 package train

@@ -67,7 +67,7 @@ func (r *run) endEpoch(ctx context.Context, epoch int, acc sums) (Metrics, bool,
 		if err := writeMetrics(filepath.Join(r.cfg.Out, MetricsFile), r.history); err != nil {
 			return m, false, err
 		}
-		if err := PlotCurves(filepath.Join(r.cfg.Out, CurvesFile), r.history); err != nil {
+		if err := PlotCurves(filepath.Join(r.cfg.Out, CurvesFile), r.history, r.steplog.points()); err != nil {
 			return m, false, err
 		}
 	}

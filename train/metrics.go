@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -107,9 +108,13 @@ func writeAtomic(path string, b []byte) error {
 	return nil
 }
 
-// PlotCurves draws the losses (top) and accuracies (bottom) of ms per epoch
-// into a PNG written atomically to path.
-func PlotCurves(path string, ms []Metrics) error {
+// PlotCurves draws the losses (top) and accuracies (bottom) into a PNG
+// written atomically to path, with epochs on both x axes. The training loss
+// is drawn per step from steps (the raw batch losses faint, a moving
+// average over about a twentieth of the steps bold), so that a run of one
+// epoch shows a curve; without steps it is the per-epoch mean of ms. The
+// validation loss and the accuracies are per epoch.
+func PlotCurves(path string, ms []Metrics, steps []StepLoss) error {
 	xy := func(f func(Metrics) float64) plotter.XYs {
 		pts := make(plotter.XYs, len(ms))
 		for i, m := range ms {
@@ -123,7 +128,7 @@ func PlotCurves(path string, ms []Metrics) error {
 		color.RGBA{R: 44, G: 160, B: 44, A: 255},
 		color.RGBA{R: 214, G: 39, B: 40, A: 255},
 	}
-	panel := func(title, ylabel string, names []string, fs []func(Metrics) float64) (*plot.Plot, error) {
+	panel := func(title, ylabel string, names []string, fs []func(Metrics) float64, first int) (*plot.Plot, error) {
 		p := plot.New()
 		p.Title.Text = title
 		p.X.Label.Text = "epoch"
@@ -134,19 +139,30 @@ func PlotCurves(path string, ms []Metrics) error {
 			if err != nil {
 				return nil, err
 			}
-			l.Color, s.Color = colors[i%len(colors)], colors[i%len(colors)]
+			c := colors[(first+i)%len(colors)]
+			l.Color, s.Color = c, c
 			p.Add(l, s)
 			p.Legend.Add(names[i], l, s)
 		}
 		p.Add(plotter.NewGrid())
 		return p, nil
 	}
-	loss, err := panel("Loss", "cross-entropy", []string{"train (main)", "train (total)", "validation"},
-		[]func(Metrics) float64{
-			func(m Metrics) float64 { return m.Loss },
-			func(m Metrics) float64 { return m.TotalLoss },
-			func(m Metrics) float64 { return m.ValLoss },
-		})
+	var loss *plot.Plot
+	var err error
+	if len(steps) > 0 {
+		loss, err = panel("Loss", "cross-entropy", []string{"validation"},
+			[]func(Metrics) float64{func(m Metrics) float64 { return m.ValLoss }}, 2)
+		if err == nil {
+			err = addStepLoss(loss, steps, colors[0])
+		}
+	} else {
+		loss, err = panel("Loss", "cross-entropy", []string{"train (main)", "train (total)", "validation"},
+			[]func(Metrics) float64{
+				func(m Metrics) float64 { return m.Loss },
+				func(m Metrics) float64 { return m.TotalLoss },
+				func(m Metrics) float64 { return m.ValLoss },
+			}, 0)
+	}
 	if err != nil {
 		return errors.Wrap(err, "train: curves")
 	}
@@ -155,7 +171,7 @@ func PlotCurves(path string, ms []Metrics) error {
 			func(m Metrics) float64 { return m.TrainTop1 },
 			func(m Metrics) float64 { return m.ValTop1 },
 			func(m Metrics) float64 { return m.ValTop5 },
-		})
+		}, 0)
 	if err != nil {
 		return errors.Wrap(err, "train: curves")
 	}
@@ -171,4 +187,38 @@ func PlotCurves(path string, ms []Metrics) error {
 		return errors.Wrap(err, "train: curves")
 	}
 	return writeAtomic(path, buf.Bytes())
+}
+
+// addStepLoss adds the per-step training loss to p: the raw values faint,
+// their trailing moving average bold.
+func addStepLoss(p *plot.Plot, steps []StepLoss, c color.Color) error {
+	raw := make(plotter.XYs, len(steps))
+	for i, s := range steps {
+		raw[i].X, raw[i].Y = s.Epoch, s.Loss
+	}
+	w := min(max(len(steps)/20, 1), 200)
+	smooth := make(plotter.XYs, len(steps))
+	sum := 0.0
+	for i := range steps {
+		sum += raw[i].Y
+		if i >= w {
+			sum -= raw[i-w].Y
+		}
+		smooth[i].X, smooth[i].Y = raw[i].X, sum/float64(min(i+1, w))
+	}
+	lr, err := plotter.NewLine(raw)
+	if err != nil {
+		return err
+	}
+	r, g, b, _ := c.RGBA()
+	lr.Color = color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: 70}
+	ls, err := plotter.NewLine(smooth)
+	if err != nil {
+		return err
+	}
+	ls.Color, ls.Width = c, 2*vg.Points(1)
+	p.Add(lr, ls)
+	p.Legend.Add("train per step (raw)", lr)
+	p.Legend.Add(fmt.Sprintf("train (mean of %d steps)", w), ls)
+	return nil
 }

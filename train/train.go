@@ -18,6 +18,7 @@ import (
 
 	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/data"
+	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/mpi"
 	"github.com/goinception/googlenet/solvers"
@@ -113,13 +114,15 @@ type run struct {
 	stds     []float32
 	model    *inception.Model
 	opt      *solvers.SGD
-	ps       []solvers.Param
+	ps       []solvers.Param // the trainable parameters, as the solver sees them
+	train    []*graph.Param  // the same, as the model has them
 	buckets  *mpi.Buckets
 	loader   *data.Loader
 	par      *epochOrder // the ranks' view of each epoch (nil for one process)
 	val      *data.Loader
 	steps    int // per epoch
 	history  []Metrics
+	steplog  *stepLog // rank 0
 	lastCkpt string
 }
 
@@ -238,9 +241,34 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	cfg := r.cfg
 	c, h, w := r.splits.Train.Shape()
 	mc := cfg.Model
-	if ck != nil {
+	var init *InitWeights
+	switch {
+	case ck != nil:
 		mc = ck.Meta.Config
-	} else {
+		mc.Engine = cfg.Model.Engine // not stored: the run's engine
+		if len(ck.Meta.Means) == c && len(ck.Meta.Stds) == c {
+			r.means, r.stds = ck.Meta.Means, ck.Meta.Stds
+		}
+	case cfg.Init != nil || cfg.InitFrom != "":
+		init = cfg.Init
+		if init == nil {
+			var err error
+			if init, err = LoadInit(cfg.InitFrom); err != nil {
+				return err
+			}
+		}
+		var err error
+		if mc, err = cfg.initConfig(init, len(r.classes), c); err != nil {
+			return err
+		}
+		means, stds, _, err := contractStats(init.Input)
+		if err != nil {
+			return errors.Wrapf(err, "train: init from %s", init.Path)
+		}
+		if len(means) == c {
+			r.means, r.stds = means, stds
+		}
+	default:
 		mc.Classes = len(r.classes)
 		mc.InChannels = c
 		if mc.InputSize == 0 {
@@ -249,6 +277,9 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 		mc.Seed = cfg.Seed
 	}
 	mc.BatchSize = cfg.Batch
+	if cfg.NoAux && ck == nil {
+		mc = withoutAux(mc)
+	}
 	if mc.Classes != len(r.classes) || mc.InChannels != c {
 		return errors.Errorf("train: the checkpoint's model takes %d classes of %d channels, the dataset has %d of %d", mc.Classes, mc.InChannels, len(r.classes), c)
 	}
@@ -289,14 +320,28 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	if r.steps == 0 {
 		return errors.Errorf("train: %d training images on each of %d ranks make no full batch of %d", r.splits.Train.Len()/world, world, cfg.Batch)
 	}
-	if r.model, err = inception.New(mc); err != nil {
+	frozen, err := cfg.frozenPrefixes(mc)
+	if err != nil {
+		return err
+	}
+	var isFrozen func(string) bool
+	if len(frozen) > 0 {
+		isFrozen = func(name string) bool { return hasAnyPrefix(name, frozen) }
+	}
+	if r.model, err = inception.NewWith(mc, inception.Options{Frozen: isFrozen}); err != nil {
 		return errors.Wrap(err, "train: model")
+	}
+	if err := cfg.checkPrefixes(r.model); err != nil {
+		return err
 	}
 	if r.opt, err = solvers.NewSGD(cfg.sgdConfig(r.steps)); err != nil {
 		return errors.Wrap(err, "train: solver")
 	}
-	for _, p := range r.model.Params() {
-		r.ps = append(r.ps, solvers.Param{Name: p.Name, Value: p.Value(), Decay: p.Decay})
+	r.ps, r.train = cfg.solverParams(r.model), r.model.Trainable()
+	if init != nil {
+		if err := r.transfer(init); err != nil {
+			return err
+		}
 	}
 	if ck != nil {
 		if err := ck.Apply(r.model); err != nil {
@@ -319,12 +364,13 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 }
 
 // setupParallel lays out the gradient buckets and gives every rank rank 0's
-// weights.
+// trainable weights (frozen ones are the same on every rank: the same
+// initialisation or source file).
 func (r *run) setupParallel() error {
 	var names []string
 	var lens []int
 	var ws [][]float32
-	for _, p := range r.model.Params() {
+	for _, p := range r.train {
 		v, ok := p.Value().Data().([]float32)
 		if !ok {
 			return errors.New("train: data-parallel training needs a float32 model")
@@ -401,6 +447,15 @@ func (r *run) loop(ctx context.Context, ck *checkpoint.Checkpoint, ckPath string
 		if err := writeMetrics(metricsPath, r.history); err != nil {
 			return nil, err
 		}
+		var done int64
+		if ck != nil {
+			done = ck.Meta.Step
+		}
+		var err error
+		if r.steplog, err = openStepLog(filepath.Join(cfg.Out, StepsFile), done); err != nil {
+			return nil, err
+		}
+		defer r.steplog.close()
 	}
 	var nParams int64
 	for _, p := range r.model.Params() {
@@ -488,7 +543,7 @@ func (r *run) trainEpoch(ctx context.Context, epoch, start int, acc *sums) (bool
 		if err != nil {
 			return false, err
 		}
-		params := r.model.Params()
+		params := r.train
 		for i, p := range params {
 			r.ps[i].Grad = p.Grad
 		}
@@ -503,6 +558,10 @@ func (r *run) trainEpoch(ctx context.Context, epoch, start int, acc *sums) (bool
 		info, err := r.opt.Step(r.ps)
 		if err != nil {
 			return false, errors.Wrapf(err, "train: epoch %d step %d (losses %+v)", epoch+1, s+1, ls)
+		}
+		if err := r.steplog.add(StepLoss{Step: info.Step, Epoch: float64(info.Step) / float64(r.steps),
+			Loss: ls.Main, Total: ls.Total, LR: info.LR}); err != nil {
+			return false, err
 		}
 		acc.Steps++
 		acc.Images += b.N

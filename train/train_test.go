@@ -202,18 +202,17 @@ func TestResumeBitIdenticalCPU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three small training runs")
 	}
-	prev, prevBLAS := ops.CurrentEngine(), G.WhichBLAS()
-	ops.SetEngine(cpu.New(cpu.Options{}))
+	prevBLAS := G.WhichBLAS()
 	cpu.UseWithGorgonia()
-	defer func() {
-		ops.SetEngine(prev)
-		G.Use(prevBLAS)
-	}()
-	checkResume(t)
+	defer G.Use(prevBLAS)
+	checkResumeOn(t, cpu.New(cpu.Options{}))
 }
 
-func checkResume(t *testing.T) {
+func checkResume(t *testing.T) { checkResumeOn(t, nil) }
+
+func checkResumeOn(t *testing.T, e ops.Engine) {
 	cfg := smallConfig(t.TempDir())
+	cfg.Model.Engine = e
 	cfg.Polyak = true
 	cfg.PolyakStart = 2
 	full, err := Run(context.Background(), cfg, nil)

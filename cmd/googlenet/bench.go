@@ -35,6 +35,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.Iters, "iters", 10, "timed iterations (the median is reported)")
 	fs.IntVar(&c.Warmup, "warmup", 2, "untimed iterations first (0: none)")
 	fs.IntVar(&c.InputSize, "input", 0, "input height and width (0: the variant's default, 224 or 28 for mini)")
+	fs.StringVar(&c.FreezeThrough, "freeze-through", "", "with --mode train: freeze the main path through this layer (e.g. inception_4e), as fine-tuning with a frozen trunk does")
 	fs.StringVar(&c.Engine, "engine", bench.EngineCPU, "cpu (fast engine) or reference (pure-Go spec)")
 	device := addDeviceFlag(fs)
 	seed := fs.Uint64("seed", 1, "seed of weights and inputs")
@@ -45,7 +46,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (model build included) to this file")
 	rounds := fs.Int("rounds", 1, "repeat the measurement (the peer, then ours, with --peer) and report medians over the rounds; peak RSS is from the first round")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--device cpu] [--engine cpu|reference] [--json] [--peer SCRIPT.py|SCRIPT.mjs] [--rounds R]")
+		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--freeze-through L] [--device cpu] [--engine cpu|reference] [--json] [--peer SCRIPT.py|SCRIPT.mjs] [--rounds R]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
@@ -205,7 +206,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if *rounds > 1 {
 		of = fmt.Sprintf("median of %d rounds of %d iterations; min %.1f, max %.1f in the first", *rounds, r.Iters, r.MinMs, r.MaxMs)
 	}
-	fmt.Fprintf(stdout, "ours:  %s %s batch %d input %d, %s, %d threads\n", r.Variant, r.Mode, r.Batch, r.InputSize, r.Engine, r.Threads)
+	mode := r.Mode
+	if r.FreezeThrough != "" {
+		mode += " frozen through " + r.FreezeThrough
+	}
+	fmt.Fprintf(stdout, "ours:  %s %s batch %d input %d, %s, %d threads\n", r.Variant, mode, r.Batch, r.InputSize, r.Engine, r.Threads)
 	fmt.Fprintf(stdout, "       %.2f img/s, %.1f ms/batch (%s), %.1f GFLOP/s, peak RSS %s\n",
 		r.ImgPerS, r.MsPerBatch, of, r.GFLOPs, mib(r.PeakRSSBytes))
 	fmt.Fprintf(stdout, "       CPU time %.1f ms/batch (all threads); RSS after warm-up %s, at end %s\n", r.CPUMsPerBatch, mib(r.RSSAfterWarm), mib(r.RSSAtEnd))

@@ -6,12 +6,9 @@ import (
 	"math"
 	"strings"
 	"testing"
-
-	"github.com/goinception/googlenet/ops"
 )
 
 func TestBenchJSON(t *testing.T) {
-	defer ops.SetEngine(nil)
 	var out, errb bytes.Buffer
 	code := run([]string{"bench", "--variant", "mini", "--mode", "train", "--batch", "2", "--iters", "1", "--warmup", "0", "--json"}, &out, &errb)
 	if code != 0 {
@@ -32,7 +29,6 @@ func TestBenchJSON(t *testing.T) {
 }
 
 func TestBenchText(t *testing.T) {
-	defer ops.SetEngine(nil)
 	var out, errb bytes.Buffer
 	if code := run([]string{"bench", "--variant", "mini", "--batch", "2", "--iters", "1"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
@@ -58,13 +54,11 @@ func TestBenchUsageErrors(t *testing.T) {
 			t.Errorf("bench %v: exit %d, want 2 (usage)", args, code)
 		}
 	}
-	ops.SetEngine(nil)
 }
 
 // TestBenchRounds checks that --rounds repeats the measurement and reports
 // every round and their median.
 func TestBenchRounds(t *testing.T) {
-	defer ops.SetEngine(nil)
 	var out, errb bytes.Buffer
 	code := run([]string{"bench", "--variant", "mini", "--batch", "2", "--iters", "3", "--warmup", "0", "--rounds", "3", "--json"}, &out, &errb)
 	if code != 0 {

@@ -76,7 +76,7 @@ func runDetectTrain(args []string, stdout, stderr io.Writer) int {
 	} else if ctxPad == 0 {
 		ctxPad = -1 // RegionOptions: negative is none
 	}
-	release, err := useDevice(*device, *engine, stderr)
+	eng, release, err := useDevice(*device, *engine, stderr)
 	if err != nil {
 		if exitCode(err) == 2 {
 			return usageErr("%v", err)
@@ -85,6 +85,7 @@ func runDetectTrain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer release()
+	mc.Engine = eng
 	ctx, stop := signalContext()
 	defer stop()
 	set, err := detection.OpenVOC(dir, *split, detection.VOCOptions{SkipBad: *skipBad})

@@ -52,18 +52,18 @@ func checkEngine(name string) error {
 	return nil
 }
 
-// setEngine installs the CPU compute engine named name.
-func setEngine(name string) error {
+// cpuEngine returns the CPU compute engine named name: cpu.New's engine
+// (which also takes Gorgonia's own matrix products, cpu.UseWithGorgonia) or
+// the reference engine.
+func cpuEngine(name string) (ops.Engine, error) {
 	if err := checkEngine(name); err != nil {
-		return err
+		return nil, err
 	}
 	if name == "cpu" {
-		ops.SetEngine(cpu.New(cpu.Options{}))
 		cpu.UseWithGorgonia()
-	} else {
-		ops.SetEngine(nil)
+		return cpu.New(cpu.Options{}), nil
 	}
-	return nil
+	return ops.Reference{}, nil
 }
 
 // deviceError is useDevice's error: usage says whether the flags were
@@ -84,32 +84,36 @@ func exitCode(err error) int {
 	return 2
 }
 
-// useDevice installs the engine of --device device (and, for cpu, of
-// --engine engine) for ops and Gorgonia, and returns the function that
-// releases it, to be deferred (it reports a failed release on stderr). With gpu the cuda Engine takes every
-// convolution and GEMM of package ops; Gorgonia's own matrix products (the
-// classifier) stay on the CPU engine.
-func useDevice(device, engine string, stderr io.Writer) (release func(), err error) {
+// useDevice returns the engine of --device device (and, for cpu, of
+// --engine engine), to be given to the models the command builds
+// (inception.Config.Engine, eval.LoadOptions.Engine), and the function that
+// releases it, to be deferred (it reports a failed release on stderr). With
+// gpu the cuda Engine takes every convolution and GEMM of package ops;
+// Gorgonia's own matrix products (the loss arithmetic) stay on the CPU
+// engine.
+func useDevice(device, engine string, stderr io.Writer) (eng ops.Engine, release func(), err error) {
 	if err := checkDevice(device); err != nil {
-		return nil, &deviceError{err: err, usage: true}
+		return nil, nil, &deviceError{err: err, usage: true}
 	}
 	if err := checkEngine(engine); err != nil {
-		return nil, &deviceError{err: err, usage: true}
+		return nil, nil, &deviceError{err: err, usage: true}
 	}
 	e, err := cuda.EngineFor(device)
 	if err != nil {
 		if errors.Is(err, cuda.ErrNotBuilt) {
-			return nil, &deviceError{err: errors.New(noGPUHelp), usage: true}
+			return nil, nil, &deviceError{err: errors.New(noGPUHelp), usage: true}
 		}
-		return nil, &deviceError{err: errors.Wrap(err, "--device gpu")}
+		return nil, nil, &deviceError{err: errors.Wrap(err, "--device gpu")}
 	}
 	if e == nil {
-		return func() {}, setEngine(engine)
+		ce, err := cpuEngine(engine)
+		if err != nil {
+			return nil, nil, &deviceError{err: err, usage: true}
+		}
+		return ce, func() {}, nil
 	}
-	ops.SetEngine(e)
 	cpu.UseWithGorgonia()
-	return func() {
-		ops.SetEngine(nil)
+	return e, func() {
 		if err := e.Close(); err != nil {
 			// The run's results are out already; a failed release is
 			// worth a line, not a failed exit status.

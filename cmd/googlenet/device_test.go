@@ -149,13 +149,13 @@ func TestForeignWeightsONNX(t *testing.T) {
 	}
 }
 
-// TestForeignWeightsStateDict checks that --weights reads a torchvision
-// state dict saved as .safetensors the way `googlenet import --from
-// torchvision` does (about a second: one 224x224 image).
-func TestForeignWeightsStateDict(t *testing.T) {
-	dir := t.TempDir()
+// tvStateDictFile writes a torchvision GoogLeNet state dict of the given
+// classes (with aux heads, made-up running statistics) to path as
+// safetensors, keyed as torchvision names them.
+func tvStateDictFile(t *testing.T, path string, classes int) {
+	t.Helper()
 	cfg := inception.Torchvision()
-	cfg.Classes, cfg.BatchSize, cfg.Seed = 5, 1, 7
+	cfg.Classes, cfg.BatchSize, cfg.Seed = classes, 1, 7
 	m, err := inception.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -184,10 +184,18 @@ func TestForeignWeightsStateDict(t *testing.T) {
 		add(e.Name+"/running_mean", []int{len(mean)}, mean)
 		add(e.Name+"/running_var", []int{len(vr)}, vr)
 	}
-	sdPath := filepath.Join(dir, "tv.safetensors")
-	if err := safetensors.WriteFile(sdPath, ts, nil); err != nil {
+	if err := safetensors.WriteFile(path, ts, nil); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestForeignWeightsStateDict checks that --weights reads a torchvision
+// state dict saved as .safetensors the way `googlenet import --from
+// torchvision` does (about a second: one 224x224 image).
+func TestForeignWeightsStateDict(t *testing.T) {
+	dir := t.TempDir()
+	sdPath := filepath.Join(dir, "tv.safetensors")
+	tvStateDictFile(t, sdPath, 5)
 	imported := filepath.Join(dir, "imported.safetensors")
 	if code, _, e := runArgs("import", "--from", "torchvision", sdPath, "--out", imported, "--input-size", "224"); code != 0 {
 		t.Fatalf("import: exit %d: %s", code, e)

@@ -83,7 +83,7 @@ func runEmbed(args []string, stdout, stderr io.Writer) int {
 	defer release()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m, meta, err := eval.LoadModel(*wf.weights, eval.LoadOptions{Variant: *wf.variant, LastIterate: *wf.lastIterate})
+	m, meta, err := eval.LoadModel(*wf.weights, wf.loadOptions())
 	if err != nil {
 		return fail(err)
 	}

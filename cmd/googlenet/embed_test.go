@@ -66,7 +66,7 @@ func TestEmbedMatchesForward(t *testing.T) {
 			t.Fatal(err)
 		}
 		x := make([]float32, plane)
-		if err := eval.Render(x, smp.Image, crops, cfg.InputSize, cfg.InChannels, meta.Means, meta.Stds); err != nil {
+		if err := eval.RenderContract(x, smp.Image, eval.Center, crops, eval.Member{Model: m, Meta: meta}.Contract()); err != nil {
 			t.Fatal(err)
 		}
 		logits, err := m.Forward(tensor.New(tensor.WithShape(1, cfg.InChannels, cfg.InputSize, cfg.InputSize), tensor.WithBacking(x)))
@@ -164,5 +164,24 @@ func TestEmbedExitCodes(t *testing.T) {
 	}
 	if emb, err := eval.ReadNpy(out); err != nil || emb.Shape[0] != 2 {
 		t.Errorf("skip: %v, %v", emb, err)
+	}
+}
+
+// TestExportOutputsCLI: export --outputs adds pool5 as a second output;
+// unknown layers and a misplaced logits are usage errors.
+func TestExportOutputsCLI(t *testing.T) {
+	dir := t.TempDir()
+	ck := testCheckpoint(t, dir, 2)
+	out := filepath.Join(dir, "m.onnx")
+	code, o, e := runArgs("export", "--format", "onnx", ck, "--out", out, "--outputs", "logits,pool5")
+	if code != 0 || !strings.Contains(o, "output pool5 [N 112]") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, o, e)
+	}
+	for _, bad := range []string{"logits,pool9", "pool5,logits", "logits,,pool5"} {
+		code, _, e := runArgs("export", "--format", "onnx", ck, "--out", filepath.Join(dir, "x.onnx"), "--outputs", bad)
+		if code != 2 || !strings.Contains(e, "--outputs") {
+			t.Errorf("--outputs %s: exit %d, stderr %q", bad, code, e)
+		}
+		checkNoTrace(t, []string{bad}, e)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/eval"
+	"github.com/goinception/googlenet/ops"
 )
 
 func init() {
@@ -33,10 +34,11 @@ type weightFlags struct {
 	lastIterate *bool
 	engine      *string
 	device      *string
+	eng         ops.Engine // set by use
 }
 
 func addWeightFlags(fs *flag.FlagSet, ensemble bool) *weightFlags {
-	help := "model weights: a checkpoint written by googlenet train or import (.safetensors), or a foreign file:\na torchvision state dict (.pth, .pt, .safetensors) or an ONNX model (.onnx), see docs/interchange.md"
+	help := "model weights: a checkpoint written by googlenet train or import (.safetensors), or a foreign file:\na torchvision state dict (.pth, .pt, .safetensors), an ONNX model (.onnx) or a Caffe model (.caffemodel), see docs/pretrained.md"
 	if ensemble {
 		help += "; several, comma-separated, form an ensemble"
 	}
@@ -49,13 +51,21 @@ func addWeightFlags(fs *flag.FlagSet, ensemble bool) *weightFlags {
 	}
 }
 
-// use installs the engine of --device and --engine; see useDevice.
+// use starts the engine of --device and --engine (see useDevice); the
+// models that load and loadOptions give run on it.
 func (w *weightFlags) use(stderr io.Writer) (func(), error) {
-	return useDevice(*w.device, *w.engine, stderr)
+	eng, release, err := useDevice(*w.device, *w.engine, stderr)
+	w.eng = eng
+	return release, err
+}
+
+// loadOptions are the eval.LoadOptions of the flags, with use's engine.
+func (w *weightFlags) loadOptions() eval.LoadOptions {
+	return eval.LoadOptions{Variant: *w.variant, LastIterate: *w.lastIterate, Engine: w.eng}
 }
 
 func (w *weightFlags) load() ([]eval.Member, error) {
-	return eval.LoadMembers(*w.weights, eval.LoadOptions{Variant: *w.variant, LastIterate: *w.lastIterate})
+	return eval.LoadMembers(*w.weights, w.loadOptions())
 }
 
 func runEval(args []string, stdout, stderr io.Writer) int {

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/inception"
@@ -27,10 +29,11 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "onnx", "output format (onnx)")
 	out := fs.String("out", "", "file to write (atomically)")
 	softmax := fs.Bool("softmax", false, "end the graph with a Softmax: output \"prob\" instead of \"logits\"")
+	outputs := fs.String("outputs", "logits", "graph outputs, comma-separated: logits (prob with --softmax), then layers as embed --layer takes them (pool5, inception_4e, ...), e.g. logits,pool5")
 	last := fs.Bool("last-iterate", false, "export the last weights even when the checkpoint carries Polyak averages")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet export --format onnx WEIGHTS --out FILE [--softmax] [--last-iterate]")
-		fmt.Fprintln(fs.Output(), "\nWEIGHTS is a checkpoint, or any file import reads (.pth, .safetensors, .onnx).")
+		fmt.Fprintln(fs.Output(), "usage: googlenet export --format onnx WEIGHTS --out FILE [--softmax] [--outputs logits,pool5] [--last-iterate]")
+		fmt.Fprintln(fs.Output(), "\nWEIGHTS is a checkpoint, or any file import reads (.pth, .safetensors, .onnx, .caffemodel). The input contract goes into the metadata.")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -89,6 +92,19 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		opts = convert.ExportOptions{Labels: ck.Meta.Classes, Means: ck.Meta.Means, Stds: ck.Meta.Stds, Input: &in}
 	}
 	opts.Softmax = *softmax
+	for i, o := range strings.Split(*outputs, ",") {
+		o = strings.TrimSpace(o)
+		switch {
+		case i == 0 && (o == "logits" || o == "prob"):
+		case o == "" || o == "logits" || o == "prob":
+			return usageErr("--outputs %q: logits (or prob) comes first, then layer names", *outputs)
+		default:
+			if _, err := m.FeatureLayer(o); err != nil {
+				return usageErr("--outputs: %v", err)
+			}
+			opts.Outputs = append(opts.Outputs, o)
+		}
+	}
 	om, err := convert.ExportONNX(m, opts)
 	if err != nil {
 		return fail(err)
@@ -100,5 +116,20 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%s: ONNX opset %d, %s variant, input data [N %d %d %d], output %s [N %d], %d nodes%s\n",
 		*out, convert.ExportOpset, cfg.Variant, cfg.InChannels, cfg.InputSize, cfg.InputSize,
 		om.Graph.Outputs[0].Name, cfg.Classes, len(om.Graph.Nodes), tag)
+	for _, v := range om.Graph.Outputs[1:] {
+		fmt.Fprintf(stdout, "%s: output %s %v\n", *out, v.Name, dimString(v.Shape))
+	}
 	return 0
+}
+
+// dimString writes ONNX dimensions as [N 1024].
+func dimString(ds []onnx.Dim) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = strconv.FormatInt(d.Value, 10)
+		if d.Param != "" {
+			parts[i] = d.Param
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }

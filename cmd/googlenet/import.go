@@ -28,7 +28,7 @@ func inOrder(v []float32, o preprocess.ChannelOrder) []float32 {
 func init() {
 	register(command{
 		Name:    "import",
-		Summary: "convert torchvision (.pth, .safetensors) or ONNX GoogLeNet weights into a checkpoint",
+		Summary: "convert torchvision (.pth, .safetensors), ONNX or Caffe (.caffemodel) GoogLeNet weights into a checkpoint",
 		Run:     runImport,
 	})
 }
@@ -92,12 +92,14 @@ var describe = map[convert.Format]string{
 	convert.FormatSafetensors: "a safetensors state dict (--from torchvision)",
 	convert.FormatPth:         "a torch.save file (--from torchvision)",
 	convert.FormatONNX:        "an ONNX model (--from onnx)",
+	convert.FormatCaffe:       "a Caffe model (--from caffe)",
 }
 
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	from := fs.String("from", "", "source: torchvision (a state dict of torchvision.models.googlenet, .pth/.pt or .safetensors) or onnx")
+	from := fs.String("from", "", "source: torchvision (a state dict of torchvision.models.googlenet, .pth/.pt or .safetensors), onnx or caffe (a .caffemodel, e.g. bvlc_googlenet.caffemodel)")
+	prototxt := fs.String("prototxt", "", "Caffe only: a deploy.prototxt whose layer parameters are checked against GoogLeNet's as well")
 	out := fs.String("out", "", "checkpoint to write (safetensors, written atomically)")
 	size := fs.Int("input-size", 0, "input size for files that do not fix it (0: 224)")
 	labelsPath := fs.String("labels", "", "optional text file of class names, one per line, stored in the checkpoint")
@@ -105,7 +107,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	stds := fs.String("stds", "", "per-channel input standard deviations on the 0..255 scale in RGB order, comma-separated (see --means)")
 	cf := addContractFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet import --from torchvision|onnx FILE --out CKPT [--input-size S] [--labels FILE] [--means M,M,M --stds S,S,S]")
+		fmt.Fprintln(fs.Output(), "usage: googlenet import --from torchvision|onnx|caffe FILE --out CKPT [--prototxt deploy.prototxt] [--input-size S] [--labels FILE] [--means M,M,M --stds S,S,S]")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -123,8 +125,10 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		return usageErr("want exactly one input file, got %q", pos)
 	case *out == "":
 		return usageErr("--out is required")
-	case *from != "torchvision" && *from != "onnx":
-		return usageErr("--from %q: want torchvision or onnx", *from)
+	case *from != "torchvision" && *from != "onnx" && *from != "caffe":
+		return usageErr("--from %q: want torchvision, onnx or caffe", *from)
+	case *prototxt != "" && *from != "caffe":
+		return usageErr("--prototxt is for --from caffe")
 	case *size < 0:
 		return usageErr("--input-size %d must be positive", *size)
 	}
@@ -149,11 +153,11 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	want := map[string][]convert.Format{"torchvision": {convert.FormatPth, convert.FormatSafetensors}, "onnx": {convert.FormatONNX}}[*from]
+	want := map[string][]convert.Format{"torchvision": {convert.FormatPth, convert.FormatSafetensors}, "onnx": {convert.FormatONNX}, "caffe": {convert.FormatCaffe}}[*from]
 	if format != want[0] && (len(want) < 2 || format != want[1]) {
 		return fail(fmt.Errorf("%s holds %s, not what --from %s reads", pos[0], describe[format], *from))
 	}
-	ld, err := convert.Load(pos[0], convert.LoadOptions{InputSize: *size})
+	ld, err := convert.Load(pos[0], convert.LoadOptions{InputSize: *size, Prototxt: *prototxt})
 	if err != nil {
 		return fail(err)
 	}

@@ -183,7 +183,7 @@ func TestImportExportCLIErrors(t *testing.T) {
 	}{
 		{"no-out", []string{"import", "--from", "onnx", onnxPath}, 2, "--out is required"},
 		{"no-file", []string{"import", "--from", "onnx", "--out", out}, 2, "exactly one input file"},
-		{"bad-from", []string{"import", "--from", "caffe", onnxPath, "--out", out}, 2, "--from"},
+		{"bad-from", []string{"import", "--from", "keras", onnxPath, "--out", out}, 2, "--from"},
 		{"wrong-from", []string{"import", "--from", "torchvision", onnxPath, "--out", out}, 1, "an ONNX model (--from onnx), not what --from torchvision reads"},
 		{"missing", []string{"import", "--from", "onnx", filepath.Join(bad, "nope.onnx"), "--out", out}, 1, "no such file"},
 		{"truncated", []string{"import", "--from", "onnx", write("t.onnx", good[:len(good)/3]), "--out", out}, 1, ""},

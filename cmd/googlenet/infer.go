@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/goinception/googlenet/eval"
 )
@@ -11,7 +12,7 @@ import (
 func init() {
 	register(command{
 		Name:    "infer",
-		Summary: "logits of a preprocessed float32 NCHW .npy batch, written as [N, classes] float32 .npy",
+		Summary: "the model's output (logits, or the probabilities an ONNX file declares) for a preprocessed float32 NCHW .npy batch, as [N, classes] float32 .npy",
 		Run:     runInfer,
 	})
 }
@@ -21,7 +22,8 @@ func runInfer(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	wf := addWeightFlags(fs, false)
 	in := fs.String("in", "", "input .npy: float32 (or float64, converted) of shape [N, C, S, S] in C order, already normalised")
-	out := fs.String("out", "", "output .npy: the logits [N, classes] as float32, written atomically")
+	out := fs.String("out", "", "output .npy: [N, classes] float32, written atomically: the logits, or what the weight file declares\n(an ONNX graph ending in Softmax, such as the model zoo's: the probabilities)")
+	logits := fs.Bool("logits", false, "write the logits even when the file's declared output is the softmax of them")
 	batch := fs.Int("batch", 32, "images per forward pass")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet infer --weights W --in X.npy --out Y.npy [--variant V] [--batch 32]")
@@ -55,7 +57,7 @@ func runInfer(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer release()
-	m, meta, err := eval.LoadModel(*wf.weights, eval.LoadOptions{Variant: *wf.variant, LastIterate: *wf.lastIterate})
+	m, meta, err := eval.LoadModel(*wf.weights, wf.loadOptions())
 	if err != nil {
 		return fail(err)
 	}
@@ -67,6 +69,11 @@ func runInfer(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", *in, err))
 	}
+	what := "logits"
+	if meta.Softmax && !*logits {
+		softmaxRows(y.Data, y.Shape[len(y.Shape)-1])
+		what = "probabilities (the file's declared Softmax output; --logits for the values before it)"
+	}
 	if err := eval.WriteNpy(*out, y); err != nil {
 		return fail(err)
 	}
@@ -74,6 +81,27 @@ func runInfer(args []string, stdout, stderr io.Writer) int {
 	if meta.Polyak {
 		tag = " (Polyak-averaged weights)"
 	}
-	fmt.Fprintf(stdout, "%s: logits %v float32 from input %v%s\n", *out, y.Shape, x.Shape, tag)
+	fmt.Fprintf(stdout, "%s: %s %v float32 from input %v%s\n", *out, what, y.Shape, x.Shape, tag)
 	return 0
+}
+
+// softmaxRows replaces each row of k values of x by its softmax, computed in
+// float64 with the row maximum subtracted.
+func softmaxRows(x []float32, k int) {
+	for r := 0; r+k <= len(x); r += k {
+		row := x[r : r+k]
+		m := math.Inf(-1)
+		for _, v := range row {
+			m = math.Max(m, float64(v))
+		}
+		var sum float64
+		e := make([]float64, k)
+		for i, v := range row {
+			e[i] = math.Exp(float64(v) - m)
+			sum += e[i]
+		}
+		for i := range row {
+			row[i] = float32(e[i] / sum)
+		}
+	}
 }

@@ -90,3 +90,57 @@ func TestInferExitCodes(t *testing.T) {
 		t.Errorf("a failed run left %s", out)
 	}
 }
+
+// TestInferDeclaredOutput: for an ONNX file ending in Softmax, infer writes
+// what the file computes (probabilities), and the logits with --logits.
+func TestInferDeclaredOutput(t *testing.T) {
+	dir := t.TempDir()
+	ck := testCheckpoint(t, dir, 3)
+	onnxPath := filepath.Join(dir, "prob.onnx")
+	if code, _, e := runArgs("export", "--format", "onnx", ck, "--out", onnxPath, "--softmax"); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, e)
+	}
+	x := &eval.Array{Shape: []int{2, 1, 28, 28}, Data: make([]float32, 2*784)}
+	for i := range x.Data {
+		x.Data[i] = float32(math.Sin(float64(i) / 7))
+	}
+	in := filepath.Join(dir, "x.npy")
+	if err := eval.WriteNpy(in, x); err != nil {
+		t.Fatal(err)
+	}
+	run := func(extra ...string) (*eval.Array, string) {
+		out := filepath.Join(dir, "y.npy")
+		code, o, e := runArgs(append([]string{"infer", "--weights", onnxPath, "--in", in, "--out", out}, extra...)...)
+		if code != 0 {
+			t.Fatalf("infer %v: exit %d: %s", extra, code, e)
+		}
+		y, err := eval.ReadNpy(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return y, o
+	}
+	p, o := run()
+	if !strings.Contains(o, "probabilities") {
+		t.Errorf("stdout %q", o)
+	}
+	l, o := run("--logits")
+	if !strings.Contains(o, "logits [2 4]") {
+		t.Errorf("stdout %q", o)
+	}
+	for r := 0; r < 2; r++ {
+		var sum, z float64
+		for _, v := range l.Data[r*4 : r*4+4] {
+			z += math.Exp(float64(v))
+		}
+		for k := 0; k < 4; k++ {
+			sum += float64(p.Data[r*4+k])
+			if want := math.Exp(float64(l.Data[r*4+k])) / z; math.Abs(float64(p.Data[r*4+k])-want) > 1e-6 {
+				t.Errorf("row %d class %d: probability %v, softmax of the logits %v", r, k, p.Data[r*4+k], want)
+			}
+		}
+		if math.Abs(sum-1) > 1e-5 {
+			t.Errorf("row %d sums to %v", r, sum)
+		}
+	}
+}

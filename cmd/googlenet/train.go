@@ -80,9 +80,17 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	device := addDeviceFlag(fs)
 	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
 	logEvery := fs.Duration("log-every", 30*time.Second, "interval of progress log lines")
+	initFrom := fs.String("init-from", "", "start from these weights (fine-tuning): a checkpoint (any class count), a torchvision state dict (.pth, .pt, .safetensors) or an ONNX GoogLeNet;\nthe network is theirs with the dataset's classes; tensors whose name and shape match are loaded, the classifiers start afresh when the classes differ")
+	noAux := fs.Bool("no-aux", false, "drop the auxiliary classifiers")
+	freeze := fs.String("freeze", "", "comma-separated parameter-name prefixes not to train (e.g. conv1/,conv2/,inception_3); see googlenet summary for the names")
+	freezeThrough := fs.String("freeze-through", "", "freeze the main path from the input through this layer (e.g. inception_4e, pool1)")
+	lrMult := fs.String("lr-mult", "", "learning-rate multipliers PREFIX=M[,...] like Caffe's lr_mult (e.g. loss3/classifier=10); the last matching one wins")
+	decayMult := fs.String("decay-mult", "", "weight-decay multipliers PREFIX=M[,...] like Caffe's decay_mult (0: no decay)")
+	verbose := fs.Bool("verbose", false, "list every tensor --init-from loaded, re-initialised or dropped")
 	distributed := fs.Bool("distributed", false, "data-parallel training over the ranks of an MPI job (build with -tags mpi, start with mpirun; --batch is per rank, give --lr for the global batch; see docs/distributed.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet train [--variant mini] [--data mnist] [--epochs 3] [--out DIR] [--resume] [flags]")
+		fmt.Fprintln(fs.Output(), "       googlenet train --init-from W [--freeze-through inception_4e] [--lr-mult loss3/classifier=10] --data SPEC [flags]")
 		fmt.Fprintln(fs.Output(), "\nWrites DIR/metrics.jsonl, DIR/curves.png, DIR/labels.txt, DIR/checkpoint-*.safetensors and DIR/model.safetensors.")
 		fmt.Fprintln(fs.Output(), "SIGINT or SIGTERM stops after the current step and writes a checkpoint (exit status 130); --resume continues it.")
 		fs.PrintDefaults()
@@ -100,9 +108,53 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	rec := recipes[*variant]
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	lrm, err := train.ParseMults(*lrMult)
+	if err != nil {
+		return usageErr("--lr-mult: %v", err)
+	}
+	for _, m := range lrm {
+		if m.Value == 0 {
+			return usageErr("--lr-mult %s=0: freeze the parameters instead (--freeze %s)", m.Prefix, m.Prefix)
+		}
+	}
+	dm, err := train.ParseMults(*decayMult)
+	if err != nil {
+		return usageErr("--decay-mult: %v", err)
+	}
+	var freezes []string
+	for _, p := range strings.Split(*freeze, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			freezes = append(freezes, p)
+		} else if *freeze != "" {
+			return usageErr("--freeze %q has an empty prefix", *freeze)
+		}
+	}
+	var init *train.InitWeights
+	if *initFrom != "" {
+		if !*resume {
+			// Read the weights first: a bad file fails at once, and the
+			// recipe defaults are those of its variant.
+			if init, err = train.LoadInit(*initFrom); err != nil {
+				fmt.Fprintln(stderr, "googlenet train:", err)
+				return 1
+			}
+			if set["variant"] && init.Config.Variant != *variant {
+				return usageErr("--variant %s, but --init-from %s holds a %s model", *variant, *initFrom, init.Config.Variant)
+			}
+			*variant = init.Config.Variant
+		}
+		// The architecture comes from the weights; flags override.
+		mc = inception.Config{AuxWeight: *auxWeight}
+		if set["variant"] {
+			mc.Variant = *variant
+		}
+	}
+	rec, ok := recipes[*variant]
+	if !ok {
+		rec = recipes[inception.VariantMini]
+	}
 	cfg := train.Config{
 		Model: mc, Data: *dataSpec, Epochs: *epochs, Batch: rec.batch, LR: rec.lr, Momentum: *momentum,
 		WeightDecay: rec.wd, Schedule: rec.schedule, StepGamma: *stepGamma, StepPeriod: *stepPeriod,
@@ -110,6 +162,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		PolyakStart: *polyakStart, PolyakDecay: *polyakDecay, Augment: *augment, Seed: *seed,
 		Out: *out, Resume: *resume, KeepLast: *keep, Strict: *strict, StepsPerEpoch: *steps,
 		EvalLimit: *evalLimit, Workers: *workers,
+		InitFrom: *initFrom, Init: init, NoAux: *noAux, Freeze: freezes, FreezeThrough: *freezeThrough,
+		LRMult: lrm, DecayMult: dm, Verbose: *verbose,
 	}
 	if set["batch"] {
 		cfg.Batch = *batch
@@ -157,7 +211,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	case *auxWeight < 0:
 		return usageErr("--aux-weight %g must not be negative", *auxWeight)
 	}
-	release, err := useDevice(*device, *engine, stderr)
+	eng, release, err := useDevice(*device, *engine, stderr)
 	if err != nil {
 		if exitCode(err) == 2 {
 			return usageErr("%v", err)
@@ -166,6 +220,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer release()
+	cfg.Model.Engine = eng
 	// From here on stderr says which rank writes (with several ranks).
 	comm, stderr, code := openGroup(*distributed, stderr)
 	if code != 0 {

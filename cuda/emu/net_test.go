@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/cuda/emu"
+	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
 )
 
@@ -36,8 +38,33 @@ func tinyPaper() inception.Config {
 // small paper-topology GoogLeNet on the emulated device and compares the
 // loss and every parameter gradient with the CPU Gorgonia graph (float64)
 // of package inception, from the same weights.
-func TestNetVsCPU(t *testing.T) {
-	cfg := tinyPaper()
+func TestNetVsCPU(t *testing.T) { checkNetVsCPU(t, tinyPaper()) }
+
+// TestNetVariantsVsCPU: the device network walks the model's description,
+// so deviations from the paper that use only layers the device implements
+// run there too: naive modules (Figure 2(a), whose pool branch is copied
+// into the concatenation), no LRN, the small stem, auxiliary heads with an
+// adaptive pool of even windows, and a 3x3 third branch.
+func TestNetVariantsVsCPU(t *testing.T) {
+	for name, mod := range map[string]func(*inception.Config){
+		"naive":        func(c *inception.Config) { c.Naive = true },
+		"no-lrn":       func(c *inception.Config) { c.NoLRN = true },
+		"adaptive-aux": func(c *inception.Config) { c.AuxAdaptivePool = 2 },
+		"branch3-3x3":  func(c *inception.Config) { c.Branch3Kernel = 3 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := tinyPaper()
+			c.Table = append([]inception.Row(nil), c.Table...)
+			mod(&c)
+			checkNetVsCPU(t, c)
+		})
+	}
+}
+
+// checkNetVsCPU compares one training step of cfg's model on the emulated
+// device with the CPU graph's.
+func checkNetVsCPU(t *testing.T, cfg inception.Config) {
+	t.Helper()
 	m, err := inception.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -115,11 +142,12 @@ func TestNetVsCPU(t *testing.T) {
 	}
 }
 
-// TestNetRejects checks that unsupported configurations are errors.
+// TestNetRejects checks that layers the device does not implement are
+// errors: batch norm, and adaptive pools with uneven windows (4x4 to 3x3).
 func TestNetRejects(t *testing.T) {
 	for _, mod := range []func(*inception.Config){
 		func(c *inception.Config) { c.BatchNorm, c.BNEps = true, 1e-3 },
-		func(c *inception.Config) { c.AuxAdaptivePool = 1 },
+		func(c *inception.Config) { c.AuxAdaptivePool = 3 },
 		func(c *inception.Config) { c.NoLRN, c.BatchNorm, c.BNEps = true, true, 1e-3 },
 	} {
 		c := tinyPaper()
@@ -131,6 +159,97 @@ func TestNetRejects(t *testing.T) {
 		}
 		if _, err := cuda.NewNet(cuda.NewDevice(emu.New()), m, 2); err == nil {
 			t.Errorf("config %+v: no error", c)
+		}
+	}
+}
+
+// builderSource is a network made with graph.Builder directly, as
+// docs/custom-graphs.md builds one, as a cuda.Source.
+type builderSource struct{ *graph.Builder }
+
+func (builderSource) AuxWeight() float64 { return 0 }
+
+// TestCustomNetVsCPU runs a network that package inception knows nothing
+// of on the emulated device: a stem, a block of two branches (a 1x1
+// convolution written into its channels, an average pool copied in) joined
+// by a concatenation, a convolution without bias or ReLU, a global average
+// pool and a classifier. Loss and gradients match the CPU graph's.
+func TestCustomNetVsCPU(t *testing.T) {
+	const n, classes = 2, 4
+	b := graph.New(graph.Options{Dtype: tensor.Float64, Training: true, Seed: 5})
+	x := b.Input("data", n, 3, 12, 12)
+	h := b.Conv("stem", x, 6, graph.ConvOpts{Kernel: 3, Stride: 2, Pad: 1, ReLU: true})
+	h = b.MaxPool("pool", h, graph.PoolOpts{Kernel: 3, Stride: 2, CeilMode: true})
+	b.Scope("block", func() {
+		a := b.Conv("1x1", h, 4, graph.ConvOpts{Kernel: 1, ReLU: true})
+		p := b.AvgPool("pool", h, graph.PoolOpts{Kernel: 3, Pad: 1, CountIncludePad: true})
+		h = b.Concat("concat", a, p)
+	})
+	h = b.Conv("mix", h, 5, graph.ConvOpts{Kernel: 3, Pad: 1, NoBias: true})
+	h = b.GlobalAvgPool("gap", h)
+	h = b.Flatten("flat", h)
+	h = b.Linear("fc", h, classes, graph.LinearOpts{})
+	labels := G.NewVector(b.Graph(), tensor.Float64, G.WithShape(n), G.WithName("labels"),
+		G.WithValue(tensor.New(tensor.WithShape(n), tensor.WithBacking([]float64{1, 3}))))
+	loss := b.SoftmaxCrossEntropy("loss", h, labels, graph.LossOpts{})
+	if err := b.Err(); err != nil {
+		t.Fatal(err)
+	}
+	params := b.Params()
+	nodes := make(G.Nodes, len(params))
+	for i, p := range params {
+		nodes[i] = p.Node
+	}
+	grads, err := G.Grad(loss, nodes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(8, 9))
+	xv := make([]float64, n*3*12*12)
+	x32 := make([]float32, len(xv))
+	for i := range xv {
+		x32[i] = float32(rng.NormFloat64())
+		xv[i] = float64(x32[i])
+	}
+	if err := G.Let(x.Node, tensor.New(tensor.WithShape(n, 3, 12, 12), tensor.WithBacking(xv))); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(b.Graph())
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	d := cuda.NewDevice(emu.New())
+	defer d.Close()
+	net, err := cuda.NewNet(d, builderSource{b}, n)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	defer net.Close()
+	got, err := net.Step(x32, []int32{1, 3})
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	want := loss.Value().Data().(float64)
+	if math.Abs(got.Main-want) > 1e-4*math.Abs(want) || math.Abs(got.Total-want) > 1e-4*math.Abs(want) {
+		t.Errorf("loss %v (total %v), CPU %v", got.Main, got.Total, want)
+	}
+	if len(net.ParamNames()) != len(params) {
+		t.Errorf("device net has %d parameters, the graph %d", len(net.ParamNames()), len(params))
+	}
+	for i, p := range params {
+		g, err := net.Grad(p.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := grads[i].Value().Data().([]float64)
+		var maxDiff, maxRef float64
+		for j := range ref {
+			maxDiff = math.Max(maxDiff, math.Abs(float64(g[j])-ref[j]))
+			maxRef = math.Max(maxRef, math.Abs(ref[j]))
+		}
+		if rel := maxDiff / math.Max(maxRef, 1e-12); rel > 1e-3 {
+			t.Errorf("%s: gradient relative error %.3g (max |ref| %.3g)", p.Name, rel, maxRef)
 		}
 	}
 }

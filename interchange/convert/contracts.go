@@ -2,10 +2,12 @@ package convert
 
 import (
 	"math"
+	"strings"
 
 	"github.com/pkg/errors"
 
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/interchange/caffe"
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/preprocess"
 )
@@ -45,7 +47,8 @@ func TorchvisionContract(cfg inception.Config) *preprocess.Contract {
 // onnxContract returns the input contract of an imported ONNX file: the one
 // ExportONNX stored in its metadata, or the ONNX model zoo's preprocess for
 // a file shaped like the zoo's GoogLeNet (three-channel input "data_0",
-// output "prob_0" after a final Softmax), else nil (unknown).
+// output "prob_0" after a final Softmax; Caffe2's exports of other opsets
+// name it "prob_1"), else nil (unknown).
 func onnxContract(m *onnx.Model, input string, outputs []string, cfg inception.Config, softmax bool) (*preprocess.Contract, error) {
 	if s, ok := m.Metadata[MetaInput]; ok {
 		c, err := preprocess.Decode(s)
@@ -57,8 +60,28 @@ func onnxContract(m *onnx.Model, input string, outputs []string, cfg inception.C
 		}
 		return &c, nil
 	}
-	if cfg.InChannels == 3 && softmax && input == "data_0" && len(outputs) == 1 && outputs[0] == "prob_0" {
+	if cfg.InChannels == 3 && softmax && input == "data_0" && len(outputs) == 1 && strings.HasPrefix(outputs[0], "prob_") {
 		return fitContract(preprocess.ONNXZoo(), cfg.InputSize), nil
 	}
 	return nil, nil
+}
+
+// loadCaffe reads a .caffemodel (and the optional deploy.prototxt of o)
+// and maps it onto GoogLeNet (package interchange/caffe).
+func loadCaffe(path string, o LoadOptions) (*inception.Model, error) {
+	n, err := caffe.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	co := caffe.Options{InputSize: o.InputSize}
+	if o.Prototxt != "" {
+		if co.Deploy, err = caffe.ReadPrototxt(o.Prototxt); err != nil {
+			return nil, err
+		}
+	}
+	m, err := caffe.ImportGoogLeNet(n, co)
+	if err != nil {
+		return nil, errors.Wrap(err, path)
+	}
+	return m, nil
 }

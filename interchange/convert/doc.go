@@ -42,6 +42,16 @@
 // the configuration, labels and input normalisation go into the metadata, so
 // that ImportONNX restores them.
 //
+// # Input contracts and Caffe
+//
+// Load also reports the input contract of package preprocess that the
+// file's publisher uses (Loaded.Input): torchvision's for a 1000-class
+// torchvision state dict (transform_input on), the ONNX zoo's for a
+// zoo-shaped ONNX file (input data_0, output prob_N after a Softmax), the one
+// ExportONNX stored (metadata key googlenet.input_contract), and Caffe's for
+// a .caffemodel, which package interchange/caffe reads and maps onto the
+// paper variant.
+//
 // # Files
 //
 // Sniff tells a weight file's format from its first bytes; Load reads any

@@ -38,6 +38,11 @@ type ExportOptions struct {
 	Means, Stds []float32
 	// Input is the input contract, stored under MetaInput (optional).
 	Input *preprocess.Contract
+	// Outputs are more graph outputs after the logits (or prob): layers of
+	// the main path by the names inception.Model.Features takes ("pool5",
+	// "inception_4e"), each an output of that name with the layer's shape
+	// [N, ...]. Empty writes the logits only.
+	Outputs []string
 }
 
 // ExportONNX writes the inference graph of m (no auxiliary heads, dropout
@@ -53,6 +58,14 @@ func ExportONNX(m *inception.Model, o ExportOptions) (*onnx.Model, error) {
 		return nil, errors.New("convert: nil model")
 	}
 	g, err := m.InferenceGraph(1)
+	var extra []*G.Node
+	if err == nil && len(o.Outputs) > 0 {
+		var nodes []*G.Node
+		g, nodes, err = m.FeatureGraph(1, append([]string{"loss3/classifier"}, o.Outputs...)...)
+		if err == nil {
+			extra = nodes[1:]
+		}
+	}
 	if err != nil {
 		return nil, errors.Wrap(err, "convert: export")
 	}
@@ -103,11 +116,38 @@ func ExportONNX(m *inception.Model, o ExportOptions) (*onnx.Model, error) {
 		}
 	}
 	batch := onnx.Dim{Value: -1, Param: "N"}
+	var extraOuts []onnx.ValueInfo
+	for i, n := range extra {
+		name, v := o.Outputs[i], e.names[n.ID()]
+		if name == outName || name == "data" || v == "" || v == final {
+			return nil, errors.Errorf("convert: export: output %q: name taken or layer not exported", name)
+		}
+		// The layer's value gets the output's name wherever it appears.
+		for _, nd := range out.Graph.Nodes {
+			for j := range nd.Outputs {
+				if nd.Outputs[j] == v {
+					nd.Outputs[j] = name
+				}
+			}
+			for j := range nd.Inputs {
+				if nd.Inputs[j] == v {
+					nd.Inputs[j] = name
+				}
+			}
+		}
+		e.names[n.ID()] = name
+		dims := []onnx.Dim{batch}
+		for _, d := range n.Shape()[1:] {
+			dims = append(dims, onnx.Dim{Value: int64(d)})
+		}
+		extraOuts = append(extraOuts, onnx.ValueInfo{Name: name, ElemType: onnx.Float, Shape: dims})
+	}
 	s := e.input.Shape()
 	out.Graph.Inputs = []onnx.ValueInfo{{Name: "data", ElemType: onnx.Float,
 		Shape: []onnx.Dim{batch, {Value: int64(s[1])}, {Value: int64(s[2])}, {Value: int64(s[3])}}}}
 	out.Graph.Outputs = []onnx.ValueInfo{{Name: outName, ElemType: onnx.Float,
 		Shape: []onnx.Dim{batch, {Value: int64(cfg.Classes)}}}}
+	out.Graph.Outputs = append(out.Graph.Outputs, extraOuts...)
 
 	c := cfg
 	c.Init, c.Dtype = nil, tensor.Dtype{}

@@ -33,6 +33,7 @@ const (
 	FormatSafetensors Format = "safetensors" // a torchvision state dict in safetensors
 	FormatPth         Format = "pth"         // a torchvision state dict saved with torch.save
 	FormatONNX        Format = "onnx"
+	FormatCaffe       Format = "caffe" // a .caffemodel (binary Caffe NetParameter)
 )
 
 // Sniff tells the format of the weight file at path from its first bytes
@@ -48,6 +49,9 @@ func Sniff(path string) (Format, error) {
 	defer f.Close()
 	head := make([]byte, 16)
 	n, err := io.ReadFull(f, head)
+	if err == io.EOF {
+		return "", errors.Errorf("convert: %s is an empty file", path)
+	}
 	if err != nil && err != io.ErrUnexpectedEOF {
 		return "", errors.Wrapf(err, "convert: reading %s", path)
 	}
@@ -72,10 +76,26 @@ func Sniff(path string) (Format, error) {
 			return FormatCheckpoint, nil
 		}
 		return FormatSafetensors, nil
+	case strings.EqualFold(filepath.Ext(path), ".caffemodel"), isCaffeStart(head):
+		return FormatCaffe, nil
 	case strings.EqualFold(filepath.Ext(path), ".onnx"), len(head) > 0 && head[0] == 0x08:
 		return FormatONNX, nil
 	}
-	return "", errors.Errorf("convert: %s: unknown weight format (want a .pth/.pt torch.save file, .safetensors or .onnx)", path)
+	return "", errors.Errorf("convert: %s: unknown weight format (want a .pth/.pt torch.save file, .safetensors, .onnx or .caffemodel)", path)
+}
+
+// isCaffeStart reports whether head starts like a Caffe NetParameter: a
+// length-delimited name (field 1), legacy layers (2), input (3), input_dim
+// (4) or layer (100); an ONNX ModelProto starts with its ir_version varint.
+func isCaffeStart(head []byte) bool {
+	if len(head) < 2 {
+		return false
+	}
+	switch head[0] {
+	case 0x0a, 0x12, 0x1a, 0x22:
+		return true
+	}
+	return head[0] == 0xa2 && head[1] == 0x06
 }
 
 // LoadOptions configures Load. The zero value is the default.
@@ -83,6 +103,9 @@ type LoadOptions struct {
 	// InputSize is the input size of models whose file does not fix it
 	// (state dicts, ONNX with symbolic sizes); 0 means 224.
 	InputSize int
+	// Prototxt is an optional Caffe deploy.prototxt whose structure a
+	// .caffemodel is also checked against.
+	Prototxt string
 }
 
 // Loaded is a model read from a foreign weight file, with what the file
@@ -176,6 +199,13 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 			return nil, errors.Wrap(err, path)
 		}
 		ld.Model, ld.Labels, ld.Means, ld.Stds, ld.Softmax, ld.Input = imp.Model, imp.Labels, imp.Means, imp.Stds, imp.Softmax, imp.Input
+	case FormatCaffe:
+		m, err := loadCaffe(path, o)
+		if err != nil {
+			return nil, err
+		}
+		ld.Model = m
+		ld.Input = fitContract(preprocess.Caffe(), ld.Model.Config().InputSize)
 	default:
 		return nil, errors.Errorf("convert: format %q", f)
 	}

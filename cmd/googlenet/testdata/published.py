@@ -5,7 +5,7 @@ photographs, for predict's parity test (pretrained_test.go). Run with
 Debian's interpreter (python3-torch, python3-torchvision, python3-onnx,
 python3-pil).
 
-usage: published.py OUT_DIR KIND IMAGE...
+usage: published.py OUT_DIR KIND IMAGE...   (KIND all: each kind into OUT_DIR/KIND/)
 
 KIND torchvision: OUT_DIR/googlenet.pth, torchvision.models.googlenet's
   state dict as the published googlenet-1378be20.pth holds it (aux heads,
@@ -141,9 +141,14 @@ def caffe_model(out, images):
 def main():
     out, kind, images = sys.argv[1], sys.argv[2], sys.argv[3:]
     torch.set_num_threads(2)
-    p = {"torchvision": torchvision_model, "zoo": zoo_model, "caffe": caffe_model}[kind](out, images)
-    with open(os.path.join(out, "probs.json"), "w") as f:
-        json.dump({"images": images, "probs": p.double().numpy().tolist()}, f)
+    makers = {"torchvision": torchvision_model, "zoo": zoo_model, "caffe": caffe_model}
+    kinds = list(makers) if kind == "all" else [kind]
+    for k in kinds:
+        d = os.path.join(out, k) if kind == "all" else out
+        os.makedirs(d, exist_ok=True)
+        p = makers[k](d, images)
+        with open(os.path.join(d, "probs.json"), "w") as f:
+            json.dump({"images": images, "probs": p.double().numpy().tolist()}, f)
 
 
 if __name__ == "__main__":

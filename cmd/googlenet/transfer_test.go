@@ -1,0 +1,125 @@
+package main
+
+import (
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goinception/googlenet/checkpoint"
+	"github.com/goinception/googlenet/train"
+)
+
+// TestTrainTransferExitCodes: bad --init-from files, prefixes that match
+// nothing, multiplier syntax, unknown layers.
+func TestTrainTransferExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	ck := testCheckpoint(t, dir, 1)
+	corrupt := filepath.Join(dir, "corrupt.safetensors")
+	if err := os.WriteFile(corrupt, []byte("\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": garbage!!}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := func(out string, extra ...string) []string {
+		return append([]string{"train", "--data", trainSynth, "--out", filepath.Join(dir, out), "--epochs", "1", "--steps", "1",
+			"--batch", "4", "--engine", "reference", "--progress", "none"}, extra...)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{base("a", "--init-from", filepath.Join(dir, "none.safetensors")), 1, "none.safetensors"},
+		{base("b", "--init-from", corrupt), 1, "corrupt.safetensors"},
+		{base("c", "--init-from", ck, "--freeze", "inception_9"), 1, `Freeze "inception_9"`},
+		{base("d", "--init-from", ck, "--freeze-through", "inception_9z"), 1, `no layer "inception_9z"`},
+		{base("e", "--lr-mult", "loss3/classifier"), 2, "is not PREFIX=M"},
+		{base("f", "--lr-mult", "loss3/classifier=ten"), 2, "--lr-mult"},
+		{base("g", "--lr-mult", "conv1/=0"), 2, "freeze the parameters instead"},
+		{base("h", "--decay-mult", "=2"), 2, "--decay-mult"},
+		{base("i", "--lr-mult", "nothing/=2"), 1, `LRMult "nothing/"`},
+		{base("j", "--init-from", ck, "--variant", "paper"), 2, "holds a mini model"},
+		{base("k", "--freeze", "conv1/,,x"), 2, "empty prefix"},
+	} {
+		code, _, e := runArgs(c.args...)
+		if code != c.code || !strings.Contains(e, c.want) {
+			t.Errorf("%q: exit %d (want %d), stderr %q (want %q)", c.args[10:], code, c.code, e, c.want)
+		}
+		checkNoTrace(t, c.args, e)
+	}
+}
+
+// TestTrainFineTune224 fine-tunes the 224x224 torchvision network end to
+// end from a torchvision-layout state dict (10 classes) onto a folder of 5
+// classes, trunk frozen through inception_4e, and checks the frozen weights
+// and the new classifier.
+func TestTrainFineTune224(t *testing.T) {
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "tv.safetensors")
+	tvStateDictFile(t, sd, 10)
+	data := filepath.Join(dir, "photos")
+	classes := []string{"amber", "blue", "cyan", "dune", "ember"}
+	for ci, c := range classes {
+		for _, split := range []string{"train", "val"} {
+			if err := os.MkdirAll(filepath.Join(data, split, c), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for k := 0; k < 2; k++ {
+				img := image.NewRGBA(image.Rect(0, 0, 40+8*k, 36))
+				for y := 0; y < 36; y++ {
+					for x := 0; x < 40+8*k; x++ {
+						img.Set(x, y, color.RGBA{uint8(50 * ci), uint8(x * 5), uint8(y*7 + 30*k), 255})
+					}
+				}
+				writeImage(t, filepath.Join(data, split, c, string(rune('a'+k))+".png"), img)
+			}
+		}
+	}
+	out := filepath.Join(dir, "run")
+	code, o, e := runArgs("train", "--init-from", sd, "--data", "folder:"+data, "--freeze-through", "inception_4e",
+		"--lr-mult", "loss3/classifier=10", "--out", out, "--epochs", "1", "--steps", "1", "--batch", "2",
+		"--eval-limit", "2", "--progress", "log", "--verbose")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	for _, want := range []string{"init from " + sd + ": ", " re-initialised", "new classes", "loaded conv1/7x7_s2/w", "re-initialised loss3/classifier/w", "training torchvision"} {
+		if !strings.Contains(e, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, e)
+		}
+	}
+	if !strings.Contains(o, "model: ") {
+		t.Errorf("stdout %q", o)
+	}
+	src, err := train.LoadInit(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := checkpoint.Load(filepath.Join(out, train.ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Meta.Config.Classes != 5 || got.Meta.Config.InputSize != 224 || strings.Join(got.Meta.Classes, ",") != strings.Join(classes, ",") {
+		t.Errorf("model: %d classes %v, input %d", got.Meta.Config.Classes, got.Meta.Classes, got.Meta.Config.InputSize)
+	}
+	for _, name := range []string{"conv1/7x7_s2/w", "inception_4e/5x5/w", "inception_4e/pool_proj/bn/scale"} {
+		a, b := got.Weights[name].Float32, src.Weights.Weights[name].Float32
+		if len(a) == 0 || len(a) != len(b) {
+			t.Fatalf("%s: %d and %d values", name, len(a), len(b))
+		}
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("frozen %s[%d] changed: %v -> %v", name, i, b[i], a[i])
+			}
+		}
+	}
+	a, b := got.Weights["inception_5b/1x1/w"].Float32, src.Weights.Weights["inception_5b/1x1/w"].Float32
+	moved := false
+	for i := range a {
+		moved = moved || a[i] != b[i]
+	}
+	if !moved {
+		t.Error("inception_5b/1x1/w did not move")
+	}
+}

@@ -1,0 +1,171 @@
+package cuda
+
+import (
+	"sort"
+
+	"github.com/pkg/errors"
+
+	"github.com/goinception/googlenet/ops"
+)
+
+// This file runs a built Net: forward, the training step, the SGD update
+// and the parameter accessors.
+
+func (n *Net) upload(x []float32) error {
+	if len(x) != n.input.size(n.batch) {
+		return errors.Errorf("cuda: Net: input has %d values, want %d ([%d,%d,%d,%d])",
+			len(x), n.input.size(n.batch), n.batch, n.input.c, n.input.h, n.input.w)
+	}
+	return errors.Wrap(n.d.ex.Upload(n.input.p, x), "cuda: Net: uploading the batch")
+}
+
+func (n *Net) forward() error {
+	for _, l := range n.layers {
+		if err := l.forward(); err != nil {
+			return errors.Wrapf(err, "cuda: Net: forward %s", l.name)
+		}
+	}
+	return nil
+}
+
+// Logits runs the forward pass on x [batch, C, H, W] and returns the
+// logits [batch, Classes].
+func (n *Net) Logits(x []float32) ([]float32, error) {
+	if err := n.upload(x); err != nil {
+		return nil, err
+	}
+	if err := n.forward(); err != nil {
+		return nil, err
+	}
+	out := make([]float32, n.logits.size(n.batch))
+	return out, errors.Wrap(n.d.ex.Download(out, n.logits.p), "cuda: Net: downloading logits")
+}
+
+// Step runs forward and backward on x with the given labels and returns
+// the losses (batch means; Total = Main + AuxWeight·(Aux1 + Aux2), as the
+// CPU graph's step). The gradients stay on the device (see Grad, SGD).
+// Like the CPU graph's step it then advances the dropout step.
+func (n *Net) Step(x []float32, labels []int32) (Losses, error) {
+	var ls Losses
+	if len(labels) != n.batch {
+		return ls, errors.Errorf("cuda: Net: %d labels for a batch of %d", len(labels), n.batch)
+	}
+	for i, l := range labels {
+		if l < 0 || int(l) >= n.classes {
+			return ls, errors.Errorf("cuda: Net: label %d at %d out of range [0,%d)", l, i, n.classes)
+		}
+	}
+	if err := n.upload(x); err != nil {
+		return ls, err
+	}
+	if err := n.d.ex.UploadInt32(n.labels, labels); err != nil {
+		return ls, errors.Wrap(err, "cuda: Net: uploading labels")
+	}
+	if err := n.forward(); err != nil {
+		return ls, err
+	}
+	for _, a := range n.acts {
+		if err := n.d.Fill(a.g, 0, a.size(n.batch)); err != nil {
+			return ls, err
+		}
+	}
+	// Each head's loss gradient is written straight into its logits'
+	// gradient, scaled by its weight in the total and by 1/batch (the
+	// batch mean).
+	for _, h := range n.heads {
+		w := 1.0
+		if h.aux {
+			w = n.AuxWeight
+		}
+		if err := n.d.SoftmaxCrossEntropy(h.logits.p, n.labels, h.losses, h.logits.g, n.batch, n.classes,
+			float32(w/float64(n.batch))); err != nil {
+			return ls, err
+		}
+	}
+	for i := len(n.layers) - 1; i >= 0; i-- {
+		if err := n.layers[i].backward(); err != nil {
+			return ls, errors.Wrapf(err, "cuda: Net: backward %s", n.layers[i].name)
+		}
+	}
+	means := make([]float64, len(n.heads))
+	losses := make([]float32, n.batch)
+	for i, h := range n.heads {
+		if err := n.d.ex.Download(losses, h.losses); err != nil {
+			return ls, errors.Wrap(err, "cuda: Net: downloading the loss")
+		}
+		for _, l := range losses {
+			means[i] += float64(l)
+		}
+		means[i] /= float64(n.batch)
+	}
+	ls.Main, ls.Total = means[0], means[0]
+	for i, v := range means[1:] {
+		if i == 0 {
+			ls.Aux1 = v
+		} else {
+			ls.Aux2 = v
+		}
+		ls.Total += n.AuxWeight * v
+	}
+	n.step++
+	return ls, nil
+}
+
+// Rand returns the dropout seed and the step the next Step draws its masks
+// for (the model's RandState when the Net was made, advanced per Step).
+func (n *Net) Rand() ops.RandState { return ops.RandState{Seed: n.seed, Step: n.step} }
+
+// SetRand sets the dropout seed and step (to resume a run).
+func (n *Net) SetRand(st ops.RandState) { n.seed, n.step = st.Seed, st.Step }
+
+// SGD applies PyTorch's SGD with momentum mu and weight decay wd to every
+// parameter, on the device.
+func (n *Net) SGD(lr, mu, wd float32) error {
+	for _, p := range n.params {
+		if err := n.d.SGDMomentum(p.w, p.g, p.v, p.n, lr, mu, wd); err != nil {
+			return errors.Wrapf(err, "cuda: Net: SGD on %s", p.name)
+		}
+	}
+	return nil
+}
+
+// ParamNames returns the parameter names, sorted.
+func (n *Net) ParamNames() []string {
+	names := make([]string, 0, len(n.params))
+	for _, p := range n.params {
+		names = append(names, p.name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (n *Net) get(name string, grad bool) ([]float32, error) {
+	p, ok := n.byName[name]
+	if !ok {
+		return nil, errors.Errorf("cuda: Net: no parameter %q", name)
+	}
+	v := make([]float32, p.n)
+	src := p.w
+	if grad {
+		src = p.g
+	}
+	return v, errors.Wrapf(n.d.ex.Download(v, src), "cuda: Net: downloading %s", name)
+}
+
+// Grad downloads the gradient of parameter name from the last Step.
+func (n *Net) Grad(name string) ([]float32, error) { return n.get(name, true) }
+
+// Weight downloads the current value of parameter name.
+func (n *Net) Weight(name string) ([]float32, error) { return n.get(name, false) }
+
+// Close returns the network's device buffers to the pool.
+func (n *Net) Close() error {
+	var first error
+	for _, p := range n.bufs {
+		if err := n.d.pool.Put(p); err != nil && first == nil {
+			first = err
+		}
+	}
+	n.bufs = nil
+	return first
+}

@@ -1,0 +1,64 @@
+package convert
+
+import (
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/onnxnet"
+)
+
+// TestExportOutputs exports the mini network with pool5 and inception_3a as
+// further outputs, runs the file operator by operator (package onnxnet)
+// after a write and read, and compares every output with Forward and
+// Features.
+func TestExportOutputs(t *testing.T) {
+	m := newModel(t, "mini", 0, 6)
+	om, err := ExportONNX(m, ExportOptions{Outputs: []string{"pool5", "inception_3a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/m.onnx"
+	if err := onnx.WriteFile(path, om); err != nil {
+		t.Fatal(err)
+	}
+	back, err := onnx.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := onnxnet.NewNet(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(net.OutputNames(), ","); got != "logits,pool5,inception_3a" {
+		t.Fatalf("outputs %s", got)
+	}
+	x := randInput(2, 1, 28, 3)
+	ys, err := net.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := m.Features(x, "pool5", "inception_3a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range append([]*tensor.Dense{logits}, fs...) {
+		if !ys[i].Shape().Eq(want.Shape()) {
+			t.Fatalf("output %d: shape %v, want %v", i, ys[i].Shape(), want.Shape())
+		}
+		if e := relL2(ys[i].Data().([]float32), want.Data().([]float32)); e > parityTol {
+			t.Errorf("output %d: relative L2 error %g", i, e)
+		}
+	}
+	for _, bad := range [][]string{{"inception_9z"}, {"logits"}, {"loss3/classifier"}} {
+		if _, err := ExportONNX(m, ExportOptions{Outputs: bad}); err == nil {
+			t.Errorf("outputs %q accepted", bad)
+		}
+	}
+}
