@@ -74,6 +74,11 @@ func TestDetectPipeline(t *testing.T) {
 		t.Fatalf("train --resume: exit %d\n%s\n%s", code, o, e)
 	}
 	weights := filepath.Join(runDir, "model.safetensors")
+	code, o, e = runArgs("detect", "train", "--data", "voc:"+ds, "--out", filepath.Join(tmp, "run-init"), "--epochs", "1", "--batch", "16",
+		"--mode", "single", "--max-per-object", "2", "--progress", "none", "--init-from", weights)
+	if code != 0 || !strings.Contains(o, "region validation top-1") {
+		t.Fatalf("train --init-from: exit %d\n%s\n%s", code, o, e)
+	}
 	results := filepath.Join(tmp, "results.json")
 	code, o, e = runArgs("detect", "eval", "--weights", weights+","+weights, "--data", "voc:"+ds, "--mode", "single", "--json", "--progress", "none",
 		"--results", results)
