@@ -46,6 +46,14 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestOpTable runs every op of a training step, forward and gradient, on
+// each CPU engine against the float64 reference (opstest.OpTable).
+func TestOpTable(t *testing.T) {
+	for name, e := range engines(t) {
+		t.Run(name, func(t *testing.T) { opstest.TestOps(t, e) })
+	}
+}
+
 func randSlice(rng *rand.Rand, n int) []float32 {
 	v := make([]float32, n)
 	for i := range v {

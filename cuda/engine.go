@@ -195,3 +195,99 @@ func (e *Engine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda 
 	}
 	return h.finish("Gemm")
 }
+
+// devicePool returns the device geometry of g, or ok false for pools the
+// device kernels do not cover (adaptive pools with uneven windows), which
+// run on ops.Reference.
+func devicePool(g ops.PoolGeom) (pg PoolGeom, ok bool, err error) {
+	o := g.Opts
+	switch g.Kind {
+	case "max", "avg":
+	case "global":
+		o = ops.PoolOpts{KernelH: g.H, KernelW: g.W}
+	case "adaptive":
+		if g.OutH <= 0 || g.OutW <= 0 || g.H%g.OutH != 0 || g.W%g.OutW != 0 {
+			return pg, false, nil
+		}
+		kh, kw := g.H/g.OutH, g.W/g.OutW
+		o = ops.PoolOpts{KernelH: kh, KernelW: kw, StrideH: kh, StrideW: kw}
+	default:
+		return pg, false, errors.Errorf("cuda: pool kind %q", g.Kind)
+	}
+	if pg, err = NewPoolGeom(g.N, g.C, g.H, g.W, o); err != nil {
+		return pg, false, err
+	}
+	if pg.OutH != g.OutH || pg.OutW != g.OutW {
+		return pg, false, errors.Errorf("cuda: pool %+v: device windows give %dx%d", g, pg.OutH, pg.OutW)
+	}
+	return pg, true, nil
+}
+
+// PoolForward pools x into y on the device (adaptive pools with uneven
+// windows on ops.Reference).
+func (e *Engine) PoolForward(g ops.PoolGeom, x, y []float32) error {
+	pg, ok, err := devicePool(g)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ops.Reference{}.PoolForward(g, x, y)
+	}
+	nx, ny := g.N*g.C*g.H*g.W, g.N*g.C*g.OutH*g.OutW
+	h := hostCall{d: e.dev}
+	px, py := h.in(x[:nx]), h.out(ny)
+	if g.Kind == "max" {
+		am := h.out(ny)
+		h.do(func() error { return e.dev.MaxPoolForward(pg, px, py, am) })
+	} else {
+		h.do(func() error { return e.dev.AvgPoolForward(pg, px, py) })
+	}
+	h.get(y[:ny], py)
+	return h.finish("PoolForward")
+}
+
+// PoolBackward computes dx from dy on the device; a max pool's window
+// maxima are found again from x (the first maximum wins, as in ops).
+func (e *Engine) PoolBackward(g ops.PoolGeom, x, y, dy, dx []float32) error {
+	pg, ok, err := devicePool(g)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ops.Reference{}.PoolBackward(g, x, y, dy, dx)
+	}
+	nx, ny := g.N*g.C*g.H*g.W, g.N*g.C*g.OutH*g.OutW
+	h := hostCall{d: e.dev}
+	pdy, pdx := h.in(dy[:ny]), h.out(nx)
+	if g.Kind == "max" {
+		px, py, am := h.in(x[:nx]), h.out(ny), h.out(ny)
+		h.do(func() error { return e.dev.MaxPoolForward(pg, px, py, am) })
+		h.do(func() error { return e.dev.MaxPoolBackward(pg, pdy, am, pdx) })
+	} else {
+		h.do(func() error { return e.dev.AvgPoolBackward(pg, pdy, pdx) })
+	}
+	h.get(dx[:nx], pdx)
+	return h.finish("PoolBackward")
+}
+
+// LRNForward computes y = LRN(x) on the device.
+func (e *Engine) LRNForward(g ops.LRNGeom, x, y []float32) error {
+	n := g.N * g.C * g.H * g.W
+	h := hostCall{d: e.dev}
+	px, py, ps := h.in(x[:n]), h.out(n), h.out(n)
+	h.do(func() error { return e.dev.LRNForward(g.N, g.C, g.H*g.W, g.Opts, px, py, ps) })
+	h.get(y[:n], py)
+	return h.finish("LRNForward")
+}
+
+// LRNBackward computes dx from x, y and dy on the device (the scale is
+// computed again from x).
+func (e *Engine) LRNBackward(g ops.LRNGeom, x, y, dy, dx []float32) error {
+	n := g.N * g.C * g.H * g.W
+	h := hostCall{d: e.dev}
+	px, pdy, py, ps, pdx := h.in(x[:n]), h.in(dy[:n]), h.out(n), h.out(n), h.out(n)
+	h.do(func() error { return e.dev.LRNForward(g.N, g.C, g.H*g.W, g.Opts, px, py, ps) })
+	h.do(func() error { return e.dev.LRNBackward(g.N, g.C, g.H*g.W, g.Opts, px, py, ps, pdy, pdx) })
+	h.get(dx[:n], pdx)
+	return h.finish("LRNBackward")
+}

@@ -60,10 +60,11 @@
 //
 // # Engines
 //
-// float32 convolutions and matrix products run on an Engine, a value bound
-// to each op when it is built: With(e) returns the constructors of ops on
-// e, and the backward ops Gorgonia derives inherit it (graph.Options.Engine
-// and inception.Config.Engine pass it down). The package-level constructors
+// float32 convolutions, matrix products, pooling and LRN run on an Engine,
+// a value bound to each op when it is built: With(e) returns the
+// constructors of ops on e, and the backward ops Gorgonia derives inherit
+// it (graph.Options.Engine and inception.Config.Engine pass it down). The
+// package-level constructors
 // are With(nil)'s: Reference (pure Go, im2col + gonum's GEMM, no cgo). Other
 // engines are OpenBLAS on the CPU (package cpu) and CUDA on a GPU (package
 // cuda); graphs on different engines run side by side in one process.

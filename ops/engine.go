@@ -11,7 +11,8 @@ type ConvGeom struct {
 	OutH, OutW       int
 }
 
-// Engine computes the float32 hot-path kernels behind the ops. The pure-Go
+// Engine computes the float32 kernels behind the ops: convolutions, GEMMs,
+// pooling and LRN. The pure-Go
 // reference engine is the specification; faster engines (OpenBLAS on the CPU,
 // CUDA on a GPU) implement the same methods and run the same conformance
 // suite (package opstest). float64 always uses the reference kernels.
@@ -32,6 +33,16 @@ type Engine interface {
 	ConvBackwardFilter(g ConvGeom, x, dy, dw, db []float32) error
 	// Gemm: C = alpha*op(A)*op(B) + beta*C, row-major, op = transpose if ta/tb.
 	Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error
+	// PoolForward: y[N,C,OutH,OutW] = the max or average pool g of x.
+	PoolForward(g PoolGeom, x, y []float32) error
+	// PoolBackward: dx[N,C,H,W] from dy; a max pool sends each dy to the
+	// first maximum (row-major) of its window in x, found from the
+	// forward output y (x and y are nil for average pools).
+	PoolBackward(g PoolGeom, x, y, dy, dx []float32) error
+	// LRNForward: y = x / (K + Alpha/Size·Σ_window x²)^Beta.
+	LRNForward(g LRNGeom, x, y []float32) error
+	// LRNBackward: dx from x, y = LRN(x) and dy.
+	LRNBackward(g LRNGeom, x, y, dy, dx []float32) error
 }
 
 // NewConvGeom returns the geometry of a convolution of an NCHW input of

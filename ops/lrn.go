@@ -9,10 +9,15 @@ import (
 	"gorgonia.org/tensor"
 )
 
-type lrnParams struct {
+// LRNGeom describes one local response normalisation of an NCHW tensor;
+// engines receive it with the op's float32 slices.
+type LRNGeom struct {
 	N, C, H, W int
 	Opts       LRNOpts
 }
+
+// lrnParams are an LRN op's parameters (its hash covers them).
+type lrnParams = LRNGeom
 
 // lrnOp is local response normalisation across channels (see LRNOpts).
 type lrnOp struct {
@@ -113,6 +118,19 @@ func lrnDo[T float](op *lrnOp, vs []G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out, y := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
+	if x32, ok := any(x).([]float32); ok {
+		if err := op.engine().LRNForward(p, x32, any(y).([]float32)); err != nil {
+			return nil, errors.Wrapf(err, "LRN on %s", op.engine().Name())
+		}
+		return out, nil
+	}
+	lrnForward(p, x, y)
+	return out, nil
+}
+
+// lrnForward is y = LRN(x) (the specification; float32 engines call it
+// through Reference.LRNForward).
+func lrnForward[T float](p lrnParams, x, y []T) {
 	hw, img := p.H*p.W, p.C*p.H*p.W
 	// One unit of work is one (image, channel) plane.
 	parallelFor(p.N*p.C, p.Opts.Size*hw, func(lo, hi int) {
@@ -126,7 +144,6 @@ func lrnDo[T float](op *lrnOp, vs []G.Value) (G.Value, error) {
 		}
 		sc.put(s)
 	})
-	return out, nil
 }
 
 func (op *lrnOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -176,6 +193,18 @@ func lrnGradDo[T float](op *lrnGradOp, vs []G.Value) (G.Value, error) {
 	}
 	x, y, dy := in[0], in[1], in[2]
 	out, dx := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
+	if x32, ok := any(x).([]float32); ok {
+		if err := op.engine().LRNBackward(p, x32, any(y).([]float32), any(dy).([]float32), any(dx).([]float32)); err != nil {
+			return nil, errors.Wrapf(err, "LRN backward on %s", op.engine().Name())
+		}
+		return out, nil
+	}
+	lrnBackward(p, x, y, dy, dx)
+	return out, nil
+}
+
+// lrnBackward is dx from x, y = LRN(x) and dy (the specification).
+func lrnBackward[T float](p lrnParams, x, y, dy, dx []T) {
 	hw, img := p.H*p.W, p.C*p.H*p.W
 	half := (p.Opts.Size - 1) / 2
 	coef := T(2 * p.Opts.Alpha * p.Opts.Beta / float64(p.Opts.Size))
@@ -206,7 +235,6 @@ func lrnGradDo[T float](op *lrnGradOp, vs []G.Value) (G.Value, error) {
 			}
 		}
 	})
-	return out, nil
 }
 
 // sqAccGo is sqAcc in Go.

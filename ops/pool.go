@@ -74,20 +74,59 @@ func adaptiveAxis(in, out int) poolAxis {
 	return a
 }
 
-// poolParams fully describe a pooling op (windows are derived from them).
-type poolParams struct {
-	Kind       string // "max", "avg", "adaptive", "global"
+// PoolGeom fully describes one NCHW pooling (its windows are derived from
+// it): Kind is "max" or "avg" (windows from Opts), "adaptive" (PyTorch's
+// adaptive windows to OutH x OutW) or "global" (one window per channel).
+// Engines receive it with the pool's float32 slices.
+type PoolGeom struct {
+	Kind       string
 	N, C, H, W int
 	Opts       PoolOpts
 	OutH, OutW int
 }
 
+// poolParams are a pooling op's parameters (its hash covers them).
+type poolParams = PoolGeom
+
+// poolKernel is a pooling's geometry and its windows: what the kernels of
+// this file read.
+type poolKernel struct {
+	p    poolParams
+	h, w poolAxis
+}
+
+// newPoolKernel computes the windows of g (validated by newPool).
+func newPoolKernel(g PoolGeom) (poolKernel, error) {
+	k := poolKernel{p: g}
+	switch g.Kind {
+	case "max", "avg":
+		o := g.Opts
+		var err error
+		if k.h, err = windowAxis(g.H, o.KernelH, max(o.StrideH, 1), o.Pad.Top, o.Pad.Bottom, o.CeilMode, o.CountIncludePad); err != nil {
+			return k, errors.Wrap(err, "height")
+		}
+		if k.w, err = windowAxis(g.W, o.KernelW, max(o.StrideW, 1), o.Pad.Left, o.Pad.Right, o.CeilMode, o.CountIncludePad); err != nil {
+			return k, errors.Wrap(err, "width")
+		}
+	case "adaptive", "global":
+		if g.OutH <= 0 || g.OutW <= 0 || g.OutH > g.H || g.OutW > g.W {
+			return k, errors.Errorf("adaptive pool of %dx%d to %dx%d", g.H, g.W, g.OutH, g.OutW)
+		}
+		k.h, k.w = adaptiveAxis(g.H, g.OutH), adaptiveAxis(g.W, g.OutW)
+	default:
+		return k, errors.Errorf("pool kind %q", g.Kind)
+	}
+	if k.h.Out != g.OutH || k.w.Out != g.OutW {
+		return k, errors.Errorf("pool geometry %+v: windows give %dx%d", g, k.h.Out, k.w.Out)
+	}
+	return k, nil
+}
+
 // poolOp is max or average pooling over precomputed windows.
 type poolOp struct {
 	opMeta
-	p    poolParams
-	h, w poolAxis
-	out  outBuf
+	poolKernel
+	out outBuf
 }
 
 var (
@@ -95,7 +134,7 @@ var (
 	_ G.SDOp = (*poolOp)(nil)
 )
 
-func (op *poolOp) isMax() bool { return op.p.Kind == "max" }
+func (k *poolKernel) isMax() bool { return k.p.Kind == "max" }
 
 func newPool(eng Engine, x *G.Node, kind string, o PoolOpts, outH, outW int) (*G.Node, error) {
 	ctx := map[string]string{"max": "ops.MaxPool2D", "avg": "ops.AvgPool2D", "adaptive": "ops.AdaptiveAvgPool2D", "global": "ops.GlobalAvgPool2D"}[kind]
@@ -177,6 +216,20 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out, y := get[T](&op.out, tensor.Shape{p.N, p.C, p.OutH, p.OutW})
+	if x32, ok := any(x).([]float32); ok {
+		if err := op.engine().PoolForward(p, x32, any(y).([]float32)); err != nil {
+			return nil, errors.Wrapf(err, "Pool2D on %s", op.engine().Name())
+		}
+		return out, nil
+	}
+	poolForward(&op.poolKernel, x, y)
+	return out, nil
+}
+
+// poolForward pools x into y (the specification; float32 engines call it
+// through Reference.PoolForward).
+func poolForward[T float](op *poolKernel, x, y []T) {
+	p := op.p
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
 	if n3 := op.stride2Run(); n3 > 0 {
 		parallelFor(p.N*p.C, hw, func(lo, hi int) {
@@ -187,7 +240,7 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 			}
 			sc.put(v)
 		})
-		return out, nil
+		return
 	}
 	if op.isMax() {
 		r0, r1 := op.w.run3()
@@ -202,14 +255,13 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 			}
 			sc.put(hm)
 		})
-		return out, nil
+		return
 	}
 	parallelFor(p.N*p.C, hw, func(lo, hi int) {
 		for nc := lo; nc < hi; nc++ {
 			avgPoolPlane(op, x[nc*hw:(nc+1)*hw], y[nc*ohw:(nc+1)*ohw])
 		}
 	})
-	return out, nil
 }
 
 // stride2Run returns, for a 3x3 stride-2 max pool without top or left
@@ -217,7 +269,7 @@ func poolDo[T float](op *poolOp, vs []G.Value) (G.Value, error) {
 // leading output columns whose windows are full: [2ow, 2ow+3). Otherwise,
 // or when that is fewer than 8 (nothing for the vector kernel), it returns
 // 0.
-func (op *poolOp) stride2Run() int {
+func (op *poolKernel) stride2Run() int {
 	o := op.p.Opts
 	if !op.isMax() || o.KernelH != 3 || o.KernelW != 3 || o.StrideH != 2 || o.StrideW != 2 ||
 		o.Pad.Top != 0 || o.Pad.Left != 0 {
@@ -239,7 +291,7 @@ func (op *poolOp) stride2Run() int {
 // max3s2 (vector), the clipped ones at the right edge one by one. The
 // maximum is exact, so the result is the same as any other order's (NaN
 // propagates).
-func maxPool3s2Plane[T float](op *poolOp, x, y, v []T, n3 int) {
+func maxPool3s2Plane[T float](op *poolKernel, x, y, v []T, n3 int) {
 	p := op.p
 	for oh := 0; oh < p.OutH; oh++ {
 		hs, he := op.h.Start[oh], op.h.End[oh]
@@ -310,7 +362,7 @@ func (a poolAxis) run3() (lo, hi int) {
 // Strided pools read their 3-wide windows from a row's stride-1 maxima,
 // computed by whole vectors into tmp (scratch of length W). NaN
 // propagates, as a window holding a NaN must.
-func maxPoolPlane[T float](op *poolOp, x, y, hm, tmp []T, r0, r1, q0, q1 int) {
+func maxPoolPlane[T float](op *poolKernel, x, y, hm, tmp []T, r0, r1, q0, q1 int) {
 	p := op.p
 	ws, we := op.w.Start, op.w.End
 	vec := r1-r0 >= 8
@@ -392,7 +444,7 @@ func maxPoolPlane[T float](op *poolOp, x, y, hm, tmp []T, r0, r1, q0, q1 int) {
 }
 
 // avgPoolPlane average-pools one plane x into y.
-func avgPoolPlane[T float](op *poolOp, x, y []T) {
+func avgPoolPlane[T float](op *poolKernel, x, y []T) {
 	p := op.p
 	for oh := 0; oh < p.OutH; oh++ {
 		hs, he := op.h.Start[oh], op.h.End[oh]
@@ -489,6 +541,24 @@ func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out, dx := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
+	if dy32, ok := any(dy).([]float32); ok {
+		var x32, y32 []float32
+		if f.isMax() {
+			x32, y32 = any(x).([]float32), any(y).([]float32)
+		}
+		if err := op.engine().PoolBackward(p, x32, y32, dy32, any(dx).([]float32)); err != nil {
+			return nil, errors.Wrapf(err, "Pool2D backward on %s", op.engine().Name())
+		}
+		return out, nil
+	}
+	poolBackward(&f.poolKernel, x, y, dy, dx)
+	return out, nil
+}
+
+// poolBackward computes dx from dy (and for max pools x and y, see
+// poolGradOp): the specification.
+func poolBackward[T float](f *poolKernel, x, y, dy, dx []T) {
+	p := f.p
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
 	// Stride-1 3x3 pad-1 max pools (the Inception pool branches) route the
 	// interior outputs with vector kernels where there are some.
@@ -502,7 +572,7 @@ func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 	// 3x3/2 max pools (the stem, between stages): vector kernels route
 	// the outputs of whole rows where there are some.
 	if n3 := f.stride2Run(); n3 >= 8 && maxPoolGrad3s2(f, x, y, dy, dx, n3) {
-		return out, nil
+		return
 	}
 	parallelFor(p.N*p.C, hw, func(lo, hi int) {
 		sc := scratchFor[T]()
@@ -523,7 +593,6 @@ func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 			}
 		}
 	})
-	return out, nil
 }
 
 // maxPoolGradPlane adds each dy to dx at the first maximum (row-major) of
@@ -531,7 +600,7 @@ func poolGradDo[T float](op *poolGradOp, vs []G.Value) (G.Value, error) {
 // the forward output, each window's maximum, so the search stops at the
 // first element equal to it. Outputs oh*OutW+ow = v0+i with i < vn and
 // sel[i] >= 0 are skipped: maxPoolGrad3x3 routed them.
-func maxPoolGradPlane[T float](f *poolOp, x, y, dy, dx, sel []T, v0, vn int) {
+func maxPoolGradPlane[T float](f *poolKernel, x, y, dy, dx, sel []T, v0, vn int) {
 	p := f.p
 	for oh := 0; oh < p.OutH; oh++ {
 		for ow := 0; ow < p.OutW; ow++ {
@@ -544,13 +613,13 @@ func maxPoolGradPlane[T float](f *poolOp, x, y, dy, dx, sel []T, v0, vn int) {
 }
 
 // routeMax adds dy of output (oh, ow) to dx at argMax.
-func routeMax[T float](f *poolOp, x, y, dy, dx []T, oh, ow int) {
+func routeMax[T float](f *poolKernel, x, y, dy, dx []T, oh, ow int) {
 	dx[argMax(f, x, y, oh, ow)] += dy[oh*f.p.OutW+ow]
 }
 
 // argMax returns the index in x of the first maximum of output (oh, ow)'s
 // window (the first NaN if it holds one).
-func argMax[T float](f *poolOp, x, y []T, oh, ow int) int {
+func argMax[T float](f *poolKernel, x, y []T, oh, ow int) int {
 	p := f.p
 	hs, he := f.h.Start[oh], f.h.End[oh]
 	ws, we := f.w.Start[ow], f.w.End[ow]
@@ -625,7 +694,7 @@ func firstMax3x3[T float](x []T, w, i0 int, m T) int {
 }
 
 // avgPoolGradPlane spreads each dy/divisor over its window.
-func avgPoolGradPlane[T float](f *poolOp, dy, dx []T) {
+func avgPoolGradPlane[T float](f *poolKernel, dy, dx []T) {
 	p := f.p
 	for oh := 0; oh < p.OutH; oh++ {
 		hs, he := f.h.Start[oh], f.h.End[oh]

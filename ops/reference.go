@@ -3,6 +3,8 @@ package ops
 import (
 	"sync"
 
+	"github.com/pkg/errors"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -39,6 +41,51 @@ func (Reference) ConvBackwardFilter(g ConvGeom, x, dy, dw, db []float32) error {
 // Gemm computes C = alpha*op(A)*op(B) + beta*C in row-major storage.
 func (Reference) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
 	gemmBLAS(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return nil
+}
+
+// PoolForward pools x into y.
+func (Reference) PoolForward(g PoolGeom, x, y []float32) error {
+	k, err := newPoolKernel(g)
+	if err != nil {
+		return errors.Wrap(err, "ops.Reference.PoolForward")
+	}
+	if len(x) < g.N*g.C*g.H*g.W || len(y) < g.N*g.C*g.OutH*g.OutW {
+		return errors.Errorf("ops.Reference.PoolForward: %d inputs, %d outputs for %+v", len(x), len(y), g)
+	}
+	poolForward(&k, x, y)
+	return nil
+}
+
+// PoolBackward computes dx from dy (and x, y for max pools).
+func (Reference) PoolBackward(g PoolGeom, x, y, dy, dx []float32) error {
+	k, err := newPoolKernel(g)
+	if err != nil {
+		return errors.Wrap(err, "ops.Reference.PoolBackward")
+	}
+	in, out := g.N*g.C*g.H*g.W, g.N*g.C*g.OutH*g.OutW
+	if len(dx) < in || len(dy) < out || (k.isMax() && (len(x) < in || len(y) < out)) {
+		return errors.Errorf("ops.Reference.PoolBackward: slices too short for %+v", g)
+	}
+	poolBackward(&k, x, y, dy, dx)
+	return nil
+}
+
+// LRNForward computes y = LRN(x).
+func (Reference) LRNForward(g LRNGeom, x, y []float32) error {
+	if n := g.N * g.C * g.H * g.W; len(x) < n || len(y) < n {
+		return errors.Errorf("ops.Reference.LRNForward: slices too short for %+v", g)
+	}
+	lrnForward(g, x, y)
+	return nil
+}
+
+// LRNBackward computes dx from x, y and dy.
+func (Reference) LRNBackward(g LRNGeom, x, y, dy, dx []float32) error {
+	if n := g.N * g.C * g.H * g.W; len(x) < n || len(y) < n || len(dy) < n || len(dx) < n {
+		return errors.Errorf("ops.Reference.LRNBackward: slices too short for %+v", g)
+	}
+	lrnBackward(g, x, y, dy, dx)
 	return nil
 }
 

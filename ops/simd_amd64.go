@@ -190,7 +190,7 @@ func max3s2[T float](dst, v []T) {
 // maxPoolGrad3s2 is the max pool gradient of stride2Run's pools (n3 full
 // windows per row, at least 8) in float32 with AVX, plane by plane on all
 // cores; it reports false (doing nothing) without AVX or for float64.
-func maxPoolGrad3s2[T float](f *poolOp, x, y, dy, dx []T, n3 int) bool {
+func maxPoolGrad3s2[T float](f *poolKernel, x, y, dy, dx []T, n3 int) bool {
 	xf, ok := any(x).([]float32)
 	if !ok || !hasAVX {
 		return false
@@ -222,7 +222,7 @@ func maxPoolGrad3s2[T float](f *poolOp, x, y, dy, dx []T, n3 int) bool {
 // first) and addWhereAVX adds dy into the same phase layout of dx (dph);
 // the phases are added back into dx at the end. Outputs past the vector
 // blocks, in clipped rows, or without a match go through routeMax.
-func maxPoolGrad3s2Plane(f *poolOp, x, y, dy, dx, xph, dph, sel []float32, n3 int) {
+func maxPoolGrad3s2Plane(f *poolKernel, x, y, dy, dx, xph, dph, sel []float32, n3 int) {
 	p := f.p
 	pw := (p.W + 1) / 2
 	n8 := len(sel)

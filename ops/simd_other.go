@@ -30,7 +30,7 @@ func subScaledProd[T float](d, x, r []T, c T) { subScaledProdGo(d, x, r, c) }
 func max3s2[T float](dst, v []T) { max3s2Go(dst, v) }
 
 // maxPoolGrad3s2 reports false: there are no vector kernels here.
-func maxPoolGrad3s2[T float](f *poolOp, x, y, dy, dx []T, n3 int) bool { return false }
+func maxPoolGrad3s2[T float](f *poolKernel, x, y, dy, dx []T, n3 int) bool { return false }
 
 // mulInto sets dst[i] = a[i]*b[i] for i < len(dst).
 func mulInto[T float](dst, a, b []T) { mulIntoGo(dst, a, b) }

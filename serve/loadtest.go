@@ -66,6 +66,20 @@ type LoadReport struct {
 	// RSS samples the server's resident memory (process_resident_memory_bytes)
 	// about once a second: first, peak and last, in bytes (0 when unknown).
 	RSSFirst, RSSPeak, RSSLast float64
+	// RSS holds the samples, one about every second.
+	RSS []float64
+	// CPU is the server's CPU time over the run (process_cpu_seconds_total,
+	// all threads), a measure of cost that the machine's other load does
+	// not change as much as the throughput.
+	CPU time.Duration
+}
+
+// CPUPerRequest is the server's CPU time per OK answer.
+func (r *LoadReport) CPUPerRequest() time.Duration {
+	if r.OK == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.OK)
 }
 
 // LoadTest runs clients against a local server until the duration or the
@@ -104,11 +118,11 @@ func LoadTest(ctx context.Context, o LoadOptions) (*LoadReport, error) {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: time.Minute}
 
-	before, rss0, err := scrape(ctx, client, metricsURL)
+	before, err := scrape(ctx, client, metricsURL)
 	if err != nil {
 		return nil, errors.Wrap(err, "serve: load test: reading the server's /metrics")
 	}
-	rep := &LoadReport{Clients: o.Clients, ByStatus: map[int]int{}, RSSFirst: rss0, RSSPeak: rss0}
+	rep := &LoadReport{Clients: o.Clients, ByStatus: map[int]int{}, RSSFirst: before.rss, RSSPeak: before.rss, RSS: []float64{before.rss}}
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
 
@@ -162,8 +176,9 @@ func LoadTest(ctx context.Context, o LoadOptions) (*LoadReport, error) {
 		case <-done:
 			running = false
 		case <-tick.C:
-			if _, rss, err := scrape(sctx, client, metricsURL); err == nil {
-				rep.RSSPeak = max(rep.RSSPeak, rss)
+			if m, err := scrape(sctx, client, metricsURL); err == nil {
+				rep.RSSPeak = max(rep.RSSPeak, m.rss)
+				rep.RSS = append(rep.RSS, m.rss)
 			}
 			if o.Progress != nil {
 				mu.Lock()
@@ -174,14 +189,16 @@ func LoadTest(ctx context.Context, o LoadOptions) (*LoadReport, error) {
 		}
 	}
 	rep.Duration = time.Since(start)
-	after, rss1, err := scrape(sctx, client, metricsURL)
+	after, err := scrape(sctx, client, metricsURL)
 	if err != nil {
 		return nil, errors.Wrap(err, "serve: load test: reading the server's /metrics")
 	}
-	rep.RSSLast, rep.RSSPeak = rss1, max(rep.RSSPeak, rss1)
+	rep.RSSLast, rep.RSSPeak = after.rss, max(rep.RSSPeak, after.rss)
+	rep.RSS = append(rep.RSS, after.rss)
+	rep.CPU = time.Duration((after.cpu - before.cpu) * float64(time.Second))
 	rep.Batches = map[int]int64{}
-	for n, c := range after {
-		if d := c - before[n]; d > 0 {
+	for n, c := range after.batches {
+		if d := c - before.batches[n]; d > 0 {
 			rep.Batches[n] = d
 		}
 	}
@@ -235,40 +252,49 @@ func checkLoopback(host string) error {
 	return nil
 }
 
+// serverMetrics are what a load test reads from /metrics.
+type serverMetrics struct {
+	batches  map[int]int64 // forward passes by batch size
+	rss, cpu float64       // bytes, seconds
+}
+
 // scrape reads the server's batch-size histogram (cumulative bucket
-// counts turned into counts per batch size) and resident memory.
-func scrape(ctx context.Context, c *http.Client, u string) (map[int]int64, float64, error) {
+// counts turned into counts per batch size), resident memory and CPU time.
+func scrape(ctx context.Context, c *http.Client, u string) (serverMetrics, error) {
+	var m serverMetrics
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, 0, err
+		return m, err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, 0, err
+		return m, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, 0, errors.Errorf("%s: status %d", u, resp.StatusCode)
+		return m, errors.Errorf("%s: status %d", u, resp.StatusCode)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return nil, 0, err
+		return m, err
 	}
-	batches := map[int]int64{}
+	m.batches = map[int]int64{}
 	if f := fams["googlenet_batch_size"]; f != nil && len(f.GetMetric()) == 1 {
 		var prev uint64
 		for _, b := range f.GetMetric()[0].GetHistogram().GetBucket() {
 			n := int(b.GetUpperBound())
-			batches[n] = int64(b.GetCumulativeCount() - prev)
+			m.batches[n] = int64(b.GetCumulativeCount() - prev)
 			prev = b.GetCumulativeCount()
 		}
 	}
-	var rss float64
 	if f := fams["process_resident_memory_bytes"]; f != nil && len(f.GetMetric()) == 1 {
-		rss = f.GetMetric()[0].GetGauge().GetValue()
+		m.rss = f.GetMetric()[0].GetGauge().GetValue()
 	}
-	return batches, rss, nil
+	if f := fams["process_cpu_seconds_total"]; f != nil && len(f.GetMetric()) == 1 {
+		m.cpu = f.GetMetric()[0].GetCounter().GetValue()
+	}
+	return m, nil
 }
 
 // gradientJPEG is the default load-test image.
@@ -323,8 +349,15 @@ func (r *LoadReport) WriteText(w io.Writer) error {
 		fmt.Fprint(&b, " none")
 	}
 	fmt.Fprintln(&b)
+	if r.CPU > 0 {
+		fmt.Fprintf(&b, "server CPU %.1fs, %.1f ms per request\n", r.CPU.Seconds(), ms(r.CPUPerRequest()))
+	}
 	if r.RSSPeak > 0 {
-		fmt.Fprintf(&b, "server RSS MiB: first %.0f peak %.0f last %.0f\n", r.RSSFirst/(1<<20), r.RSSPeak/(1<<20), r.RSSLast/(1<<20))
+		fmt.Fprintf(&b, "server RSS MiB: first %.0f peak %.0f last %.0f; every 10s:", r.RSSFirst/(1<<20), r.RSSPeak/(1<<20), r.RSSLast/(1<<20))
+		for i := 0; i < len(r.RSS); i += 10 {
+			fmt.Fprintf(&b, " %.0f", r.RSS[i]/(1<<20))
+		}
+		fmt.Fprintln(&b)
 	}
 	_, err := w.Write(b.Bytes())
 	return err

@@ -28,7 +28,7 @@ func TestLoadTest(t *testing.T) {
 	if images != 30 {
 		t.Errorf("batch histogram %v accounts for %d images, want 30", rep.Batches, images)
 	}
-	if rep.RSSPeak <= 0 || rep.RSSPeak < rep.RSSFirst {
+	if rep.RSSPeak <= 0 || rep.RSSPeak < rep.RSSFirst || len(rep.RSS) < 2 || rep.CPU <= 0 {
 		t.Errorf("RSS first %g peak %g", rep.RSSFirst, rep.RSSPeak)
 	}
 	var out bytes.Buffer

@@ -20,6 +20,15 @@ func TestEngine(t *testing.T) {
 	opstest.TestEngine(t, e)
 }
 
+// TestOpTable runs every op of a training step, forward and gradient, with
+// the cuda Engine on the emulated device against the float64 reference
+// (opstest.OpTable).
+func TestOpTable(t *testing.T) {
+	e := cuda.NewEngineOn(emu.New())
+	defer e.Close()
+	opstest.TestOps(t, e)
+}
+
 // TestDevice runs every other kernel against float64 references.
 func TestDevice(t *testing.T) {
 	d := cuda.NewDevice(emu.New())

@@ -114,23 +114,31 @@ func testConv(t *testing.T, e ops.Engine, g ops.ConvGeom) {
 				}
 			}
 			y := filled(ysize)
-			e.ConvForward(g, x, w, bb, y, relu)
+			if err := e.ConvForward(g, x, w, bb, y, relu); err != nil {
+				t.Fatalf("%s: %+v", e.Name(), err)
+			}
 			compare(t, fmt.Sprintf("ConvForward(bias=%v,relu=%v)", bias, relu), y, want, mag)
 		}
 	}
 
 	wantDx, magDx := RefConvBackwardData(g, w, dy)
 	dx := filled(len(x))
-	e.ConvBackwardData(g, w, dy, dx)
+	if err := e.ConvBackwardData(g, w, dy, dx); err != nil {
+		t.Fatalf("%s: %+v", e.Name(), err)
+	}
 	compare(t, "ConvBackwardData", dx, wantDx, magDx)
 
 	wantDw, magDw, wantDb, magDb := RefConvBackwardFilter(g, x, dy)
 	dw := filled(len(w))
-	e.ConvBackwardFilter(g, x, dy, dw, nil)
+	if err := e.ConvBackwardFilter(g, x, dy, dw, nil); err != nil {
+		t.Fatalf("%s: %+v", e.Name(), err)
+	}
 	compare(t, "ConvBackwardFilter(db=nil).dw", dw, wantDw, magDw)
 	dw = filled(len(w))
 	db := filled(g.K)
-	e.ConvBackwardFilter(g, x, dy, dw, db)
+	if err := e.ConvBackwardFilter(g, x, dy, dw, db); err != nil {
+		t.Fatalf("%s: %+v", e.Name(), err)
+	}
 	compare(t, "ConvBackwardFilter.dw", dw, wantDw, magDw)
 	compare(t, "ConvBackwardFilter.db", db, wantDb, magDb)
 }
@@ -183,7 +191,9 @@ func testGemm(t *testing.T, e ops.Engine) {
 							mag[i*n+j] = math.Abs(float64(alpha))*sm + math.Abs(float64(beta)*cv)
 						}
 					}
-					e.Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					if err := e.Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); err != nil {
+						t.Fatalf("%s: %+v", e.Name(), err)
+					}
 					got := make([]float32, m*n)
 					for i := 0; i < m; i++ {
 						copy(got[i*n:(i+1)*n], c[i*ldc:i*ldc+n])
@@ -198,7 +208,9 @@ func testGemm(t *testing.T, e ops.Engine) {
 	}
 	// beta = 0 must not read C (BLAS convention): NaN in C must not leak.
 	c := []float32{float32(math.NaN()), float32(math.NaN())}
-	e.Gemm(false, false, 1, 2, 1, 1, []float32{2}, 1, []float32{3, 4}, 2, 0, c, 2)
+	if err := e.Gemm(false, false, 1, 2, 1, 1, []float32{2}, 1, []float32{3, 4}, 2, 0, c, 2); err != nil {
+		t.Fatalf("%s: %+v", e.Name(), err)
+	}
 	compare(t, "Gemm(beta=0, C=NaN)", c, []float64{6, 8}, []float64{6, 8})
 }
 
@@ -329,7 +341,9 @@ func BenchmarkConv(b *testing.B, e ops.Engine, g ops.ConvGeom) {
 	y := make([]float32, g.N*g.K*g.OutH*g.OutW)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		e.ConvForward(g, x, w, bias, y, true)
+		if err := e.ConvForward(g, x, w, bias, y, true); err != nil {
+			b.Fatalf("%s: %+v", e.Name(), err)
+		}
 	}
 	flops := 2 * float64(g.N*g.K*g.OutH*g.OutW*g.C*g.R*g.S)
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
