@@ -183,22 +183,39 @@ func cocoIDs(anns []Annotation) []int64 {
 	return ids
 }
 
-// WriteCOCOResults writes dets as a COCO results file: an array of
-// {image_id, category_id, bbox, score}. Image ids are looked up in anns
-// (as WriteCOCO numbers them) and category ids are class index + 1.
-func WriteCOCOResults(w io.Writer, dets []Detection, anns []Annotation) error {
+// COCOImageIDs returns the numeric image ids WriteCOCO gives anns, by
+// Annotation.ID.
+func COCOImageIDs(anns []Annotation) map[string]int64 {
 	ids := cocoIDs(anns)
-	byID := map[string]int64{}
+	out := make(map[string]int64, len(anns))
 	for i, a := range anns {
-		byID[a.ID] = ids[i]
+		out[a.ID] = ids[i]
 	}
+	return out
+}
+
+// WriteCOCOResults writes dets as a COCO results file: an array of
+// {image_id, category_id, bbox, score}. imageIDs maps Detection.Image to
+// the COCO image id (COCOImageIDs, or the ids of an existing annotations
+// file) and categoryIDs maps class names (classes[Detection.Class]) to
+// category ids (nil: 1 + the class index, as WriteCOCO numbers them).
+func WriteCOCOResults(w io.Writer, dets []Detection, classes []string, imageIDs, categoryIDs map[string]int64) error {
 	out := make([]COCOResult, 0, len(dets))
 	for _, d := range dets {
-		id, ok := byID[d.Image]
+		id, ok := imageIDs[d.Image]
 		if !ok {
-			return errors.Errorf("coco: detection in image %q, which is not among the annotations", d.Image)
+			return errors.Errorf("coco: detection in image %q, which has no COCO image id", d.Image)
 		}
-		out = append(out, COCOResult{ImageID: id, CategoryID: int64(d.Class + 1),
+		if d.Class < 0 || d.Class >= len(classes) {
+			return errors.Errorf("coco: detection of class %d (have %d classes)", d.Class, len(classes))
+		}
+		cat := int64(d.Class + 1)
+		if categoryIDs != nil {
+			if cat, ok = categoryIDs[classes[d.Class]]; !ok {
+				return errors.Errorf("coco: class %q has no category id", classes[d.Class])
+			}
+		}
+		out = append(out, COCOResult{ImageID: id, CategoryID: cat,
 			BBox: [4]float64{d.Box.X1, d.Box.Y1, d.Box.W(), d.Box.H()}, Score: d.Score})
 	}
 	return errors.Wrap(json.NewEncoder(w).Encode(out), "coco: write results")

@@ -32,7 +32,7 @@ func TestCOCORoundTrip(t *testing.T) {
 	}
 	dets := []Detection{{Image: "9", Class: 1, Box: Box{1, 2, 11, 12}, Score: 0.75}}
 	buf.Reset()
-	if err := WriteCOCOResults(&buf, dets, anns); err != nil {
+	if err := WriteCOCOResults(&buf, dets, classes, COCOImageIDs(anns), nil); err != nil {
 		t.Fatal(err)
 	}
 	back, err := ParseCOCOResults(&buf, "res.json", CategoriesOf(classes))

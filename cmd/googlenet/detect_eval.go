@@ -23,6 +23,8 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 	split := fs.String("split", "test", "split to evaluate: a list in DIR/ImageSets/Main")
 	proposals := fs.String("proposals", "", "proposals file (default: the one googlenet detect proposals caches in DIR; computed when missing)")
 	sf := addSearchFlags(fs)
+	top := fs.Int("top", 0, "classify only the N best-ranked cached proposals of each image (0: all)")
+	limit := fs.Int("limit", 0, "evaluate the first N images of the split only (0: all)")
 	oracle := fs.Bool("oracle", true, "also score jittered ground-truth boxes as the only proposals (classifier errors alone)")
 	nms := fs.Float64("nms", 0.3, "per-class NMS threshold")
 	minScore := fs.Float64("min-score", 0.01, "drop detections scoring less")
@@ -61,7 +63,7 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 		if coco == "" {
 			coco = filepath.Join(dir, *split+".json")
 		}
-		if err := scoreDetections(stdout, dir, *split, coco, *detsFile, *skipBad, *asJSON); err != nil {
+		if err := scoreDetections(stdout, dir, *split, coco, *detsFile, *skipBad, *asJSON, *limit); err != nil {
 			return fail(err)
 		}
 		return 0
@@ -91,6 +93,12 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	reportSkipped(stderr, set)
+	if *top < 0 || *limit < 0 {
+		return usageErr("--top and --limit must not be negative")
+	}
+	if *limit > 0 && *limit < len(set.Images) {
+		set.Images = set.Images[:*limit]
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	so := sf.options()
@@ -101,6 +109,13 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 	props, err := loadOrComputeProposals(ctx, cache, set.Images, so, *progress, stderr)
 	if err != nil {
 		return fail(err)
+	}
+	if *top > 0 {
+		for id, bs := range props.Boxes {
+			if len(bs) > *top {
+				props.Boxes[id] = bs[:*top]
+			}
+		}
 	}
 	start := time.Now()
 	prog, done := countProgress(*progress, "detecting", stderr)
@@ -116,7 +131,13 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		werr := detection.WriteCOCOResults(f, rep.Detections, set.Images)
+		imageIDs, catIDs, err := cocoIDsFor(filepath.Join(dir, *split+".json"), set.Images)
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return fail(err)
+		}
+		werr := detection.WriteCOCOResults(f, rep.Detections, det.Classes, imageIDs, catIDs)
 		cerr := f.Close()
 		if werr == nil && cerr == nil {
 			werr = os.Rename(f.Name(), *results)
@@ -143,10 +164,47 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// cocoIDsFor returns the image and category ids of a results file: those
+// of the split's COCO annotations file when there is one (make-data writes
+// test.json), by file name and class name; otherwise WriteCOCO's
+// numbering.
+func cocoIDsFor(cocoPath string, images []detection.Annotation) (map[string]int64, map[string]int64, error) {
+	f, err := os.Open(cocoPath)
+	if os.IsNotExist(err) {
+		return detection.COCOImageIDs(images), nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var c detection.COCO
+	err = json.NewDecoder(f).Decode(&c)
+	f.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", cocoPath, err)
+	}
+	byFile := map[string]int64{}
+	for _, im := range c.Images {
+		byFile[im.FileName] = im.ID
+	}
+	imageIDs := map[string]int64{}
+	for _, a := range images {
+		id, ok := byFile[filepath.Base(a.Path)]
+		if !ok {
+			return nil, nil, fmt.Errorf("%s has no image %s", cocoPath, filepath.Base(a.Path))
+		}
+		imageIDs[a.ID] = id
+	}
+	catIDs := map[string]int64{}
+	for _, k := range c.Categories {
+		catIDs[k.Name] = k.ID
+	}
+	return imageIDs, catIDs, nil
+}
+
 // scoreDetections evaluates a COCO results file on a VOC split: the COCO
 // annotations file maps its image ids to file names (and so to the VOC ids)
 // and its category ids to class names.
-func scoreDetections(w io.Writer, dir, split, cocoPath, detsPath string, skipBad, asJSON bool) error {
+func scoreDetections(w io.Writer, dir, split, cocoPath, detsPath string, skipBad, asJSON bool, limit int) error {
 	f, err := os.Open(cocoPath)
 	if err != nil {
 		return err
@@ -178,6 +236,13 @@ func scoreDetections(w io.Writer, dir, split, cocoPath, detsPath string, skipBad
 	for _, a := range set.Images {
 		byFile[filepath.Base(a.Path)] = a.ID
 	}
+	kept := map[string]bool{}
+	if limit > 0 && limit < len(set.Images) {
+		set.Images = set.Images[:limit]
+	}
+	for _, a := range set.Images {
+		kept[a.ID] = true
+	}
 	idOf := map[string]string{}
 	for _, a := range anns {
 		if v, ok := byFile[a.Filename]; ok {
@@ -193,13 +258,17 @@ func scoreDetections(w io.Writer, dir, split, cocoPath, detsPath string, skipBad
 	if err != nil {
 		return err
 	}
-	for i := range dets {
-		v, ok := idOf[dets[i].Image]
+	var in []detection.Detection
+	for _, d := range dets {
+		v, ok := idOf[d.Image]
 		if !ok {
-			return fmt.Errorf("%s: detection in image id %s, which is not in %s's %s split", detsPath, dets[i].Image, dir, split)
+			return fmt.Errorf("%s: detection in image id %s, which is not in %s's %s split", detsPath, d.Image, dir, split)
 		}
-		dets[i].Image = v
+		if d.Image = v; kept[v] {
+			in = append(in, d)
+		}
 	}
+	dets = in
 	res, mAP, err := detection.Evaluate(set.Images, dets, classes, detection.EvalOptions{})
 	if err != nil {
 		return err

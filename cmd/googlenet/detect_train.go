@@ -30,6 +30,8 @@ func runDetectTrain(args []string, stdout, stderr io.Writer) int {
 	valFrac := fs.Float64("val-fraction", 0.1, "training images held out to validate the classifier on")
 	augment := fs.Bool("augment", false, "the paper's photometric and crop augmentation on regions")
 	seed := fs.Uint64("seed", 1, "seed: regions drawn, initialisation, data order")
+	initFrom := fs.String("init-from", "", "start from the weights of a classification model (fine-tuning, R-CNN's recipe): any file googlenet train --init-from takes; the classifier starts afresh for the classes + background (the source must take RGB inputs)")
+	resume := fs.Bool("resume", false, "continue the run in --out from its newest checkpoint (same flags; --epochs may grow)")
 	proposals := fs.String("proposals", "", "proposals file (default: the one googlenet detect proposals caches in DIR; computed when missing)")
 	skipBad := fs.Bool("skip-bad", false, "skip images with bad annotations or missing files, and count them, instead of failing")
 	engine := addEngineFlag(fs)
@@ -39,7 +41,7 @@ func runDetectTrain(args []string, stdout, stderr io.Writer) int {
 	logEvery := fs.Duration("log-every", 30*time.Second, "interval of progress log lines")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet detect train --data voc:DIR --out RUN [--variant mini] [--epochs 3] [flags]")
-		fmt.Fprintln(fs.Output(), "\nFine-tunes GoogLeNet from scratch as an R-CNN region classifier (the dataset's classes and __background__):\nproposals with IoU >= 0.5 take the object's class, the rest are background, 25% positives, ground-truth\nboxes added; regions warped with context. Writes what googlenet train writes (metrics, curves, checkpoints).")
+		fmt.Fprintln(fs.Output(), "\nTrains GoogLeNet (from scratch, or from a classification model with --init-from) as an R-CNN region classifier (the dataset's classes and __background__):\nproposals with IoU >= 0.5 take the object's class, the rest are background, 25% positives, ground-truth\nboxes added; regions warped with context. Writes what googlenet train writes (metrics, curves, checkpoints).")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
@@ -128,7 +130,7 @@ func runDetectTrain(args []string, stdout, stderr io.Writer) int {
 		Regions: detection.RegionOptions{Size: *size, Context: ctxPad, PosFraction: *posFrac, MaxPerObject: *maxPer, Seed: *seed},
 		Train: train.Config{
 			Model: mc, Epochs: *epochs, Batch: *batch, LR: *lr, WeightDecay: *wd, Augment: *augment,
-			Seed: *seed, Out: *out, Schedule: train.SchedulePoly,
+			Seed: *seed, Out: *out, Schedule: train.SchedulePoly, Resume: *resume, InitFrom: *initFrom,
 		},
 	}
 	res, counts, err := detection.TrainClassifier(ctx, cfg, rep)
