@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/goinception/googlenet/internal/atomicfile"
 
 	"github.com/pkg/errors"
 )
@@ -223,38 +224,16 @@ func WriteIdxFile(path string, x *Idx) error {
 	})
 }
 
-// writeAtomic writes a file through fill into a temporary file beside path
-// and renames it into place, so readers never see a partial file.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
+// writeAtomic writes a file through fill, buffered, into a temporary file
+// beside path and renames it into place, so readers never see a partial file.
+func writeAtomic(path string, fill func(io.Writer) error) error {
+	return atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if err := fill(bw); err != nil {
+			return err
 		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err = fill(bw); err != nil {
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	if err = bw.Flush(); err != nil {
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	if err = f.Sync(); err != nil {
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	if err = f.Close(); err != nil {
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	return nil
+		return bw.Flush()
+	})
 }
 
 // idxString is a short description used in error messages.

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/goinception/googlenet/internal/atomicfile"
+
 	"github.com/pkg/errors"
 
 	"github.com/goinception/googlenet/data"
@@ -496,32 +498,8 @@ func hsvToRGB(h, s, v float64) (r, g, b float64) {
 	return v, p, q
 }
 
-// writeAtomic writes path through a temporary file in its folder and a
-// rename, so that a failure leaves no half-written file.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return errors.Wrapf(err, "detection: writing %s", path)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		return errors.Wrapf(err, "detection: writing %s", path)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return errors.Wrapf(err, "detection: writing %s", path)
-	}
-	if err = f.Close(); err != nil {
-		return errors.Wrapf(err, "detection: writing %s", path)
-	}
-	return errors.Wrapf(os.Rename(tmp, path), "detection: writing %s", path)
+// writeAtomic writes path through a temporary file and a rename, so that a
+// failure leaves no half-written file.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	return errors.Wrap(atomicfile.WriteFile(path, 0o644, write), "detection")
 }

@@ -3,8 +3,8 @@ package eval
 import (
 	"context"
 	"image"
+	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/internal/atomicfile"
 )
 
 // EmbedOptions configures Embed. Zero fields take the defaults in brackets.
@@ -305,24 +306,8 @@ func (e *Embedding) WriteIndex(path string, classes []string) (err error) {
 		}
 		buf = append(buf, '\n')
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errors.Wrap(err, "eval: write index")
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(buf); err != nil {
-		return errors.Wrapf(err, "eval: write %s", path)
-	}
-	if err := f.Sync(); err != nil {
-		return errors.Wrapf(err, "eval: write %s", path)
-	}
-	if err := f.Close(); err != nil {
-		return errors.Wrapf(err, "eval: write %s", path)
-	}
-	return errors.Wrapf(os.Rename(f.Name(), path), "eval: write %s", path)
+	return errors.Wrap(atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(buf)
+		return err
+	}), "eval: write index")
 }

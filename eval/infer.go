@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/sbinet/npyio"
 
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/internal/atomicfile"
 )
 
 // maxNpyBytes bounds the .npy files ReadNpy accepts (4 GiB).
@@ -154,29 +154,9 @@ func WriteNpy(path string, a *Array) (err error) {
 		return errors.Errorf("eval: write %s: shape %v with %d values", path, a.Shape, len(a.Data))
 	}
 	val := nest(a.Data, a.Shape).Interface()
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errors.Wrap(err, "eval: write npy")
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := npyio.Write(f, val); err != nil {
-		return errors.Wrapf(err, "eval: write %s", path)
-	}
-	if err := f.Sync(); err != nil {
-		return errors.Wrapf(err, "eval: write %s", path)
-	}
-	if err := f.Close(); err != nil {
-		return errors.Wrapf(err, "eval: write %s", path)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return errors.Wrapf(err, "eval: write %s", path)
-	}
-	return nil
+	return errors.Wrap(atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
+		return npyio.Write(w, val)
+	}), "eval: write npy")
 }
 
 // nest returns data as a pointer to a nested Go array ([d0][d1]...float32,

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/color"
+	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/goinception/googlenet/internal/atomicfile"
 
 	"github.com/pkg/errors"
 	"gonum.org/v1/plot"
@@ -83,29 +85,12 @@ func writeMetrics(path string, ms []Metrics) error {
 	return writeAtomic(path, buf.Bytes())
 }
 
-// writeAtomic writes b to a temporary file beside path and renames it over
-// path.
+// writeAtomic writes b to path through a temporary file and a rename.
 func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errors.Wrap(err, "train")
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return errors.Wrapf(err, "train: writing %s", path)
-	}
-	return nil
+	return errors.Wrap(atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}), "train")
 }
 
 // PlotCurves draws the losses (top) and accuracies (bottom) into a PNG

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/goinception/googlenet/interchange/internal/atomicfile"
+	"github.com/goinception/googlenet/internal/atomicfile"
 	"github.com/goinception/googlenet/interchange/onnx/internal/pb"
 	"github.com/pkg/errors"
 	"google.golang.org/protobuf/proto"

@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/goinception/googlenet/interchange/internal/atomicfile"
+	"github.com/goinception/googlenet/internal/atomicfile"
 	"github.com/pkg/errors"
 )
 
