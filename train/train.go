@@ -334,6 +334,12 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	if err := cfg.checkPrefixes(r.model); err != nil {
 		return err
 	}
+	// Activations and their gradients share buffers by liveness; the trainer
+	// reads only the losses, the logits and the parameter gradients, which
+	// keep buffers of their own.
+	if _, err := r.model.PlanTrainingMemory(); err != nil {
+		return errors.Wrap(err, "train")
+	}
 	if r.opt, err = solvers.NewSGD(cfg.sgdConfig(r.steps)); err != nil {
 		return errors.Wrap(err, "train: solver")
 	}
