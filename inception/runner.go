@@ -65,6 +65,13 @@ func (m *Model) NewRunner(batch int) (*Runner, error) {
 	if net.outs[pool] == nil || net.logits == nil {
 		return nil, errors.Errorf("inception: runner graph lacks %s or the logits", pool)
 	}
+	// Run reads only the logits and the features: the other activations
+	// share memory by liveness, as in Forward's graphs.
+	if planInference {
+		if _, err := ops.PlanBuffers(b.Graph(), net.logits.Node, net.outs[pool].Node); err != nil {
+			return nil, errors.Wrap(err, "inception: runner graph")
+		}
+	}
 	return &Runner{
 		m: m, batch: batch, b: b, input: x.Node, logits: net.logits.Node, features: net.outs[pool].Node,
 		vm: G.NewTapeMachine(b.Graph(), G.WithEngine(ops.TensorEngine{})),

@@ -32,8 +32,9 @@
 //	resident ≈ baseline + weights + Workers * sum(BatchSizes) * activations per image
 //
 // For the paper's GoogLeNet at 224x224 in float32 the weights are 53.5 MB
-// and the activations about 23 MB per image; docs/serving.md has the
-// measured terms.
+// and the activations, which share buffers by liveness within each graph,
+// about 6-9 MB per image (about 400 MB resident with the defaults);
+// docs/serving.md has the measured terms.
 //
 // # HTTP
 //
