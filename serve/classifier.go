@@ -22,10 +22,10 @@ import (
 // Options configures a Classifier. The zero value is the default.
 type Options struct {
 	// Workers is the number of inference workers, each with its own graphs
-	// and activations (0: 2, or 1 with GOMAXPROCS 1). The compute engine
-	// already spreads one forward pass over every core; a second worker
-	// keeps the cores busy while the first gathers its batch and copies
-	// results.
+	// and activations (0: GOMAXPROCS+1, at most 3). The compute engine
+	// already spreads one forward pass over every core; the other workers
+	// keep the cores busy while one gathers its batch and copies results
+	// (on 2 cores, 3 workers served 6% more than 2 in the same load test).
 	Workers int
 	// MaxBatch is the most images in one forward pass (0: 8); the largest
 	// of BatchSizes when they are given.
@@ -69,7 +69,7 @@ type Options struct {
 // withDefaults resolves the zero values.
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
-		o.Workers = min(2, runtime.GOMAXPROCS(0))
+		o.Workers = min(3, runtime.GOMAXPROCS(0)+1)
 	}
 	if len(o.BatchSizes) > 0 {
 		o.MaxBatch = slices.Max(o.BatchSizes)

@@ -36,7 +36,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free one; the log says which)")
 	labelsFile := fs.String("labels", "", "class names, one a line (default: the labels stored with the weights, else class numbers)")
 	var o serve.Options
-	fs.IntVar(&o.Workers, "workers", 0, "inference workers, each with its own activations (0: 2)")
+	fs.IntVar(&o.Workers, "workers", 0, "inference workers, each with its own activations (0: GOMAXPROCS+1, at most 3)")
 	fs.IntVar(&o.MaxBatch, "max-batch", 8, "most images per forward pass")
 	batchList := fs.String("batch-sizes", "", "graph batch sizes per worker, comma-separated (default: 1,2,4,... and --max-batch); each costs its activations")
 	memLimit := fs.Int64("memory-limit", 0, "Go memory soft limit in bytes (0: the heap after warm-up plus an eighth and 64 MiB; -1: none; GOMEMLIMIT overrides)")
