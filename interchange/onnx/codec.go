@@ -8,8 +8,8 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/goinception/googlenet/internal/atomicfile"
 	"github.com/goinception/googlenet/interchange/onnx/internal/pb"
+	"github.com/goinception/googlenet/internal/atomicfile"
 	"github.com/pkg/errors"
 	"google.golang.org/protobuf/proto"
 )
