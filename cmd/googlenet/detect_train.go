@@ -108,21 +108,8 @@ func runDetectTrain(args []string, stdout, stderr io.Writer) int {
 	}
 	st := props.Measure(set.Images, 0)
 	fmt.Fprintf(stderr, "proposals: %.0f per image, recall@0.5 %.4f on %d training images (%s)\n", st.PerImage, st.Recall, st.Images, time.Since(start).Round(time.Second))
-	var rep train.Reporter
-	switch *progress {
-	case "auto":
-		if isTerminal(stderr) {
-			rep = newBarReporter(stderr)
-		} else {
-			rep = newLogReporter(stderr, *logEvery)
-		}
-	case "bar":
-		rep = newBarReporter(stderr)
-	case "log":
-		rep = newLogReporter(stderr, *logEvery)
-	case "none":
-		rep = quietReporter{w: stderr}
-	default:
+	rep, ok := newReporter(*progress, stderr, *logEvery)
+	if !ok {
 		return usageErr("--progress %q unknown (want auto, bar, log or none)", *progress)
 	}
 	cfg := detection.TrainConfig{

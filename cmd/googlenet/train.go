@@ -230,21 +230,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		defer mpi.Finalize()
 		cfg.Comm = comm
 	}
-	var rep train.Reporter
-	switch *progress {
-	case "auto":
-		if isTerminal(stderr) {
-			rep = newBarReporter(stderr)
-		} else {
-			rep = newLogReporter(stderr, *logEvery)
-		}
-	case "bar":
-		rep = newBarReporter(stderr)
-	case "log":
-		rep = newLogReporter(stderr, *logEvery)
-	case "none":
-		rep = quietReporter{w: stderr}
-	default:
+	rep, ok := newReporter(*progress, stderr, *logEvery)
+	if !ok {
 		return usageErr("--progress %q unknown (want auto, bar, log or none)", *progress)
 	}
 	if comm != nil && comm.Size() > 1 {
@@ -338,6 +325,26 @@ type logReporter struct {
 	w     io.Writer
 	every time.Duration
 	last  time.Time
+}
+
+// newReporter returns the progress reporter that --progress names: a bar
+// on a terminal and log lines every logEvery otherwise ("auto"), "bar",
+// "log" or "none"; ok is false for any other name.
+func newReporter(progress string, stderr io.Writer, logEvery time.Duration) (rep train.Reporter, ok bool) {
+	switch progress {
+	case "auto":
+		if isTerminal(stderr) {
+			return newBarReporter(stderr), true
+		}
+		return newLogReporter(stderr, logEvery), true
+	case "bar":
+		return newBarReporter(stderr), true
+	case "log":
+		return newLogReporter(stderr, logEvery), true
+	case "none":
+		return quietReporter{w: stderr}, true
+	}
+	return nil, false
 }
 
 func newLogReporter(w io.Writer, every time.Duration) *logReporter {
