@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/pkg/errors"
 
@@ -58,7 +59,8 @@ func (o CropOptions) withDefaults() CropOptions {
 // MakeData makes its training split (the training photographs, the
 // objects' training split, the same scales and colours), and from them
 // warped regions (Warp, with context) labelled as a region classifier's
-// outputs are, BackgroundName first. An object crop is the object's tight
+// outputs are: BackgroundName, then the class names in the sorted order
+// OpenVOC gives them. An object crop is the object's tight
 // box (a quarter of them) or a box around it with IoU >= 0.5, as
 // proposals that count as the object; a background crop overlaps every
 // object with IoU < 0.5: half of them are boxes near an object (parts of
@@ -84,12 +86,16 @@ func ObjectCrops(ctx context.Context, o CropOptions) (*data.Splits, error) {
 	if err != nil {
 		return nil, err
 	}
-	classes := append([]string{BackgroundName}, names...)
+	// The labels of a region classifier trained on a VOC layout: the
+	// background and the class names sorted (OpenVOC's order), so that
+	// fine-tuning keeps the classifier.
+	sorted := slices.Sorted(slices.Values(names))
+	classes := append([]string{BackgroundName}, sorted...)
 	make1 := func(n int, stream uint64) (*RegionSet, error) {
 		rng := rand.New(rand.NewPCG(o.Seed, stream))
 		rs := &RegionSet{Size: o.Size, classes: classes}
 		index := map[string]int{}
-		for i, c := range names {
+		for i, c := range sorted {
 			index[c] = i
 		}
 		np := o.Size * o.Size * 3

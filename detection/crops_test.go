@@ -56,7 +56,7 @@ func TestObjectCrops(t *testing.T) {
 		t.Fatalf("crops %d and %d, want 300 and 40", sp.Train.Len(), sp.Val.Len())
 	}
 	cl := sp.Train.Classes()
-	if len(cl) != 11 || cl[0] != BackgroundName || cl[1] != "zero" {
+	if len(cl) != 11 || cl[0] != BackgroundName || cl[1] != "eight" || cl[10] != "zero" {
 		t.Fatalf("classes %v", cl)
 	}
 	if c, h, w := sp.Train.Shape(); c != 3 || h != 32 || w != 32 {
