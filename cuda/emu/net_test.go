@@ -63,7 +63,11 @@ func TestNetVariantsVsCPU(t *testing.T) {
 
 // checkNetVsCPU compares one training step of cfg's model on the emulated
 // device with the CPU graph's.
-func checkNetVsCPU(t *testing.T, cfg inception.Config) {
+func checkNetVsCPU(t *testing.T, cfg inception.Config) { checkNetVsCPUOn(t, cfg, nil) }
+
+// checkNetVsCPUOn is checkNetVsCPU with setup run on the device first
+// (such as UseLibraries).
+func checkNetVsCPUOn(t *testing.T, cfg inception.Config, setup func(*cuda.Device)) {
 	t.Helper()
 	m, err := inception.New(cfg)
 	if err != nil {
@@ -80,6 +84,9 @@ func checkNetVsCPU(t *testing.T, cfg inception.Config) {
 	labels := []int{1, 4}
 	d := cuda.NewDevice(emu.New())
 	defer d.Close()
+	if setup != nil {
+		setup(d)
+	}
 	net, err := cuda.NewNet(d, m, n) // before m.Step: the same dropout step
 	if err != nil {
 		t.Fatalf("%+v", err)
