@@ -28,13 +28,33 @@ func (n *Net) forward() error {
 	return nil
 }
 
-// Logits runs the forward pass on x [batch, C, H, W] and returns the
-// logits [batch, Classes].
+// evalForward runs inference: the layers the main logits need, dropout
+// as the identity.
+func (n *Net) evalForward() error {
+	for _, l := range n.layers {
+		if l.train {
+			continue
+		}
+		f := l.forward
+		if l.eval != nil {
+			f = l.eval
+		}
+		if err := f(); err != nil {
+			return errors.Wrapf(err, "cuda: Net: forward %s", l.name)
+		}
+	}
+	return nil
+}
+
+// Logits runs inference on x [batch, C, H, W] and returns the main
+// head's logits [batch, Classes]: evaluation mode, as the CPU model's
+// Forward and torchvision's eval(): no dropout, and the auxiliary heads are
+// not computed. The dropout step does not advance.
 func (n *Net) Logits(x []float32) ([]float32, error) {
 	if err := n.upload(x); err != nil {
 		return nil, err
 	}
-	if err := n.forward(); err != nil {
+	if err := n.evalForward(); err != nil {
 		return nil, err
 	}
 	out := make([]float32, n.logits.size(n.batch))

@@ -260,3 +260,84 @@ func TestCustomNetVsCPU(t *testing.T) {
 		}
 	}
 }
+
+// countingEmu counts kernel launches.
+type countingEmu struct {
+	*emu.Executor
+	launches int
+}
+
+func (c *countingEmu) Launch(l cuda.Launch) error {
+	c.launches++
+	return c.Executor.Launch(l)
+}
+
+// TestNetLogitsEval: Logits is inference in evaluation mode: it equals the
+// CPU model's Forward (no dropout), is the same on every call, leaves the
+// dropout step alone, and does not compute the auxiliary heads (it
+// launches as many kernels as the same network without them).
+func TestNetLogitsEval(t *testing.T) {
+	logits := func(cfg inception.Config) ([]float32, []float64, int, *cuda.Net) {
+		m, err := inception.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		n := cfg.BatchSize
+		x := make([]float64, n*3*cfg.InputSize*cfg.InputSize)
+		x32 := make([]float32, len(x))
+		for i := range x {
+			x32[i] = float32(rng.NormFloat64())
+			x[i] = float64(x32[i])
+		}
+		ex := &countingEmu{Executor: emu.New()}
+		d := cuda.NewDevice(ex)
+		t.Cleanup(func() { d.Close() })
+		net, err := cuda.NewNet(d, m, n)
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		t.Cleanup(func() { net.Close() })
+		before := ex.launches
+		got, err := net.Logits(x32)
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		launches := ex.launches - before
+		again, err := net.Logits(x32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i] != again[i] {
+				t.Fatalf("Logits differs between calls at %d: %v, %v", i, got[i], again[i])
+			}
+		}
+		want, err := m.Forward(tensor.New(tensor.WithShape(n, 3, cfg.InputSize, cfg.InputSize), tensor.WithBacking(x)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, want.Data().([]float64), launches, net
+	}
+	cfg := tinyPaper()
+	got, want, withAux, net := logits(cfg)
+	var maxDiff, maxRef float64
+	for i := range want {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-want[i]))
+		maxRef = math.Max(maxRef, math.Abs(want[i]))
+	}
+	if rel := maxDiff / maxRef; rel > 1e-4 {
+		t.Errorf("Logits vs the CPU model's Forward: relative error %.3g", rel)
+	}
+	if st := net.Rand(); st.Step != 0 {
+		t.Errorf("Logits advanced the dropout step to %d", st.Step)
+	}
+	noAux := tinyPaper()
+	noAux.Table = append([]inception.Row(nil), noAux.Table...)
+	for i := range noAux.Table {
+		noAux.Table[i].Aux = 0
+	}
+	if _, _, without, _ := logits(noAux); without != withAux {
+		t.Errorf("Logits launched %d kernels with auxiliary heads, %d without: the heads ran", withAux, without)
+	}
+}
