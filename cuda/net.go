@@ -74,6 +74,7 @@ type Net struct {
 
 type netParam struct {
 	name  string
+	decay bool // weight decay applies (graph.Param.Decay: weights, not biases)
 	n     int
 	w, g  Ptr
 	v     Ptr // momentum
@@ -176,7 +177,7 @@ func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
 	if len(vals) != size {
 		return nil, errors.Errorf("cuda: NewNet: %s has %d values, want %v", name, len(vals), shape)
 	}
-	p := &netParam{name: name, n: size, shape: shape}
+	p := &netParam{name: name, decay: mp.Decay, n: size, shape: shape}
 	for _, dst := range []*Ptr{&p.w, &p.g, &p.v} {
 		if *dst, err = n.alloc(size); err != nil {
 			return nil, err

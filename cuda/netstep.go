@@ -138,11 +138,17 @@ func (n *Net) Rand() ops.RandState { return ops.RandState{Seed: n.seed, Step: n.
 // SetRand sets the dropout seed and step (to resume a run).
 func (n *Net) SetRand(st ops.RandState) { n.seed, n.step = st.Seed, st.Step }
 
-// SGD applies PyTorch's SGD with momentum mu and weight decay wd to every
-// parameter, on the device.
+// SGD applies PyTorch's SGD with momentum mu to every parameter, on the
+// device, with weight decay wd on the parameters the description marks
+// for it (graph.Param.Decay: weights, not biases), as package solvers'
+// SGD does on the CPU.
 func (n *Net) SGD(lr, mu, wd float32) error {
 	for _, p := range n.params {
-		if err := n.d.SGDMomentum(p.w, p.g, p.v, p.n, lr, mu, wd); err != nil {
+		pwd := wd
+		if !p.decay {
+			pwd = 0
+		}
+		if err := n.d.SGDMomentum(p.w, p.g, p.v, p.n, lr, mu, pwd); err != nil {
 			return errors.Wrapf(err, "cuda: Net: SGD on %s", p.name)
 		}
 	}
