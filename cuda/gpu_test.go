@@ -38,6 +38,43 @@ func newEngine(t testing.TB) *cuda.Engine {
 	return e
 }
 
+// TestGPUOpen opens and closes GPU 0 and checks that opening a device
+// that does not exist is an error (which releases what it took), before
+// anything launches a kernel: scripts/gpu-check.sh runs it first.
+func TestGPUOpen(t *testing.T) {
+	if _, err := cuda.NewGPU(1 << 20); err == nil {
+		t.Error("NewGPU of a device that does not exist: no error")
+	}
+	g, err := cuda.NewGPU(0)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	free, total, err := g.MemInfo()
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	t.Logf("%s: %.1f of %.1f GiB free", g.Name(), float64(free)/(1<<30), float64(total)/(1<<30))
+	p, err := g.Alloc(1 << 20)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	if err := g.Upload(p, []float32{1, 2, 3}); err != nil {
+		t.Fatalf("%+v", err)
+	}
+	got := make([]float32, 3)
+	if err := g.Download(got, p); err != nil || got[0] != 1 || got[2] != 3 {
+		t.Fatalf("round trip: %v, %v", got, err)
+	}
+	if err := g.Free(p); err != nil {
+		t.Fatalf("%+v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("%+v", err)
+	}
+	l := cuda.LoadLibraries()
+	t.Logf("cuDNN %v (%s), cuBLAS %v (%s); notes: %v", l.DNN(), l.DNNPath, l.BLAS(), l.BLASPath, l.Notes)
+}
+
 // TestGPUEngine runs the ops.Engine conformance suite on the GPU.
 func TestGPUEngine(t *testing.T) { opstest.TestEngine(t, newEngine(t)) }
 
