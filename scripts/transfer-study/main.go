@@ -3,7 +3,7 @@
 // 0-4 (-init) is fine-tuned on digits 5-9 with 100 labelled images per
 // class, frozen or not, against the same network trained from scratch on
 // the same 500 images for the same number of steps, and every model is
-// scored on the 4,861 test images of digits 5-9.
+// scored on test images of digits 5-9.
 //
 // Each run is what
 //
@@ -17,14 +17,19 @@
 // read once: a budget of B steps is E = B/10 epochs of the 10 steps that 500
 // images make in batches of 50, or one epoch of S = B steps when B < 10. The
 // schedule spans the budget in every case. The runs' log lines give the
-// equivalent command of each.
+// equivalent command of each. The rows are in the table rows below; the
+// runs that train every batch norm are also scored after recomputing the
+// batch-norm statistics on the 500 training images (recalibrate), which a
+// short run from scratch needs.
 //
-// The score is the test top-1 on every fourth of those test images (1,216,
-// -test-every) unless told otherwise. Results are appended to OUT/results.tsv as they come (a study that is
-// stopped continues where it was with the same flags); at the end the
-// command prints a Markdown table of the test top-1 per row and budget (mean
-// over the seeds, and each seed's) and, with -plot, draws the curves as a
-// PNG.
+// The score is the test top-1 on every fourth of the 4,861 test images of
+// digits 5-9 (1,216 images over the whole test set; -test-every 1 takes all).
+// Results are appended to OUT/results.tsv as they come, keyed by row,
+// budget, seed and starting weights, so a study that is stopped continues
+// where it was, and runs from other starting weights can share the folder
+// (one -test-every per folder). At the end the command prints Markdown
+// tables of the test top-1 per row and budget (mean over the seeds, and each
+// seed's) and, with -plot, draws the curves as a PNG.
 //
 // Usage:
 //
