@@ -17,7 +17,7 @@
 // read once: a budget of B steps is E = B/10 epochs of the 10 steps that 500
 // images make in batches of 50, or one epoch of S = B steps when B < 10. The
 // schedule spans the budget in every case. The runs' log lines give the
-// equivalent command of each. The rows are in the table rows below; the
+// equivalent command of each. The ways of training are the variable rows; the
 // runs that train every batch norm are also scored after recomputing the
 // batch-norm statistics on the 500 training images (recalibrate), which a
 // short run from scratch needs.
