@@ -82,6 +82,9 @@ type row struct {
 	FreezeThrough string
 	LR            float64 // 0: the recipe's 0.1
 	HeadMult      float64 // learning-rate multiplier of loss3/classifier (0: none)
+	// Source is the pretrained file of an Init row, and Tag names it when
+	// it is the -compare one (set by run).
+	Source, Tag string
 	// Recal also scores the model after recomputing its batch-norm
 	// statistics on the 500 training images (recalibrate), reported as the
 	// row Name+"+bn". A short run from scratch evaluates with running
@@ -101,6 +104,14 @@ var rows = []row{
 	{Name: "all", Desc: "fine-tune everything", Init: true, Recal: true},
 }
 
+// ID names a row in the tables: Name, or Name@Tag for a -compare row.
+func (r row) ID() string {
+	if r.Tag != "" {
+		return r.Name + "@" + r.Tag
+	}
+	return r.Name
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -115,6 +126,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "runs/transfer-study", "folder of the runs and results.tsv")
 	plotPath := fs.String("plot", "", "draw the test top-1 against the budget as this PNG")
 	title := fs.String("title", "MNIST digits 0-4 -> 5-9, 100 labelled images per class", "title of the plot")
+	compare := fs.String("compare", "", "a second pretrained model: the -compare-rows run from it too, as rows NAME@FOLDER")
+	compareRows := fs.String("compare-rows", "frozen,frozen-x10", "the rows run from -compare as well")
 	testEvery := fs.Int("test-every", 4, "score on every N-th test image (1: all 4,861; 4: 1,216 spread over the whole test set)")
 	keep := fs.Bool("keep", false, "keep each run's folder (checkpoints, metrics, curves); otherwise only results.tsv")
 	if err := fs.Parse(args); err != nil {
@@ -154,14 +167,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if needInit && *initPath == "" {
 		return usage("-init is required for the rows that start from pretrained weights")
 	}
-	if err := study(sel, budgets, seeds, *initPath, *out, *plotPath, *title, *testEvery, *keep, stdout, stderr); err != nil {
+	for i := range sel {
+		if sel[i].Init {
+			sel[i].Source = *initPath
+		}
+	}
+	if *compare != "" {
+		more, err := selectRows(*compareRows)
+		if err != nil {
+			return usage("-compare-rows: %v", err)
+		}
+		tag := filepath.Base(filepath.Dir(*compare))
+		for _, r := range more {
+			if !r.Init {
+				return usage("-compare-rows: %s starts from scratch", r.Name)
+			}
+			r.Source, r.Tag, r.Desc = *compare, tag, r.Desc+" ["+tag+"]"
+			sel = append(sel, r)
+		}
+	}
+	if err := study(sel, budgets, seeds, *out, *plotPath, *title, *testEvery, *keep, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "transfer-study:", err)
 		return 1
 	}
 	return 0
 }
 
-func study(sel []row, budgets, seeds []int, initPath, out, plotPath, title string, testEvery int, keep bool, stdout, stderr io.Writer) error {
+func study(sel []row, budgets, seeds []int, out, plotPath, title string, testEvery int, keep bool, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -172,10 +204,12 @@ func study(sel []row, budgets, seeds []int, initPath, out, plotPath, title strin
 	if err != nil {
 		return err
 	}
-	var init *train.InitWeights
-	if initPath != "" {
-		if init, err = train.LoadInit(initPath); err != nil {
-			return err
+	inits := map[string]*train.InitWeights{}
+	for _, r := range sel {
+		if r.Init && inits[r.Source] == nil {
+			if inits[r.Source], err = train.LoadInit(r.Source); err != nil {
+				return err
+			}
 		}
 	}
 	splits, err := data.Open(ctx, dataSpec)
@@ -196,12 +230,12 @@ func study(sel []row, budgets, seeds []int, initPath, out, plotPath, title strin
 		for _, r := range sel {
 			for _, s := range seeds {
 				n++
-				k := key{r.Name, b, s, source(r, initPath)}
+				k := key{r.Name, b, s, source(r)}
 				if _, ok := done[k]; ok {
 					continue
 				}
 				start := time.Now()
-				res, err := runOne(ctx, r, b, s, init, splits, test, eng, filepath.Join(out, runDir(r, b, s, initPath)), keep)
+				res, err := runOne(ctx, r, b, s, inits[r.Source], splits, test, eng, filepath.Join(out, runDir(r, b, s)), keep)
 				if err != nil {
 					return runError(r, b, s, err)
 				}
@@ -219,11 +253,11 @@ func study(sel []row, budgets, seeds []int, initPath, out, plotPath, title strin
 					return err
 				}
 				fmt.Fprintf(stderr, "[%d/%d] %-15s %3d steps seed %d: test top-1 %.2f%%%s (train %.2f%%), %.0fs\n  %s\n",
-					n, total, r.Name, b, s, 100*res.Test, recal, 100*res.Train, time.Since(start).Seconds(), commandOf(r, b, s, initPath))
+					n, total, r.ID(), b, s, 100*res.Test, recal, 100*res.Train, time.Since(start).Seconds(), commandOf(r, b, s))
 			}
 		}
 	}
-	tab := tabulate(sel, budgets, seeds, initPath, done)
+	tab := tabulate(sel, budgets, seeds, done)
 	if err := tab.markdown(stdout); err != nil {
 		return err
 	}
@@ -240,18 +274,18 @@ func runError(r row, b, s int, err error) error {
 }
 
 // runDir is the folder of a run in the study's folder.
-func runDir(r row, b, s int, initPath string) string {
+func runDir(r row, b, s int) string {
 	d := fmt.Sprintf("%s-b%d-s%d", r.Name, b, s)
 	if r.Init {
-		d += "-" + filepath.Base(filepath.Dir(initPath))
+		d += "-" + filepath.Base(filepath.Dir(r.Source))
 	}
 	return d
 }
 
 // source is what a row starts from: the pretrained file or "scratch".
-func source(r row, initPath string) string {
+func source(r row) string {
 	if r.Init {
-		return initPath
+		return r.Source
 	}
 	return "scratch"
 }
@@ -293,10 +327,10 @@ func config(r row, b, seed int, init *train.InitWeights, splits *data.Splits, en
 }
 
 // commandOf is the googlenet train command line of a run.
-func commandOf(r row, b, seed int, initPath string) string {
+func commandOf(r row, b, seed int) string {
 	var a []string
 	if r.Init {
-		a = append(a, "--init-from", initPath)
+		a = append(a, "--init-from", r.Source)
 		if r.FreezeThrough != "" {
 			a = append(a, "--freeze-through", r.FreezeThrough)
 		}

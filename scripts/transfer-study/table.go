@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -27,12 +28,12 @@ type table struct {
 
 // tabulate collects the results of the rows sel (each followed by its
 // "+bn" row when it has one).
-func tabulate(sel []row, budgets, seeds []int, initPath string, done map[key]outcome) *table {
+func tabulate(sel []row, budgets, seeds []int, done map[key]outcome) *table {
 	t := &table{budgets: budgets, seeds: seeds}
 	for _, r := range sel {
 		t.rows = append(t.rows, r)
 		if r.Recal {
-			t.rows = append(t.rows, row{Name: r.Name + "+bn", Desc: r.Desc + ", BN statistics recomputed", Init: r.Init})
+			t.rows = append(t.rows, row{Name: r.Name + "+bn", Desc: r.Desc + ", BN statistics recomputed", Init: r.Init, Source: r.Source, Tag: r.Tag})
 		}
 	}
 	for _, r := range t.rows {
@@ -40,7 +41,7 @@ func tabulate(sel []row, budgets, seeds []int, initPath string, done map[key]out
 		for _, b := range budgets {
 			var v []float64
 			for _, s := range seeds {
-				if o, ok := done[key{r.Name, b, s, source(r, initPath)}]; ok {
+				if o, ok := done[key{r.Name, b, s, source(r)}]; ok {
 					v = append(v, o.Test)
 				}
 			}
@@ -95,25 +96,18 @@ func (t *table) markdown(w io.Writer) error {
 		{"frozen trunk (better rate) minus scratch (best rate, BN statistics recomputed or not)", []string{"frozen", "frozen-x10"},
 			[]string{"scratch", "scratch-lr0.03", "scratch-lr0.3", "scratch+bn", "scratch-lr0.03+bn", "scratch-lr0.3+bn"}},
 	} {
-		frozen, fi := t.bestOf(c.frozen...)
-		scratch, si := t.bestOf(c.scratch...)
-		if !hasAny(fi) || !hasAny(si) {
-			continue
-		}
-		fmt.Fprintf(&b, "| **%s, points** |", c.label)
-		for j := range t.budgets {
-			if si[j] < 0 || fi[j] < 0 {
-				b.WriteString(" |")
-				continue
+		for _, tag := range t.tags() {
+			c := c
+			label := c.label
+			if tag != "" {
+				label = strings.Replace(label, "frozen trunk", "frozen trunk ["+tag+"]", 1)
+				c.frozen = slices.Clone(c.frozen)
+				for i := range c.frozen {
+					c.frozen[i] += "@" + tag
+				}
 			}
-			d := 100 * (frozen[j] - scratch[j])
-			mark := ""
-			if d >= 10 {
-				mark = " (>= 10)"
-			}
-			fmt.Fprintf(&b, " **%+.1f**%s |", d, mark)
+			t.compare(&b, label, c.frozen, c.scratch)
 		}
-		b.WriteString("\n")
 	}
 	b.WriteString("\n| run | steps |")
 	for _, s := range t.seeds {
@@ -128,7 +122,7 @@ func (t *table) markdown(w io.Writer) error {
 			if len(v) == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %d |", r.Name, n)
+			fmt.Fprintf(&b, "| %s | %d |", r.ID(), n)
 			for k := range t.seeds {
 				if k < len(v) {
 					fmt.Fprintf(&b, " %.2f%% |", 100*v[k])
@@ -143,12 +137,47 @@ func (t *table) markdown(w io.Writer) error {
 	return err
 }
 
-// bestOf is best over the rows named names.
+// tags lists "" and the tags of the -compare rows.
+func (t *table) tags() []string {
+	tags := []string{""}
+	for _, r := range t.rows {
+		if r.Tag != "" && !slices.Contains(tags, r.Tag) {
+			tags = append(tags, r.Tag)
+		}
+	}
+	return tags
+}
+
+// compare writes a table row: the best of the rows frozen minus the best of
+// the rows scratch (IDs), budget by budget, in points.
+func (t *table) compare(b *strings.Builder, label string, frozen, scratch []string) {
+	fv, fi := t.bestOf(frozen...)
+	sv, si := t.bestOf(scratch...)
+	if !hasAny(fi) || !hasAny(si) {
+		return
+	}
+	fmt.Fprintf(b, "| **%s, points** |", label)
+	for j := range t.budgets {
+		if si[j] < 0 || fi[j] < 0 {
+			b.WriteString(" |")
+			continue
+		}
+		d := 100 * (fv[j] - sv[j])
+		mark := ""
+		if d >= 10 {
+			mark = " (>= 10)"
+		}
+		fmt.Fprintf(b, " **%+.1f**%s |", d, mark)
+	}
+	b.WriteString("\n")
+}
+
+// bestOf is the best mean over the rows whose IDs are names.
 func (t *table) bestOf(names ...string) (vals []float64, idx []int) {
 	for j := range t.budgets {
 		v, k := 0.0, -1
 		for i, r := range t.rows {
-			if !containsString(names, r.Name) || len(t.cells[i][j]) == 0 {
+			if !containsString(names, r.ID()) || len(t.cells[i][j]) == 0 {
 				continue
 			}
 			if m := mean(t.cells[i][j]); k < 0 || m > v {
@@ -178,14 +207,19 @@ func hasAny(idx []int) bool {
 	return false
 }
 
+// palette has a colour per run row (a "+bn" row takes its run's): blues
+// for training from scratch, warm colours for the frozen trunk.
 var palette = []color.Color{
 	color.RGBA{R: 31, G: 119, B: 180, A: 255},
-	color.RGBA{R: 174, G: 199, B: 232, A: 255},
+	color.RGBA{R: 120, G: 170, B: 220, A: 255},
 	color.RGBA{R: 23, G: 190, B: 207, A: 255},
 	color.RGBA{R: 214, G: 39, B: 40, A: 255},
 	color.RGBA{R: 255, G: 127, B: 14, A: 255},
 	color.RGBA{R: 44, G: 160, B: 44, A: 255},
 	color.RGBA{R: 148, G: 103, B: 189, A: 255},
+	color.RGBA{R: 140, G: 86, B: 75, A: 255},
+	color.RGBA{R: 227, G: 119, B: 194, A: 255},
+	color.RGBA{R: 127, G: 127, B: 127, A: 255},
 }
 
 // plot draws each row's mean test top-1 against the budget (log scale),
@@ -201,10 +235,8 @@ func (t *table) plot(path, title string) error {
 		ticks = append(ticks, plot.Tick{Value: float64(b), Label: fmt.Sprint(b)})
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Legend.XOffs = -2 * vg.Millimeter
-	p.Legend.YOffs = 2 * vg.Millimeter
+	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
 	p.Add(plotter.NewGrid())
 	ci := -1
 	for i, r := range t.rows {
@@ -250,10 +282,13 @@ func (t *table) plot(path, title string) error {
 		s.Color = color.NRGBA{R: uint8(cr >> 8), G: uint8(cg >> 8), B: uint8(cb >> 8), A: 90}
 		s.Radius = vg.Points(1.5)
 		p.Add(l, pts, s)
-		p.Legend.Add(r.Desc, l, pts)
+		legend.Add(r.Desc, l, pts)
 	}
-	img := vgimg.New(8*vg.Inch, 5.5*vg.Inch)
-	p.Draw(draw.New(img))
+	// The legend beside the plot: there is no free corner inside it.
+	img := vgimg.New(11*vg.Inch, 6*vg.Inch)
+	c := draw.New(img)
+	p.Draw(draw.Crop(c, 0, -3.9*vg.Inch, 0, 0))
+	legend.Draw(draw.Crop(c, 7.2*vg.Inch, 0, 0, -0.4*vg.Inch))
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
 		return err
