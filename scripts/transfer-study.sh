@@ -3,8 +3,9 @@
 # it was run for the tables there: train the "pretrained" mini models on
 # MNIST digits 0-4 (2 epochs, the recipe; and 6 epochs), then run
 # scripts/transfer-study (every row x budget x seed: fine-tune on digits 5-9
-# with 100 labelled images per class, or train from scratch on them) from
-# each, writing the Markdown tables, results.tsv and the plot. A study that
+# with 100 labelled images per class, or train from scratch on them),
+# writing the Markdown tables (OUT/transfer-study.md), OUT/study/results.tsv
+# and the plot (OUT/transfer-study.png). A study that
 # is stopped continues where it was when run again with the same OUT.
 #
 # usage: scripts/transfer-study.sh [OUT]     (default out/transfer)
@@ -21,9 +22,8 @@ for e in 2 6; do
 			--out "$out/mnist04-e$e" --progress log 2>&1 | tee "$out/mnist04-e$e.log"
 	fi
 done
-# All rows from the 2-epoch model; the frozen-trunk rows again from the
-# 6-epoch one (the scratch rows, which do not depend on it, are those done).
-"$out/transfer-study" -init "$out/mnist04-e2/model.safetensors" -out "$out/study" \
-	-plot "$out/transfer-study.png" | tee "$out/study-e2.md"
-"$out/transfer-study" -init "$out/mnist04-e6/model.safetensors" -out "$out/study" \
-	-rows scratch,scratch-lr0.03,scratch-lr0.3,frozen,frozen-x10 | tee "$out/study-e6.md"
+# All rows from the 2-epoch model; the frozen-trunk rows also from the
+# 6-epoch one (-compare).
+"$out/transfer-study" -init "$out/mnist04-e2/model.safetensors" \
+	-compare "$out/mnist04-e6/model.safetensors" -out "$out/study" \
+	-plot "$out/transfer-study.png" | tee "$out/transfer-study.md"
