@@ -451,3 +451,29 @@ func TestNetLogitsEval(t *testing.T) {
 		t.Errorf("Logits launched %d kernels with auxiliary heads, %d without: the heads ran", withAux, without)
 	}
 }
+
+// TestBenchNet times a training step and an inference of the small
+// paper network on the emulated device and checks what it reports.
+func TestBenchNet(t *testing.T) {
+	cfg := tinyPaper()
+	cfg.Dtype = tensor.Float32
+	m, err := inception.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cuda.NewDevice(emu.New())
+	defer d.Close()
+	for _, train := range []bool{true, false} {
+		r, err := cuda.BenchNet(d, m, cuda.NetBenchOptions{Batch: 2, Train: train, Iters: 1})
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		t.Logf("%+v", r)
+		if !(r.ImgPerSec > 0) || !(r.MsPerBatch > 0) || r.PeakInUse <= 0 || r.PeakInUse > r.PeakHeld || r.Train != train {
+			t.Errorf("train=%v: %+v", train, r)
+		}
+	}
+	if _, err := cuda.BenchNet(d, m, cuda.NetBenchOptions{Batch: 2, Iters: 0}); err == nil {
+		t.Error("no iterations: no error")
+	}
+}
