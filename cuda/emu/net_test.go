@@ -110,7 +110,7 @@ func TestNetVariantsVsCPU(t *testing.T) {
 		"adaptive-aux": func(c *inception.Config) { c.AuxAdaptivePool = 2 },
 		// 4x4 to 3x3: uneven, overlapping windows (the adaptive kernels).
 		"adaptive-aux-uneven": func(c *inception.Config) { c.AuxAdaptivePool = 3 },
-		"branch3-3x3":  func(c *inception.Config) { c.Branch3Kernel = 3 },
+		"branch3-3x3":         func(c *inception.Config) { c.Branch3Kernel = 3 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := tinyPaper()
