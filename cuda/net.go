@@ -174,7 +174,7 @@ func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
 	for _, s := range shape {
 		size *= s
 	}
-	vals, err := float32s(mp.Value())
+	vals, err := float32s(mp.Value)
 	if err != nil {
 		return nil, errors.Wrapf(err, "cuda: NewNet: %s", name)
 	}

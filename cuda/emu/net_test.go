@@ -224,11 +224,7 @@ func checkNetVsCPUOn(t *testing.T, cfg inception.Config, setup func(*cuda.Device
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ps []solvers.Param
-	for _, p := range m.Params() {
-		ps = append(ps, solvers.Param{Name: p.Name, Value: p.Value(), Grad: p.Grad, Decay: p.Decay})
-	}
-	if _, err := sgd.Step(ps); err != nil {
+	if _, err := sgd.Step(m.Trainable()); err != nil {
 		t.Fatal(err)
 	}
 	if err := net.SGD(lr, mu, wd); err != nil {
@@ -239,7 +235,7 @@ func checkNetVsCPUOn(t *testing.T, cfg inception.Config, setup func(*cuda.Device
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, g := p.Value().Data().([]float64), p.Grad.Data().([]float64)
+		want, g := p.Value.Data().([]float64), p.Grad.Data().([]float64)
 		var maxDiff, maxW, maxG float64
 		for i := range want {
 			maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-want[i]))
