@@ -70,10 +70,12 @@ type Net struct {
 	dz        Ptr // scratch for ReLU-masked output gradients (one layer at a time)
 	dzN       int
 	bufs      []Ptr
+	bns       []*netBN // batch norms' running statistics
 }
 
 type netParam struct {
 	name  string
+	decay bool // weight decay applies (graph.Param.Decay: weights, not biases)
 	n     int
 	w, g  Ptr
 	v     Ptr // momentum
@@ -82,6 +84,7 @@ type netParam struct {
 
 // lossHead is one softmax cross-entropy on logits, weighted in the total.
 type lossHead struct {
+	src    string // the described layer whose output the loss reads
 	logits *act
 	aux    bool // weighed by Net.AuxWeight; else by 1
 	losses Ptr  // per image
@@ -111,6 +114,15 @@ type netLayer struct {
 	name     string
 	forward  func() error
 	backward func() error
+	// eval is the inference forward where it differs (dropout is the
+	// identity); nil means forward.
+	eval func() error
+	// train marks layers only training needs (the auxiliary heads), which
+	// inference skips.
+	train bool
+	// desc is the described layer this work belongs to (a convolution's
+	// batch norm belongs to the convolution).
+	desc string
 }
 
 // NewNet builds the device network of src's description for batches of
@@ -162,14 +174,14 @@ func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
 	for _, s := range shape {
 		size *= s
 	}
-	vals, err := float32s(mp.Value())
+	vals, err := float32s(mp.Value)
 	if err != nil {
 		return nil, errors.Wrapf(err, "cuda: NewNet: %s", name)
 	}
 	if len(vals) != size {
 		return nil, errors.Errorf("cuda: NewNet: %s has %d values, want %v", name, len(vals), shape)
 	}
-	p := &netParam{name: name, n: size, shape: shape}
+	p := &netParam{name: name, decay: mp.Decay, n: size, shape: shape}
 	for _, dst := range []*Ptr{&p.w, &p.g, &p.v} {
 		if *dst, err = n.alloc(size); err != nil {
 			return nil, err
@@ -249,8 +261,12 @@ func (n *Net) build(src Source) error {
 		}
 	}
 	for _, l := range layers {
+		first := len(n.layers)
 		if err := w.layer(l); err != nil {
 			return errors.Wrapf(err, "cuda: NewNet: layer %s (%s)", l.Name, l.Type)
+		}
+		for i := first; i < len(n.layers); i++ {
+			n.layers[i].desc = l.Name
 		}
 	}
 	switch {
@@ -276,6 +292,22 @@ func (n *Net) build(src Source) error {
 	}
 	n.heads, n.logits = heads, heads[0].logits
 	n.classes = n.logits.c
+	// Inference runs only what the main head's logits depend on.
+	need := map[string]bool{}
+	var mark func(name string)
+	mark = func(name string) {
+		if need[name] {
+			return
+		}
+		need[name] = true
+		for _, in := range w.byName[name].Inputs {
+			mark(in)
+		}
+	}
+	mark(heads[0].src)
+	for i := range n.layers {
+		n.layers[i].train = !need[n.layers[i].desc]
+	}
 	for _, h := range heads {
 		if h.logits.c != n.classes {
 			return errors.Errorf("cuda: NewNet: losses over %d and %d classes", n.classes, h.logits.c)
@@ -349,8 +381,8 @@ func (w *walker) layer(l graph.Layer) error {
 	case graph.KindAdaptiveAvgPool:
 		a := l.Adaptive
 		if x.h%a.OutH != 0 || x.w%a.OutW != 0 {
-			return errors.Errorf("adaptive pool of %dx%d to %dx%d has uneven windows, which the device does not implement",
-				x.h, x.w, a.OutH, a.OutW)
+			y, err = n.adaptivePool(l.Name, x, a.OutH, a.OutW)
+			break
 		}
 		kh, kw := x.h/a.OutH, x.w/a.OutW
 		y, err = n.pool(l.Name, x, false, ops.PoolOpts{KernelH: kh, KernelW: kw, StrideH: kh, StrideW: kw})
@@ -376,10 +408,13 @@ func (w *walker) layer(l graph.Layer) error {
 		if err != nil {
 			return err
 		}
-		n.heads = append(n.heads, lossHead{logits: x, aux: l.Loss.Aux, losses: p})
+		n.heads = append(n.heads, lossHead{src: l.Inputs[0], logits: x, aux: l.Loss.Aux, losses: p})
 		return nil
 	case graph.KindBatchNorm:
-		return errors.New("batch norm is not implemented on the device")
+		if len(l.ParamNames) != 2 {
+			return errors.Errorf("batch norm with %d parameters, want scale and shift", len(l.ParamNames))
+		}
+		y, err = w.batchNorm(l.Name, l.ParamNames[0], l.ParamNames[1], x, false)
 	case graph.KindReLU:
 		return errors.New("a ReLU layer of its own is not implemented on the device (only fused into a convolution or linear layer)")
 	default:

@@ -51,9 +51,6 @@ func (w *walker) concatOut(name string) (*act, error) {
 // conv adds a convolution with its bias (if any) and fused ReLU (if any).
 func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 	n, o := w.n, l.Conv
-	if o.BatchNorm {
-		return nil, errors.New("batch norm is not implemented on the device")
-	}
 	k, oh, ow := chw(l.OutShape)
 	g := ops.ConvGeom{N: n.batch, C: in.c, H: in.h, W: in.w, K: k, R: o.Kernel, S: o.Kernel,
 		StrideH: max(o.Stride, 1), StrideW: max(o.Stride, 1), PadTop: o.Pad, PadLeft: o.Pad}
@@ -72,12 +69,20 @@ func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 		return nil, err
 	}
 	var bias *netParam
-	if len(l.ParamNames) > 1 {
+	if len(l.ParamNames) > 1 && !o.BatchNorm {
 		if bias, err = n.param(w.src, l.ParamNames[1], k); err != nil {
 			return nil, err
 		}
 	}
-	out, err := w.output(l.Name, k, oh, ow)
+	if o.BatchNorm && len(l.ParamNames) != 3 {
+		return nil, errors.Errorf("convolution with batch norm has parameters %v, want weights, scale and shift", l.ParamNames)
+	}
+	var out *act
+	if o.BatchNorm {
+		out, err = n.newAct(k, oh, ow) // the raw convolution, normalised below
+	} else {
+		out, err = w.output(l.Name, k, oh, ow)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +90,7 @@ func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 	if bias != nil {
 		bw, bg = bias.w, bias.g
 	}
-	relu := o.ReLU
+	relu := o.ReLU && !o.BatchNorm
 	strided := out.stride > 0
 	if relu || strided {
 		n.dzN = max(n.dzN, out.size(n.batch))
@@ -118,6 +123,9 @@ func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 			}
 			return n.accumulate(in.g, in.size(n.batch))
 		}})
+	if o.BatchNorm {
+		return w.batchNorm(l.Name+"/bn", l.ParamNames[1], l.ParamNames[2], out, o.ReLU)
+	}
 	return out, nil
 }
 
@@ -150,6 +158,28 @@ func (n *Net) pool(name string, in *act, isMax bool, o ops.PoolOpts) (*act, erro
 		forward: func() error { return n.d.MaxPoolForward(pg, in.p, out.p, am) },
 		backward: func() error {
 			if err := n.d.MaxPoolBackward(pg, out.g, am, n.tmp); err != nil {
+				return err
+			}
+			return n.accumulate(in.g, in.size(n.batch))
+		}})
+	return out, nil
+}
+
+// adaptivePool adds an adaptive average pool with uneven windows
+// (PyTorch's AdaptiveAvgPool2d; even ones are plain average pools).
+func (n *Net) adaptivePool(name string, in *act, oh, ow int) (*act, error) {
+	if in.stride > 0 {
+		return nil, errors.New("adaptive pool of a channel view")
+	}
+	out, err := n.newAct(in.c, oh, ow)
+	if err != nil {
+		return nil, err
+	}
+	nc := n.batch * in.c
+	n.layers = append(n.layers, netLayer{name: name,
+		forward: func() error { return n.d.AdaptiveAvgPoolForward(in.p, out.p, nc, in.h, in.w, oh, ow) },
+		backward: func() error {
+			if err := n.d.AdaptiveAvgPoolBackward(out.g, n.tmp, nc, in.h, in.w, oh, ow); err != nil {
 				return err
 			}
 			return n.accumulate(in.g, in.size(n.batch))
@@ -246,6 +276,8 @@ func (n *Net) dropout(name string, x *act, o graph.DropoutOpts) (*act, error) {
 	index, rate := o.Index, o.Rate
 	n.layers = append(n.layers, netLayer{name: name,
 		forward: func() error { return n.d.Dropout(x.p, y.p, size, n.seed, n.step, index, rate) },
+		// Inference: the identity, as the CPU graph's evaluation.
+		eval: func() error { return n.d.ChannelCopy(x.p, x.c, 0, y.p, y.c, 0, x.c, n.batch, x.h*x.w) },
 		backward: func() error {
 			if err := n.d.Dropout(y.g, n.tmp, size, n.seed, n.step, index, rate); err != nil {
 				return err

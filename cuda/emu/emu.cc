@@ -14,6 +14,7 @@ thread_local dim3 blockIdx;
 dim3 blockDim;
 dim3 gridDim;
 
+#include "../kernels/bn.cu"
 #include "../kernels/conv.cu"
 #include "../kernels/gemm.cu"
 #include "../kernels/lrn.cu"
@@ -169,6 +170,8 @@ extern "C" int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned g
 	K(maxpool_bwd, false)
 	K(avgpool_fwd, false)
 	K(avgpool_bwd, false)
+	K(adaptive_avg_fwd, false)
+	K(adaptive_avg_bwd, false)
 	K(lrn_fwd, false)
 	K(lrn_bwd, false)
 	K(relu_bwd, false)
@@ -180,6 +183,12 @@ extern "C" int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned g
 	K(softmax_xent, true)
 	K(sgd_momentum, false)
 	K(dropout, false)
+	K(bn_stats, true)
+	K(bn_apply, false)
+	K(bn_running, false)
+	K(bn_invstd, false)
+	K(bn_bwd_reduce, true)
+	K(bn_bwd_data, false)
 #undef K
 	return -1;
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/goinception/googlenet/cuda/emu"
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
+	"github.com/goinception/googlenet/solvers"
 )
 
 // tinyPaper is the paper topology (stem with LRN, modules with 5x5
@@ -34,11 +35,68 @@ func tinyPaper() inception.Config {
 	return c
 }
 
-// TestNetVsCPU runs a whole training step (forward, loss, backward) of a
-// small paper-topology GoogLeNet on the emulated device and compares the
-// loss and every parameter gradient with the CPU Gorgonia graph (float64)
-// of package inception, from the same weights.
-func TestNetVsCPU(t *testing.T) { checkNetVsCPU(t, tinyPaper()) }
+// TestDeviceStepMatchesCPU runs a whole training step (forward, the
+// losses, backward, one SGD step) on the emulated device and compares the
+// losses, every parameter gradient and every updated weight with the CPU
+// Gorgonia graph (float64) of package inception and package solvers' SGD,
+// from the same weights and dropout state:
+//
+//   - paper: the paper topology (LRN, 5x5 branches, both auxiliary heads,
+//     dropout 0.4 and 0.7) at toy widths;
+//   - custom: the table of docs/custom-graphs.md (step 6) on the paper's
+//     stem and heads;
+//   - mini and torchvision: both use batch norm, which has no device
+//     kernel yet: the subtests check that NewNet refuses them naming batch
+//     norm, then skip.
+func TestDeviceStepMatchesCPU(t *testing.T) {
+	t.Run("paper", func(t *testing.T) { checkNetVsCPU(t, tinyPaper()) })
+	t.Run("custom", func(t *testing.T) {
+		// docs/custom-graphs.md, step 6 (ExampleNew_customTable): Mini's
+		// stem and heads with batch norm, a table of two rows.
+		c := inception.Mini()
+		c.InChannels, c.InputSize, c.Classes, c.BatchSize, c.Seed = 3, 16, 4, 8, 1
+		c.Dtype = tensor.Float64
+		c.Table = []inception.Row{
+			{Name: "3a", C1x1: 8, C3x3Reduce: 8, C3x3: 16, C5x5Reduce: 4, C5x5: 8, PoolProj: 8, Aux: 1},
+			{Name: "4a", MaxPoolBefore: true, C1x1: 16, C3x3Reduce: 8, C3x3: 16, C5x5Reduce: 4, C5x5: 8, PoolProj: 8},
+		}
+		checkNetVsCPU(t, c)
+	})
+	t.Run("mini", func(t *testing.T) {
+		// The mini variant's stem, table shape and heads, at toy widths.
+		c := inception.Mini()
+		c.InputSize, c.Classes, c.BatchSize, c.Seed = 32, 5, 2, 3
+		c.Dtype = tensor.Float64
+		c.Conv1, c.AuxConv, c.AuxFC = 4, 4, 8
+		c.Table = tinyTable(c.Table)
+		checkNetVsCPU(t, c)
+	})
+	t.Run("torchvision", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("-short: the torchvision topology at 64x64 takes a while on the CPU")
+		}
+		// torchvision's topology (batch norm, 3x3 third branch, adaptive
+		// pools, dropout 0.2 and 0.7) at toy widths; 64x64 keeps the
+		// auxiliary heads' adaptive pools even (4x4 to 4x4).
+		c := inception.Torchvision()
+		c.InputSize, c.Classes, c.BatchSize, c.Seed = 64, 5, 2, 4
+		c.Dtype = tensor.Float64
+		c.Conv1, c.Conv2Reduce, c.Conv2, c.AuxConv, c.AuxFC = 4, 4, 6, 4, 8
+		c.Table = tinyTable(c.Table)
+		checkNetVsCPU(t, c)
+	})
+}
+
+// tinyTable keeps a preset table's rows (names, pools, auxiliary heads)
+// with widths of a few channels.
+func tinyTable(rows []inception.Row) []inception.Row {
+	out := make([]inception.Row, len(rows))
+	for i, r := range rows {
+		r.C1x1, r.C3x3Reduce, r.C3x3, r.C5x5Reduce, r.C5x5, r.PoolProj = 2+i%2, 2, 3, 2, 2, 2
+		out[i] = r
+	}
+	return out
+}
 
 // TestNetVariantsVsCPU: the device network walks the model's description,
 // so deviations from the paper that use only layers the device implements
@@ -50,7 +108,9 @@ func TestNetVariantsVsCPU(t *testing.T) {
 		"naive":        func(c *inception.Config) { c.Naive = true },
 		"no-lrn":       func(c *inception.Config) { c.NoLRN = true },
 		"adaptive-aux": func(c *inception.Config) { c.AuxAdaptivePool = 2 },
-		"branch3-3x3":  func(c *inception.Config) { c.Branch3Kernel = 3 },
+		// 4x4 to 3x3: uneven, overlapping windows (the adaptive kernels).
+		"adaptive-aux-uneven": func(c *inception.Config) { c.AuxAdaptivePool = 3 },
+		"branch3-3x3":         func(c *inception.Config) { c.Branch3Kernel = 3 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := tinyPaper()
@@ -63,7 +123,11 @@ func TestNetVariantsVsCPU(t *testing.T) {
 
 // checkNetVsCPU compares one training step of cfg's model on the emulated
 // device with the CPU graph's.
-func checkNetVsCPU(t *testing.T, cfg inception.Config) {
+func checkNetVsCPU(t *testing.T, cfg inception.Config) { checkNetVsCPUOn(t, cfg, nil) }
+
+// checkNetVsCPUOn is checkNetVsCPU with setup run on the device first
+// (such as UseLibraries).
+func checkNetVsCPUOn(t *testing.T, cfg inception.Config, setup func(*cuda.Device)) {
 	t.Helper()
 	m, err := inception.New(cfg)
 	if err != nil {
@@ -71,25 +135,33 @@ func checkNetVsCPU(t *testing.T, cfg inception.Config) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	n := cfg.BatchSize
-	x := make([]float64, n*3*cfg.InputSize*cfg.InputSize)
+	inCh := cfg.InChannels
+	x := make([]float64, n*inCh*cfg.InputSize*cfg.InputSize)
 	x32 := make([]float32, len(x))
 	for i := range x {
 		x32[i] = float32(rng.NormFloat64())
 		x[i] = float64(x32[i])
 	}
-	labels := []int{1, 4}
+	labels, labels32 := make([]int, n), make([]int32, n)
+	for i := range labels {
+		labels[i] = (3*i + 1) % cfg.Classes
+		labels32[i] = int32(labels[i])
+	}
 	d := cuda.NewDevice(emu.New())
 	defer d.Close()
+	if setup != nil {
+		setup(d)
+	}
 	net, err := cuda.NewNet(d, m, n) // before m.Step: the same dropout step
 	if err != nil {
 		t.Fatalf("%+v", err)
 	}
 	defer net.Close()
-	want, err := m.Step(tensor.New(tensor.WithShape(n, 3, cfg.InputSize, cfg.InputSize), tensor.WithBacking(x)), labels)
+	want, err := m.Step(tensor.New(tensor.WithShape(n, inCh, cfg.InputSize, cfg.InputSize), tensor.WithBacking(x)), labels)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := net.Step(x32, []int32{1, 4})
+	got, err := net.Step(x32, labels32)
 	if err != nil {
 		t.Fatalf("%+v", err)
 	}
@@ -123,42 +195,55 @@ func checkNetVsCPU(t *testing.T, cfg inception.Config) {
 			maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-ref[i]))
 			maxRef = math.Max(maxRef, math.Abs(ref[i]))
 		}
-		if rel := maxDiff / math.Max(maxRef, 1e-12); rel > 1e-3 {
+		if rel := maxDiff / math.Max(maxRef, 1e-12); maxDiff > 1e-3*maxRef+1e-9 {
 			t.Errorf("%s: gradient relative error %.3g (max |ref| %.3g)", name, rel, maxRef)
 		}
 	}
-	// One SGD step moves a weight by -lr*(g + wd*w) from zero momentum.
-	w0, _ := net.Weight("conv1/7x7_s2/w")
-	g0, _ := net.Grad("conv1/7x7_s2/w")
-	if err := net.SGD(0.1, 0.9, 1e-4); err != nil {
-		t.Fatal(err)
-	}
-	w1, _ := net.Weight("conv1/7x7_s2/w")
-	for i := range w0 {
-		want := float64(w0[i]) - 0.1*(float64(g0[i])+1e-4*float64(w0[i]))
-		if math.Abs(float64(w1[i])-want) > 1e-6*(1+math.Abs(want)) {
-			t.Fatalf("SGD: w[%d] = %v, want %v", i, w1[i], want)
-		}
-	}
-}
-
-// TestNetRejects checks that layers the device does not implement are
-// errors: batch norm, and adaptive pools with uneven windows (4x4 to 3x3).
-func TestNetRejects(t *testing.T) {
-	for _, mod := range []func(*inception.Config){
-		func(c *inception.Config) { c.BatchNorm, c.BNEps = true, 1e-3 },
-		func(c *inception.Config) { c.AuxAdaptivePool = 3 },
-		func(c *inception.Config) { c.NoLRN, c.BatchNorm, c.BNEps = true, true, 1e-3 },
-	} {
-		c := tinyPaper()
-		c.Table = append([]inception.Row(nil), c.Table...)
-		mod(&c)
-		m, err := inception.New(c)
+	// Batch norms' running statistics after the step.
+	for _, e := range m.BNStats() {
+		mean, variance, err := net.BNRunning(e.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cuda.NewNet(cuda.NewDevice(emu.New()), m, 2); err == nil {
-			t.Errorf("config %+v: no error", c)
+		for i := range mean {
+			for _, v := range [][2]float64{{float64(mean[i]), e.Stats.Mean[i]}, {float64(variance[i]), e.Stats.Var[i]}} {
+				if math.Abs(v[0]-v[1]) > 1e-5*(1+math.Abs(v[1])) {
+					t.Fatalf("%s running statistics [%d]: %v, CPU %v", e.Name, i, v[0], v[1])
+				}
+			}
+		}
+	}
+	if len(m.BNStats()) > 0 {
+		t.Logf("%d batch norms' running statistics match", len(m.BNStats()))
+	}
+	// One SGD step on the device and one of package solvers on the CPU
+	// model (momentum, weight decay on the weights only) give the same
+	// weights, every parameter.
+	const lr, mu, wd = 0.1, 0.9, 1e-2
+	sgd, err := solvers.NewSGD(solvers.SGDConfig{LR: lr, Momentum: mu, WeightDecay: wd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sgd.Step(m.Trainable()); err != nil {
+		t.Fatal(err)
+	}
+	if err := net.SGD(lr, mu, wd); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Params() {
+		got, err := net.Weight(p.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, g := p.Value.Data().([]float64), p.Grad.Data().([]float64)
+		var maxDiff, maxW, maxG float64
+		for i := range want {
+			maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-want[i]))
+			maxW, maxG = math.Max(maxW, math.Abs(want[i])), math.Max(maxG, math.Abs(g[i]))
+		}
+		// float32 weights, and the gradient's own tolerance times lr.
+		if maxDiff > 1e-6*maxW+lr*(1e-3*maxG+1e-9) {
+			t.Errorf("%s after SGD: max difference %.3g (max |w| %.3g, max |g| %.3g)", p.Name, maxDiff, maxW, maxG)
 		}
 	}
 }
@@ -251,5 +336,123 @@ func TestCustomNetVsCPU(t *testing.T) {
 		if rel := maxDiff / math.Max(maxRef, 1e-12); rel > 1e-3 {
 			t.Errorf("%s: gradient relative error %.3g (max |ref| %.3g)", p.Name, rel, maxRef)
 		}
+	}
+}
+
+// countingEmu counts kernel launches.
+type countingEmu struct {
+	*emu.Executor
+	launches int
+}
+
+func (c *countingEmu) Launch(l cuda.Launch) error {
+	c.launches++
+	return c.Executor.Launch(l)
+}
+
+// TestNetLogitsEval: Logits is inference in evaluation mode: it equals the
+// CPU model's Forward (no dropout), is the same on every call, leaves the
+// dropout step alone, and does not compute the auxiliary heads (it
+// launches as many kernels as the same network without them).
+func TestNetLogitsEval(t *testing.T) {
+	logits := func(cfg inception.Config) ([]float32, []float64, int, *cuda.Net) {
+		m, err := inception.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		n := cfg.BatchSize
+		x := make([]float64, n*3*cfg.InputSize*cfg.InputSize)
+		x32 := make([]float32, len(x))
+		for i := range x {
+			x32[i] = float32(rng.NormFloat64())
+			x[i] = float64(x32[i])
+		}
+		ex := &countingEmu{Executor: emu.New()}
+		d := cuda.NewDevice(ex)
+		t.Cleanup(func() { d.Close() })
+		net, err := cuda.NewNet(d, m, n)
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		t.Cleanup(func() { net.Close() })
+		before := ex.launches
+		got, err := net.Logits(x32)
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		launches := ex.launches - before
+		again, err := net.Logits(x32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i] != again[i] {
+				t.Fatalf("Logits differs between calls at %d: %v, %v", i, got[i], again[i])
+			}
+		}
+		want, err := m.Forward(tensor.New(tensor.WithShape(n, 3, cfg.InputSize, cfg.InputSize), tensor.WithBacking(x)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, want.Data().([]float64), launches, net
+	}
+	cfg := tinyPaper()
+	got, want, withAux, net := logits(cfg)
+	close := func(what string, got []float32, want []float64) {
+		var maxDiff, maxRef float64
+		for i := range want {
+			maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-want[i]))
+			maxRef = math.Max(maxRef, math.Abs(want[i]))
+		}
+		if rel := maxDiff / maxRef; rel > 1e-4 {
+			t.Errorf("%s: Logits vs the CPU model's Forward: relative error %.3g", what, rel)
+		}
+	}
+	close("paper", got, want)
+	// Batch norm in evaluation mode normalises with the running statistics.
+	mini := inception.Mini()
+	mini.InChannels, mini.InputSize, mini.Classes, mini.BatchSize = 3, 32, 5, 2
+	mini.Dtype = tensor.Float64
+	mini.Conv1, mini.AuxConv, mini.AuxFC = 4, 4, 8
+	mini.Table = tinyTable(mini.Table)
+	gotBN, wantBN, _, _ := logits(mini)
+	close("mini", gotBN, wantBN)
+	if st := net.Rand(); st.Step != 0 {
+		t.Errorf("Logits advanced the dropout step to %d", st.Step)
+	}
+	noAux := tinyPaper()
+	noAux.Table = append([]inception.Row(nil), noAux.Table...)
+	for i := range noAux.Table {
+		noAux.Table[i].Aux = 0
+	}
+	if _, _, without, _ := logits(noAux); without != withAux {
+		t.Errorf("Logits launched %d kernels with auxiliary heads, %d without: the heads ran", withAux, without)
+	}
+}
+
+// TestBenchNet times a training step and an inference of the small
+// paper network on the emulated device and checks what it reports.
+func TestBenchNet(t *testing.T) {
+	cfg := tinyPaper()
+	cfg.Dtype = tensor.Float32
+	m, err := inception.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cuda.NewDevice(emu.New())
+	defer d.Close()
+	for _, train := range []bool{true, false} {
+		r, err := cuda.BenchNet(d, m, cuda.NetBenchOptions{Batch: 2, Train: train, Iters: 1})
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		t.Logf("%+v", r)
+		if !(r.ImgPerSec > 0) || !(r.MsPerBatch > 0) || r.PeakInUse <= 0 || r.PeakInUse > r.PeakHeld || r.Train != train {
+			t.Errorf("train=%v: %+v", train, r)
+		}
+	}
+	if _, err := cuda.BenchNet(d, m, cuda.NetBenchOptions{Batch: 2, Iters: 0}); err == nil {
+		t.Error("no iterations: no error")
 	}
 }

@@ -4,4 +4,4 @@ package emu
 
 // kernelSourceHash is the SHA-256 of cuda/kernels/common.cuh followed by
 // cuda/kernels/*.cu in name order, as compiled into this package.
-const kernelSourceHash = "0d0f01d91e99fc2d98ed1b1064414f5ef8c58402a0be0fa396d34babbbf53617"
+const kernelSourceHash = "04df5ae3794946565bfba29895bd9861361b7dc4fb94d8c05b92e3e8f7f1bd82"

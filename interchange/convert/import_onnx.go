@@ -479,7 +479,7 @@ func (mt *matcher) copyInto(m *inception.Model) error {
 		if !ok {
 			return errors.Errorf("convert: no ONNX weight maps to %s", p.Name)
 		}
-		switch d := p.Value().Data().(type) {
+		switch d := p.Value.Data().(type) {
 		case []float32:
 			if len(d) != len(v) {
 				return errors.Errorf("convert: %s: %d values, ONNX %d", p.Name, len(d), len(v))

@@ -158,7 +158,7 @@ func ImportTorchvision(sd *StateDict, o TorchvisionOptions) (*inception.Model, e
 			return nil, errors.Wrap(err, "convert")
 		}
 		tg := target{name: p.Name, shape: p.Shape}
-		switch d := p.Value().Data().(type) {
+		switch d := p.Value.Data().(type) {
 		case []float32:
 			tg.f32 = d
 		case []float64:
