@@ -19,7 +19,7 @@ type CropOptions struct {
 	Objects     string // mnist or fashion [mnist]
 	ObjectsDir  string // as MakeOptions.ObjectsDir
 	Backgrounds string // as MakeOptions.Backgrounds [DefaultBackgrounds]
-	// Train and Val are the numbers of crops [40000, 2000].
+	// Train and Val are the numbers of crops [30000, 2000].
 	Train, Val int
 	Size       int // the classifier's input size [32]
 	// Context is R-CNN's context padding at Size [ContextFor(Size)];
@@ -39,7 +39,7 @@ func (o CropOptions) withDefaults() CropOptions {
 			*p = v
 		}
 	}
-	def(&o.Train, 40000)
+	def(&o.Train, 30000)
 	def(&o.Val, 2000)
 	def(&o.Size, 32)
 	if o.Context == 0 {

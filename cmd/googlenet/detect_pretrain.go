@@ -20,7 +20,7 @@ func runDetectPretrain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Objects, "objects", "mnist", "objects: mnist or fashion, as detect make-data")
 	fs.StringVar(&o.ObjectsDir, "objects-dir", "", "idx folder of the objects (default: as detect make-data finds them)")
 	fs.StringVar(&o.Backgrounds, "backgrounds", detection.DefaultBackgrounds, "folder of background photographs, as detect make-data (only its training photographs are used)")
-	fs.IntVar(&o.Train, "crops", 40000, "training crops")
+	fs.IntVar(&o.Train, "crops", 30000, "training crops")
 	fs.IntVar(&o.Val, "val-crops", 2000, "validation crops")
 	fs.Float64Var(&o.PosFraction, "pos-fraction", 0.5, "fraction of object crops (the rest are background)")
 	fs.IntVar(&o.MinCanvas, "min-canvas", 128, "smallest canvas side, as detect make-data")
@@ -41,7 +41,7 @@ func runDetectPretrain(args []string, stdout, stderr io.Writer) int {
 	progress := fs.String("progress", "auto", "progress display: auto, bar, log, none")
 	logEvery := fs.Duration("log-every", 30*time.Second, "interval of progress log lines")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet detect pretrain --out RUN [--objects mnist|fashion] [--crops 40000] [--epochs 2] [flags]")
+		fmt.Fprintln(fs.Output(), "usage: googlenet detect pretrain --out RUN [--objects mnist|fashion] [--crops 30000] [--epochs 2] [flags]")
 		fmt.Fprintln(fs.Output(), "\nPretrains a region classifier (the classes and __background__) on crops made from the benchmark's\ningredients: canvases of the training photographs with objects of the training split, object crops\n(tight or IoU >= 0.5) and background crops (IoU < 0.5), warped with context. R-CNN takes this step on\nImageNet; then googlenet detect train --init-from RUN/model.safetensors fine-tunes on proposals.")
 		fs.PrintDefaults()
 	}
