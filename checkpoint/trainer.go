@@ -56,6 +56,10 @@ type Recipe struct {
 	FreezeThrough string
 	LRMult        []Mult
 	DecayMult     []Mult
+	// Input is the input contract of the run (package preprocess, encoded;
+	// "" when the run had none: left out of the JSON then, so that
+	// checkpoints written before the field resume).
+	Input string `json:",omitempty"`
 }
 
 // Mult is a multiplier for the parameters whose names start with Prefix

@@ -14,6 +14,7 @@ import (
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/mpi"
+	"github.com/goinception/googlenet/preprocess"
 	"github.com/goinception/googlenet/solvers"
 )
 
@@ -49,6 +50,16 @@ type Config struct {
 	// already loaded (LoadInit) and is used instead of reading the file.
 	InitFrom string
 	Init     *InitWeights
+	// Input, when set, replaces the input contract of InitFrom (which
+	// otherwise comes from the weights, InitWeights.Input) or, without
+	// InitFrom, the dataset's statistics: its scale, normalisation and
+	// affine step give the per-channel means and stds the run normalises
+	// with (and records in its checkpoints). A BGR contract reorders the
+	// first convolution's input channels of the InitFrom weights, so that
+	// the network takes RGB; without InitFrom it is an error. Its geometry
+	// is not used: training resizes (or augments) as always. Its channel
+	// count must be the dataset's.
+	Input *preprocess.Contract
 	// NoAux drops the auxiliary heads (their weights in the source are
 	// dropped too).
 	NoAux bool
@@ -201,6 +212,17 @@ func (c Config) validate() error {
 	for _, m := range c.DecayMult {
 		check(m.Prefix != "" && m.Value >= 0 && finite(m.Value), "DecayMult %s=%g: want a prefix and a multiplier >= 0", m.Prefix, m.Value)
 	}
+	if c.Input != nil {
+		if err := c.Input.Validate(); err != nil {
+			bad = append(bad, fmt.Sprintf("Input: %v", err))
+		} else if _, _, _, err := contractStats(*c.Input); err != nil {
+			bad = append(bad, fmt.Sprintf("Input: %v", err))
+		} else if _, err := c.Input.Encode(); err != nil {
+			bad = append(bad, fmt.Sprintf("Input: %v", err))
+		}
+		check(c.Input.Channels != preprocess.BGR || c.InitFrom != "" || c.Init != nil,
+			"Input %v takes BGR: only weights that InitFrom starts from can be reordered to it", *c.Input)
+	}
 	if len(bad) > 0 {
 		return errors.Errorf("train: %s", strings.Join(bad, "; "))
 	}
@@ -247,12 +269,16 @@ func (c Config) recipe() checkpoint.Recipe {
 	if c.Splits != nil {
 		d = c.Splits.Name
 	}
+	in := ""
+	if c.Input != nil {
+		in, _ = c.Input.Encode() // validated by Run before the recipe is compared or saved
+	}
 	return checkpoint.Recipe{Data: d, Batch: c.Batch, World: c.Comm.Size(), StepsPerEpoch: c.StepsPerEpoch,
 		LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay, Schedule: c.Schedule,
 		StepGamma: c.StepGamma, StepPeriod: c.StepPeriod, PolyPower: c.PolyPower,
 		WarmupEpochs: c.WarmupEpochs, WarmupStart: c.WarmupStart, Polyak: c.Polyak, PolyakStart: c.PolyakStart,
 		PolyakDecay: c.PolyakDecay, Augment: c.Augment, Seed: c.Seed, InitFrom: c.initPath(), NoAux: c.NoAux,
-		Freeze: c.Freeze, FreezeThrough: c.FreezeThrough, LRMult: c.LRMult, DecayMult: c.DecayMult}
+		Freeze: c.Freeze, FreezeThrough: c.FreezeThrough, LRMult: c.LRMult, DecayMult: c.DecayMult, Input: in}
 }
 
 // checkResumable checks that ck (read from path) holds the state a resumed
