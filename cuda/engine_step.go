@@ -12,8 +12,8 @@ import (
 // ops of package ops then run the reference kernel on the CPU, as they did
 // before these kernels were engine methods. These kernels are memory-bound;
 // a call would spend its time copying operands up and results down. The
-// device-resident step (Net) has device kernels for all of them but batch
-// norm.
+// device-resident step (Net), whose activations stay on the device, has
+// device kernels for all of them.
 
 func notSupported(kernel string) error {
 	return errors.Wrapf(ops.ErrNotSupported, "cuda: %s", kernel)
