@@ -74,7 +74,8 @@
 // Engine methods return errors (a device failure), which the machine
 // running the op returns. An engine may leave a kernel out by returning
 // ErrNotSupported: the op then runs the reference kernel on the CPU (the
-// cuda engine does this for the memory-bound kernels). float64 always uses
+// cuda engine does this for batch norm, softmax cross-entropy and the SGD
+// update). float64 always uses
 // the generic reference kernels; it is the type for gradient checks.
 // Package opstest is the conformance suite every engine runs.
 //
