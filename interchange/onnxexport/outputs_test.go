@@ -1,4 +1,4 @@
-package convert
+package onnxexport
 
 import (
 	"strings"
@@ -16,7 +16,7 @@ import (
 // Features.
 func TestExportOutputs(t *testing.T) {
 	m := newModel(t, "mini", 0, 6)
-	om, err := ExportONNX(m, ExportOptions{Outputs: []string{"pool5", "inception_3a"}})
+	om, err := GoogLeNet(m, Options{Outputs: []string{"pool5", "inception_3a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestExportOutputs(t *testing.T) {
 		}
 	}
 	for _, bad := range [][]string{{"inception_9z"}, {"logits"}, {"loss3/classifier"}} {
-		if _, err := ExportONNX(m, ExportOptions{Outputs: bad}); err == nil {
+		if _, err := GoogLeNet(m, Options{Outputs: bad}); err == nil {
 			t.Errorf("outputs %q accepted", bad)
 		}
 	}
