@@ -97,7 +97,11 @@ func TestExportImportRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := preprocess.Native(cfg.InChannels, cfg.InputSize, []float32{127}, []float32{64})
+			means, stds := make([]float32, cfg.InChannels), make([]float32, cfg.InChannels)
+			for i := range means {
+				means[i], stds[i] = 127, 64
+			}
+			in := preprocess.Native(cfg.InChannels, cfg.InputSize, means, stds)
 			om, err := onnxexport.GoogLeNet(m, onnxexport.Options{Softmax: tc.softmax, Labels: []string{"a"}, Input: &in})
 			if err != nil {
 				t.Fatal(err)
