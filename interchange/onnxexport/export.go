@@ -171,6 +171,9 @@ func export(src Source, o Options, name string, meta map[string]string) (*onnx.M
 		return nil, err
 	}
 	if o.Softmax {
+		if e.exists("prob") {
+			return nil, errors.New(`onnxexport: a layer, tensor or output is named "prob", the name of the Softmax output`)
+		}
 		m.Graph.Nodes = append(m.Graph.Nodes, &onnx.Node{Name: "prob", OpType: "Softmax", Inputs: []string{"logits"},
 			Outputs: []string{"prob"}, Attrs: []onnx.Attribute{aInt("axis", 1)}})
 		m.Graph.Outputs[0].Name = "prob"
@@ -286,7 +289,7 @@ func (e *exporter) outputs(outs []output, input string) error {
 			return errors.Errorf("onnxexport: output name %q used twice (or the input's)", o.name)
 		}
 		v := e.value[o.layer]
-		if o.name != v && o.name != o.layer && e.taken[o.name] {
+		if o.name != v && e.exists(o.name) {
 			return errors.Errorf("onnxexport: output name %q is taken by another layer or tensor", o.name)
 		}
 		switch {
@@ -300,6 +303,17 @@ func (e *exporter) outputs(outs []output, input string) error {
 		e.g.Outputs = append(e.g.Outputs, valueInfo(o.name, e.byName[o.layer].OutShape))
 	}
 	return nil
+}
+
+// exists reports whether the graph has a value named v: an input, an
+// initializer or a node's output.
+func (e *exporter) exists(v string) bool {
+	for _, in := range e.g.Inputs {
+		if in.Name == v {
+			return true
+		}
+	}
+	return e.inits[v] || e.producer(v) != nil
 }
 
 // producer returns the node that outputs value v, or nil.

@@ -247,8 +247,16 @@ func TestNetworkOutputs(t *testing.T) {
 		{Options{Outputs: []string{"conv", "conv"}}, "used twice"},
 		{Options{Output: "conv", Outputs: []string{"x"}}, "used twice"},
 		{Options{Outputs: []string{"logits"}}, `no layer or scope "logits"`},
+		{Options{Outputs: []string{"conv"}, Output: "flat"}, ""},
+		{Options{Softmax: true, Output: "conv", Outputs: []string{"prob"}}, `no layer or scope "prob"`},
 	} {
 		_, err := Network(b, tc.o)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%+v: %v", tc.o, err)
+			}
+			continue
+		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want one containing %q", tc.o, err, tc.want)
 		}
@@ -257,6 +265,19 @@ func TestNetworkOutputs(t *testing.T) {
 	// The main output named; a layer after it is another output.
 	if _, err := Network(b, Options{Output: "conv", Outputs: []string{"flat"}}); err != nil {
 		t.Errorf("output conv, then flat: %v", err)
+	}
+	// A layer named like the Softmax output.
+	p := graph.New(graph.Options{})
+	p.Linear("prob", p.Flatten("flat", p.Input("x", 1, 2, 1, 1)), 2, graph.LinearOpts{})
+	p.ReLU("relu", p.Flatten("flat2", p.Input("y", 1, 2, 1, 1)))
+	if _, err := Network(p, Options{Output: "relu", Softmax: true}); err != nil {
+		t.Errorf("a layer named prob that is not exported: %v", err)
+	}
+	q := graph.New(graph.Options{})
+	h := q.Linear("prob", q.Flatten("flat", q.Input("x", 1, 2, 1, 1)), 2, graph.LinearOpts{})
+	q.ReLU("relu", h)
+	if _, err := Network(q, Options{Softmax: true}); err == nil || !strings.Contains(err.Error(), `named "prob"`) {
+		t.Errorf("a layer named prob before the Softmax: %v", err)
 	}
 	// A shape-only build has no weights to write.
 	s := graph.New(graph.Options{ShapesOnly: true})
