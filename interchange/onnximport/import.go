@@ -34,21 +34,22 @@ type Result struct {
 
 // GoogLeNet maps an ONNX GoogLeNet onto one of our configurations and
 // returns a model holding its weights. The file's graph is built with
-// onnxnet.Net, then compared operator by operator, from the output back to the input, with
-// the inference graph of each candidate configuration: the configuration
-// stored by onnxexport.GoogLeNet when present, else the paper, torchvision and mini
-// presets with the file's input channels, input size and classes (auxiliary
-// heads removed: an ONNX inference graph has none). Layers match when they
-// compute the same function: a max pool with pads [0,0,1,1] matches a
-// ceil-mode pool with the same windows, a 7x7 average pool over a 7x7 input
-// a global average pool, Conv+Relu a convolution with fused ReLU, and
-// a convolution with a bias our convolution and batch norm (torch.onnx folds
-// batch norms in eval mode: scale 1, shift = bias, mean 0, variance 1 - eps),
-// Identity, Dropout, Flatten and Reshape are transparent; a final Softmax is
-// recorded in Result.Softmax. Weights are copied from the matched
-// nodes, batch-norm statistics included. A file that matches no candidate is
-// an error naming the first layer that differs. inputSize is used when the
-// file's input size is symbolic (0 means 224).
+// onnxnet.Net, then compared operator by operator, from the output back to
+// the input, with the inference graph of each candidate configuration: the
+// configuration stored by onnxexport.GoogLeNet when present, else the
+// paper, torchvision and mini presets with the file's input channels, input
+// size and classes (auxiliary heads removed: an ONNX inference graph has
+// none). Layers match when they compute the same function: a max pool with
+// pads [0,0,1,1] matches a ceil-mode pool with the same windows, a 7x7
+// average pool over a 7x7 input a global average pool, Conv+Relu a
+// convolution with fused ReLU, and a convolution with a bias our
+// convolution and batch norm (torch.onnx folds batch norms in eval mode:
+// scale 1, shift = bias, mean 0, variance 1 - eps); Identity, Dropout,
+// Flatten and Reshape are transparent; a final Softmax is recorded in
+// Result.Softmax. Weights are copied from the matched nodes, batch-norm
+// statistics included. A file that matches no candidate is an error naming
+// the first layer that differs. inputSize is used when the file's input
+// size is symbolic (0 means 224).
 func GoogLeNet(m *onnx.Model, inputSize int) (*Result, error) {
 	net, err := onnxnet.NewNet(m)
 	if err != nil {
