@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/pkg/errors"
 
@@ -25,9 +26,11 @@ type Device struct {
 	// images per GEMM launch as fit (at least one). Default 256 MiB.
 	ScratchBytes int64
 
-	mu       sync.Mutex // guards the scratch buffer
+	mu       sync.Mutex // guards the scratch buffer and the library plans
 	col      Ptr
 	colBytes int64
+
+	libp atomic.Pointer[libState] // cuDNN and cuBLAS, when in use (UseLibraries)
 }
 
 // NewDevice returns a Device over ex with its own buffer pool.
@@ -44,10 +47,21 @@ func (d *Device) Pool() *Pool { return d.pool }
 // Sync waits for all queued work.
 func (d *Device) Sync() error { return errors.Wrap(d.ex.Sync(), "cuda: sync") }
 
-// Close returns the scratch buffer and frees the pool's free buffers.
+// Close returns the scratch buffer, releases the library handles and frees
+// the pool's free buffers.
 func (d *Device) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if s := d.libp.Swap(nil); s != nil {
+		if s.ws != 0 {
+			if err := d.pool.Put(s.ws); err != nil {
+				return err
+			}
+		}
+		if err := s.destroy(); err != nil {
+			return err
+		}
+	}
 	if d.col != 0 {
 		if err := d.pool.Put(d.col); err != nil {
 			return err
@@ -111,6 +125,9 @@ func (d *Device) gemm(g gemmArgs) error {
 		return nil
 	}
 	if err := checkInt("sgemm", g.m, g.n, g.k, g.lda, g.ldb, g.ldc, g.aBlk, g.bBlk, g.cBlk); err != nil {
+		return err
+	}
+	if ok, err := d.blasGemm(g); ok {
 		return err
 	}
 	b2i := func(b bool) int {
@@ -233,12 +250,15 @@ func (d *Device) ConvForwardInto(g ops.ConvGeom, x, w, b, y Ptr, yStride int, re
 	if relu {
 		ga.relu = 1
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ok, err := d.dnnForward(g, x, w, b, y, yStride, relu); ok {
+		return err
+	}
 	if pointwise(g) {
 		ga.b, ga.bBS, ga.c, ga.n = x, g.C*ohw, y, g.N*ohw
 		return errors.Wrap(d.gemm(ga), "cuda: ConvForward")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	nb := d.chunk(g)
 	col, err := d.scratch(int64(4 * nb * crs * ohw))
 	if err != nil {
@@ -267,12 +287,15 @@ func (d *Device) ConvBackwardData(g ops.ConvGeom, w, dy, dx Ptr) error {
 	crs, ohw := g.C*g.R*g.S, g.OutH*g.OutW
 	ga := gemmArgs{ta: true, m: crs, k: g.K, alpha: 1, a: w, lda: crs, ldb: ohw, ldc: ohw, batch: 1,
 		bBlk: ohw, bBS: g.K * ohw, cBlk: ohw}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ok, err := d.dnnBackwardData(g, w, dy, dx); ok {
+		return err
+	}
 	if pointwise(g) {
 		ga.b, ga.c, ga.cBS, ga.n = dy, dx, g.C*ohw, g.N*ohw
 		return errors.Wrap(d.gemm(ga), "cuda: ConvBackwardData")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	nb := d.chunk(g)
 	col, err := d.scratch(int64(4 * nb * crs * ohw))
 	if err != nil {
@@ -305,6 +328,9 @@ func (d *Device) ConvBackwardFilter(g ops.ConvGeom, x, dy, dw, db Ptr) error {
 	pw := pointwise(g)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if ok, err := d.dnnBackwardFilter(g, x, dy, dw, db); ok {
+		return err
+	}
 	// Images per chunk: bounded by the im2col scratch and by the partials.
 	nb := int(max(1, min(int64(g.N), d.ScratchBytes/int64(4*kcrs))))
 	if !pw {

@@ -34,14 +34,16 @@
 //     Gorgonia graph onto the GPU when a model is built with it
 //     (inception.Config.Engine).
 //
-// # GEMM
+// # cuDNN and cuBLAS
 //
-// The GEMM is our own tiled kernel, not cuBLAS: cuBLAS from Debian is
-// version 11 with versioned symbols, the GPU machines run a CUDA 13 driver
-// with cuBLAS 13 only inside their Python packages, and a binary linked to
-// libcublas.so.11 does not start there. Loading cuBLAS at run time would
-// tie us to whichever copy a host happens to have; the own kernel needs
-// only the driver. The cost is speed: see docs/GPU.md.
+// LoadLibraries opens cuDNN 9 and cuBLAS at run time (dlopen through
+// purego; GOOGLENET_CUDA_LIBS, Python wheels' nvidia/*/lib folders, the
+// loader's path) and Device.UseLibraries sends convolutions to cuDNN's
+// legacy API (algorithm chosen once per shape under a workspace bound)
+// and plain GEMMs to cuBLAS, TF32 allowed unless LibOptions.StrictFP32.
+// Shapes cuDNN cannot run (asymmetric padding), or all of them when it is
+// missing, run on our PTX kernels; one stderr line per shape says which.
+// Package cuda/emu fakes both libraries for the tests.
 //
 // # Testing
 //
@@ -54,6 +56,8 @@
 // # Errors
 //
 // Device, Executor and Engine methods return errors wrapped with context;
-// every CUDA result is checked. A device failure inside a Gorgonia graph
-// (out of memory, a failed launch) is the error of the machine's run.
+// every CUDA, cuDNN and cuBLAS result is checked. A device failure inside a
+// Gorgonia graph (out of memory, a failed launch) is the error of the
+// machine's run. A kernel fault reported by a later call is a
+// *LaunchError; CUDA_LAUNCH_BLOCKING=1 makes each launch wait for it.
 package cuda

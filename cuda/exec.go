@@ -37,6 +37,9 @@ type Pool struct {
 	free map[int64][]Ptr
 	size map[Ptr]int64 // class of every live buffer
 	held int64         // bytes allocated from the executor
+	peak int64         // the most held at any time
+	used int64         // bytes of live (handed-out) buffers
+	top  int64         // the most used at any time
 }
 
 // NewPool returns an empty pool over ex.
@@ -64,19 +67,38 @@ func (p *Pool) Get(bytes int64) (Ptr, error) {
 		ptr := l[len(l)-1]
 		p.free[c] = l[:len(l)-1]
 		p.size[ptr] = c
+		p.use(c)
 		p.mu.Unlock()
 		return ptr, nil
 	}
 	p.mu.Unlock()
 	ptr, err := p.ex.Alloc(c)
 	if err != nil {
+		if ptr != 0 {
+			// The allocation succeeded but the call reported an earlier
+			// launch's failure (LaunchError): keep the buffer for reuse
+			// instead of leaking it.
+			p.mu.Lock()
+			p.held += c
+			p.peak = max(p.peak, p.held)
+			p.free[c] = append(p.free[c], ptr)
+			p.mu.Unlock()
+		}
 		return 0, errors.Wrapf(err, "cuda: pool: allocating %d bytes", c)
 	}
 	p.mu.Lock()
 	p.size[ptr] = c
 	p.held += c
+	p.peak = max(p.peak, p.held)
+	p.use(c)
 	p.mu.Unlock()
 	return ptr, nil
+}
+
+// use counts c more bytes handed out; p.mu must be held.
+func (p *Pool) use(c int64) {
+	p.used += c
+	p.top = max(p.top, p.used)
 }
 
 // GetFloats returns a buffer for n float32 values.
@@ -93,6 +115,7 @@ func (p *Pool) Put(ptr Ptr) error {
 	}
 	delete(p.size, ptr)
 	p.free[c] = append(p.free[c], ptr)
+	p.used -= c
 	return nil
 }
 
@@ -101,6 +124,31 @@ func (p *Pool) Held() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.held
+}
+
+// Stats are a pool's memory figures in bytes. Held and PeakHeld count
+// what the pool allocated from the executor (free lists included: the
+// figure to compare with a device's total memory use, less the context and
+// the modules); InUse and PeakInUse count the buffers handed out and not
+// returned, the figure PyTorch reports as max_memory_allocated (its
+// caching allocator's in-use bytes; ours are rounded up to size classes).
+type Stats struct {
+	Held, PeakHeld, InUse, PeakInUse int64
+}
+
+// Stats returns the pool's current and peak memory.
+func (p *Pool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Stats{Held: p.held, PeakHeld: p.peak, InUse: p.used, PeakInUse: p.top}
+}
+
+// ResetPeak sets the peaks to the current values (to measure one phase,
+// such as the steps after a warm-up).
+func (p *Pool) ResetPeak() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.peak, p.top = p.held, p.used
 }
 
 // Release frees every buffer in the free lists (live buffers stay).

@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -13,6 +14,10 @@ import (
 
 // Built reports whether this binary was built with the gpu tag.
 const Built = true
+
+// blocking is CUDA_LAUNCH_BLOCKING=1 (read by the driver too): every
+// launch waits for its kernel, so a fault is reported as that launch's.
+var blocking = os.Getenv("CUDA_LAUNCH_BLOCKING") == "1"
 
 // GPU is an Executor on an NVIDIA GPU through the CUDA driver API
 // (gorgonia.org/cu). CUDA contexts are bound to OS threads, so every driver
@@ -31,7 +36,9 @@ type GPU struct {
 	fns    map[string]cu.Function
 	name   string
 
-	pending error // first failure of a posted launch (worker-owned)
+	ctxHeld, streamMade bool // what open took, for release
+
+	async AsyncErrors // first failure of a posted launch
 
 	mu     sync.RWMutex // read-held while handing work over; Close takes it to close work
 	closed bool
@@ -47,6 +54,8 @@ func NewGPU(ordinal int) (*GPU, error) {
 		mods: map[string]cu.Module{}, fns: map[string]cu.Function{}}
 	errc := make(chan error)
 	go g.loop(ordinal, errc)
+	// On a failed open the worker has released what it took (modules,
+	// stream, the primary context) and returned.
 	if err := <-errc; err != nil {
 		return nil, err
 	}
@@ -56,6 +65,7 @@ func NewGPU(ordinal int) (*GPU, error) {
 func (g *GPU) loop(ordinal int, errc chan<- error) {
 	runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
 	if err := g.open(ordinal); err != nil {
+		g.release()
 		errc <- err
 		return
 	}
@@ -85,20 +95,24 @@ func (g *GPU) open(ordinal int) error {
 	if g.ctx, err = g.dev.RetainPrimaryCtx(); err != nil {
 		return errors.Wrap(err, "cuda: retaining the primary context")
 	}
+	g.ctxHeld = true
 	if err = cu.SetCurrentContext(g.ctx); err != nil {
 		return errors.Wrap(err, "cuda: making the context current")
 	}
 	if g.stream, err = cu.MakeStream(cu.DefaultStream); err != nil {
 		return errors.Wrap(err, "cuda: creating a stream")
 	}
+	g.streamMade = true
 	for _, m := range Modules() {
 		ptx, err := PTX(m)
 		if err != nil {
 			return err
 		}
-		mod, err := cu.LoadData(ptx)
+		// The JIT's error log says which PTX line the driver rejected.
+		elog := &cu.JITErrorLogBuffer{Buffer: make([]byte, 16<<10)}
+		mod, err := cu.LoadDataEx(ptx, elog)
 		if err != nil {
-			return errors.Wrapf(err, "cuda: loading PTX module %s", m)
+			return errors.Wrapf(err, "cuda: loading PTX module %s%s", m, jitLog(elog.Buffer))
 		}
 		g.mods[m] = mod
 	}
@@ -112,9 +126,54 @@ func (g *GPU) open(ordinal int) error {
 	return nil
 }
 
-// do runs f on the context's thread and returns its error, or the error
-// of an earlier asynchronous launch (see post) if one failed.
-func (g *GPU) do(f func() error) error {
+// release undoes a partial open on the worker thread: the loaded
+// modules, the stream and the retained primary context, so a failed
+// NewGPU leaks nothing.
+func (g *GPU) release() {
+	for m, mod := range g.mods {
+		_ = mod.Unload()
+		delete(g.mods, m)
+	}
+	if g.streamMade {
+		_ = g.stream.Destroy()
+		g.streamMade = false
+	}
+	if g.ctxHeld {
+		_ = g.dev.ReleasePrimaryCtx()
+		g.ctxHeld = false
+	}
+}
+
+// jitLog formats the JIT's NUL-terminated log for an error message.
+func jitLog(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			b = b[:i]
+			break
+		}
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	return ": JIT log: " + string(b)
+}
+
+// kernelFault reports whether err is one of the driver's sticky errors,
+// which only a kernel raises: returned by a copy or an allocation, it is
+// an earlier launch's failure.
+func kernelFault(err error) bool {
+	switch errors.Cause(err) {
+	case cu.IllegalAddress, cu.LaunchFailed, cu.MisalignedAddress, cu.IllegalInstruction,
+		cu.HardwareStackError, cu.Assert:
+		return true
+	}
+	return false
+}
+
+// do runs f on the context's thread and returns its error. A failure of
+// an earlier asynchronous launch (see post), or a kernel fault surfacing
+// in f's driver call, is returned as a *LaunchError reported by what.
+func (g *GPU) do(what string, f func() error) error {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	if g.closed {
@@ -123,27 +182,24 @@ func (g *GPU) do(f func() error) error {
 	errc := make(chan error, 1)
 	g.work <- func() {
 		err := f()
-		if g.pending != nil {
-			err, g.pending = g.pending, nil
+		if kernelFault(err) {
+			g.async.KeepFault(err)
+			err = nil
 		}
-		errc <- err
+		errc <- g.async.Report(what, err)
 	}
 	return <-errc
 }
 
 // post queues f on the context's thread without waiting; its error is
-// kept and returned by the next do.
-func (g *GPU) post(f func() error) error {
+// kept and returned by the next do, labelled as this launch's.
+func (g *GPU) post(l Launch, f func() error) error {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	if g.closed {
 		return errors.New("cuda: GPU is closed")
 	}
-	g.work <- func() {
-		if err := f(); err != nil && g.pending == nil {
-			g.pending = err
-		}
-	}
+	g.work <- func() { g.async.Keep(l, f()) }
 	return nil
 }
 
@@ -156,16 +212,18 @@ func (g *GPU) Alloc(bytes int64) (Ptr, error) {
 		return 0, errors.Errorf("cuda: bad allocation size %d", bytes)
 	}
 	var p cu.DevicePtr
-	err := g.do(func() (err error) {
+	err := g.do("cuMemAlloc", func() (err error) {
 		p, err = cu.MemAlloc(bytes)
 		return errors.Wrapf(err, "cuda: cuMemAlloc(%d)", bytes)
 	})
+	// With a LaunchError the allocation itself may have succeeded: the
+	// pointer comes back with the error, and Pool keeps it.
 	return Ptr(p), err
 }
 
 // Free releases memory from Alloc (after the stream's queued work).
 func (g *GPU) Free(p Ptr) error {
-	return g.do(func() error {
+	return g.do("cuMemFree", func() error {
 		if err := g.stream.Synchronize(); err != nil {
 			return errors.Wrap(err, "cuda: synchronising before free")
 		}
@@ -177,7 +235,7 @@ func upload[T float32 | int32](g *GPU, dst Ptr, src []T) error {
 	if len(src) == 0 {
 		return nil
 	}
-	return g.do(func() error {
+	return g.do("upload", func() error {
 		// cuMemcpyHtoD runs on the legacy default stream, which our
 		// (blocking) stream synchronises with, so the copy is ordered after
 		// earlier kernels and before later ones. From pageable memory it
@@ -192,7 +250,7 @@ func download[T float32 | int32](g *GPU, dst []T, src Ptr) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	return g.do(func() error {
+	return g.do("download", func() error {
 		// Synchronous: waits for the earlier kernels (legacy default stream
 		// semantics) and for the copy itself.
 		err := cu.MemcpyDtoH(unsafe.Pointer(&dst[0]), cu.DevicePtr(src), int64(len(dst))*4)
@@ -223,7 +281,7 @@ func (g *GPU) Launch(l Launch) error {
 	if _, ok := g.fns[l.Kernel]; !ok {
 		return errors.Errorf("cuda: unknown kernel %q", l.Kernel)
 	}
-	return g.post(func() error {
+	return g.post(l, func() error {
 		fn, ok := g.fns[l.Kernel]
 		if !ok {
 			return errors.Errorf("cuda: unknown kernel %q", l.Kernel)
@@ -237,18 +295,23 @@ func (g *GPU) Launch(l Launch) error {
 		// cu v0.9.6: grid x, y, z, then block x, y, z, shared bytes, stream,
 		// parameters (v0.9.4's helper swapped the block dimensions).
 		err := fn.Launch(l.Grid.X, l.Grid.Y, l.Grid.Z, l.Block.X, l.Block.Y, l.Block.Z, 0, g.stream, params)
+		if err == nil && blocking {
+			// CUDA_LAUNCH_BLOCKING=1: wait for each kernel, so a fault is
+			// this launch's.
+			err = g.stream.Synchronize()
+		}
 		return errors.Wrapf(err, "cuda: cuLaunchKernel %v", l)
 	})
 }
 
 // Sync waits for the stream and reports any asynchronous failure.
 func (g *GPU) Sync() error {
-	return g.do(func() error { return errors.Wrap(g.stream.Synchronize(), "cuda: stream synchronize") })
+	return g.do("Sync", func() error { return errors.Wrap(g.stream.Synchronize(), "cuda: stream synchronize") })
 }
 
 // MemInfo returns the device's free and total memory in bytes.
 func (g *GPU) MemInfo() (free, total int64, err error) {
-	err = g.do(func() (err error) {
+	err = g.do("cuMemGetInfo", func() (err error) {
 		free, total, err = cu.MemInfo()
 		return errors.Wrap(err, "cuda: cuMemGetInfo")
 	})
@@ -258,7 +321,7 @@ func (g *GPU) MemInfo() (free, total int64, err error) {
 // Close synchronises, unloads the modules, destroys the stream and stops
 // the worker. Memory still allocated is released with the context.
 func (g *GPU) Close() error {
-	err := g.do(func() error {
+	err := g.do("Close", func() error {
 		var first error
 		keep := func(err error, what string) {
 			if err != nil && first == nil {
@@ -266,11 +329,14 @@ func (g *GPU) Close() error {
 			}
 		}
 		keep(g.stream.Synchronize(), "cuda: close: synchronize")
-		for _, m := range g.mods {
-			keep(m.Unload(), "cuda: close: unloading a module")
+		for m, mod := range g.mods {
+			keep(mod.Unload(), "cuda: close: unloading a module")
+			delete(g.mods, m)
 		}
 		keep(g.stream.Destroy(), "cuda: close: destroying the stream")
+		g.streamMade = false
 		keep(g.dev.ReleasePrimaryCtx(), "cuda: close: releasing the primary context")
+		g.ctxHeld = false
 		return first
 	})
 	g.mu.Lock()
@@ -283,13 +349,42 @@ func (g *GPU) Close() error {
 	return err
 }
 
-// NewEngine returns an Engine on GPU 0; its Close also closes the GPU.
-func NewEngine() (*Engine, error) {
+// Stream returns the CUstream the kernels run on, for cuDNN and cuBLAS
+// (see LibraryHost).
+func (g *GPU) Stream() uintptr { return uintptr(unsafe.Pointer(g.stream.C())) }
+
+// Call runs a library call on the context's thread and waits for the call
+// (not for its kernels, which queue on the stream like ours).
+func (g *GPU) Call(what string, f func() error) error {
+	return g.do(what, func() error {
+		err := f()
+		if err == nil && blocking {
+			err = errors.Wrapf(g.stream.Synchronize(), "cuda: %s", what)
+		}
+		return err
+	})
+}
+
+var _ LibraryHost = (*GPU)(nil)
+
+// NewEngine returns an Engine on GPU 0 with the default options (cuDNN
+// and cuBLAS when found, TF32 allowed); its Close also closes the GPU.
+func NewEngine() (*Engine, error) { return NewEngineWith(EngineOptions{}) }
+
+// NewEngineWith returns an Engine on GPU 0 configured by o; its Close
+// also closes the GPU.
+func NewEngineWith(o EngineOptions) (*Engine, error) {
 	g, err := NewGPU(0)
 	if err != nil {
 		return nil, err
 	}
 	e := NewEngineOn(g)
 	e.onClose = g.Close
+	if !o.NoLibraries {
+		if err := e.Device().UseLibraries(LoadLibraries(), o.Lib); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	return e, nil
 }

@@ -22,9 +22,11 @@ import (
 // gorgonia.org/cu package exits the process at init when no driver or
 // device is found.
 
+// newEngine returns a GPU engine in strict FP32 (cuDNN FMA math, cuBLAS
+// default math), as the accuracy bounds below assume.
 func newEngine(t testing.TB) *cuda.Engine {
 	t.Helper()
-	e, err := cuda.NewEngine()
+	e, err := cuda.NewEngineWith(cuda.EngineOptions{Lib: cuda.LibOptions{StrictFP32: true}})
 	if err != nil {
 		t.Fatalf("%+v", err)
 	}
@@ -34,6 +36,43 @@ func newEngine(t testing.TB) *cuda.Engine {
 		}
 	})
 	return e
+}
+
+// TestGPUOpen opens and closes GPU 0 and checks that opening a device
+// that does not exist is an error (which releases what it took), before
+// anything launches a kernel: scripts/gpu-check.sh runs it first.
+func TestGPUOpen(t *testing.T) {
+	if _, err := cuda.NewGPU(1 << 20); err == nil {
+		t.Error("NewGPU of a device that does not exist: no error")
+	}
+	g, err := cuda.NewGPU(0)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	free, total, err := g.MemInfo()
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	t.Logf("%s: %.1f of %.1f GiB free", g.Name(), float64(free)/(1<<30), float64(total)/(1<<30))
+	p, err := g.Alloc(1 << 20)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	if err := g.Upload(p, []float32{1, 2, 3}); err != nil {
+		t.Fatalf("%+v", err)
+	}
+	got := make([]float32, 3)
+	if err := g.Download(got, p); err != nil || got[0] != 1 || got[2] != 3 {
+		t.Fatalf("round trip: %v, %v", got, err)
+	}
+	if err := g.Free(p); err != nil {
+		t.Fatalf("%+v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("%+v", err)
+	}
+	l := cuda.LoadLibraries()
+	t.Logf("cuDNN %v (%s), cuBLAS %v (%s); notes: %v", l.DNN(), l.DNNPath, l.BLAS(), l.BLASPath, l.Notes)
 }
 
 // TestGPUEngine runs the ops.Engine conformance suite on the GPU.
@@ -113,20 +152,26 @@ func TestGPUvsCPU(t *testing.T) {
 			g := tc.g
 			nx, nw, ny := g.N*g.C*g.H*g.W, g.K*g.C*g.R*g.S, g.N*g.K*g.OutH*g.OutW
 			x, w, b, dy := randoms(rng, nx), randoms(rng, nw), randoms(rng, g.K), randoms(rng, ny)
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatalf("%+v", err)
+				}
+			}
 			want, got := make([]float32, ny), poisoned(ny)
-			cpu.ConvForward(g, x, w, b, want, true)
-			e.ConvForward(g, x, w, b, got, true)
+			must(cpu.ConvForward(g, x, w, b, want, true))
+			must(e.ConvForward(g, x, w, b, got, true))
 			relErr(t, "y", got, want, fwdRel)
 
 			wantDx, gotDx := make([]float32, nx), poisoned(nx)
-			cpu.ConvBackwardData(g, w, dy, wantDx)
-			e.ConvBackwardData(g, w, dy, gotDx)
+			must(cpu.ConvBackwardData(g, w, dy, wantDx))
+			must(e.ConvBackwardData(g, w, dy, gotDx))
 			relErr(t, "dx", gotDx, wantDx, gradRel)
 
 			wantDw, gotDw := make([]float32, nw), poisoned(nw)
 			wantDb, gotDb := make([]float32, g.K), poisoned(g.K)
-			cpu.ConvBackwardFilter(g, x, dy, wantDw, wantDb)
-			e.ConvBackwardFilter(g, x, dy, gotDw, gotDb)
+			must(cpu.ConvBackwardFilter(g, x, dy, wantDw, wantDb))
+			must(e.ConvBackwardFilter(g, x, dy, gotDw, gotDb))
 			relErr(t, "dw", gotDw, wantDw, gradRel)
 			relErr(t, "db", gotDb, wantDb, gradRel)
 		})
@@ -134,44 +179,79 @@ func TestGPUvsCPU(t *testing.T) {
 }
 
 // BenchmarkGPUConv measures device-resident forward convolutions (no host
-// copies inside the loop) at batch 128 and reports GFLOP/s.
+// copies inside the loop) at batch 128, TF32 allowed and strict FP32, and
+// reports GFLOP/s. Inputs, weights and bias are whole random buffers.
 func BenchmarkGPUConv(b *testing.B) {
-	e := newEngine(b)
-	d := e.Device()
-	for _, tc := range googlenetConvs {
-		g := tc.g
-		g.N = 128
-		b.Run(tc.name, func(b *testing.B) {
-			nx, nw, ny := g.N*g.C*g.H*g.W, g.K*g.C*g.R*g.S, g.N*g.K*g.OutH*g.OutW
-			var ps []cuda.Ptr
-			for _, n := range []int{nx, nw, g.K, ny} {
-				p, err := d.Pool().GetFloats(n)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ps = append(ps, p)
-			}
-			for _, p := range ps[:3] {
-				if err := d.Fill(p, 0.01, 1); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := d.ConvForward(g, ps[0], ps[1], ps[2], ps[3], true); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := d.Sync(); err != nil {
+	for _, mode := range benchModes {
+		d := benchEngine(b, mode.strict).Device()
+		for _, tc := range googlenetConvs {
+			g := tc.g
+			g.N = 128
+			b.Run(mode.name+"/"+tc.name, func(b *testing.B) { benchConv(b, d, g) })
+		}
+	}
+}
+
+func benchConv(b *testing.B, d *cuda.Device, g ops.ConvGeom) {
+	nx, nw, ny := g.N*g.C*g.H*g.W, g.K*g.C*g.R*g.S, g.N*g.K*g.OutH*g.OutW
+	rng := rand.New(rand.NewPCG(7, 8))
+	var ps []cuda.Ptr
+	for i, n := range []int{nx, nw, g.K, ny} {
+		p, err := d.Pool().GetFloats(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps = append(ps, p)
+		if i < 3 {
+			if err := d.Executor().Upload(p, randoms(rng, n)); err != nil {
 				b.Fatal(err)
 			}
-			flops := 2 * float64(g.N*g.K*g.OutH*g.OutW*g.C*g.R*g.S)
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			for _, p := range ps {
-				_ = d.Pool().Put(p)
-			}
-		})
+		}
 	}
+	if err := d.ConvForward(g, ps[0], ps[1], ps[2], ps[3], true); err != nil { // plan, workspace
+		b.Fatal(err)
+	}
+	if err := d.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := d.ConvForward(g, ps[0], ps[1], ps[2], ps[3], true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := d.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	flops := 2 * float64(g.N*g.K*g.OutH*g.OutW*g.C*g.R*g.S)
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	for _, p := range ps {
+		_ = d.Pool().Put(p)
+	}
+}
+
+// benchModes are the math modes the benchmarks run in, as the PyTorch
+// peer's two runs.
+var benchModes = []struct {
+	name   string
+	strict bool
+}{{"tf32", false}, {"fp32", true}}
+
+// benchEngines holds one engine per math mode for the whole process, so
+// the benchmark functions (which testing calls more than once, first with
+// b.N = 1) build nothing twice.
+var benchEngines = map[bool]*cuda.Engine{}
+
+func benchEngine(b *testing.B, strict bool) *cuda.Engine {
+	if e, ok := benchEngines[strict]; ok {
+		return e
+	}
+	e, err := cuda.NewEngineWith(cuda.EngineOptions{Lib: cuda.LibOptions{StrictFP32: strict}})
+	if err != nil {
+		b.Fatalf("%+v", err)
+	}
+	benchEngines[strict] = e
+	return e
 }
 
 // TestGPUNetVsCPU runs a training step of a small paper-topology GoogLeNet
@@ -239,27 +319,51 @@ func TestGPUNetVsCPU(t *testing.T) {
 
 // BenchmarkGPUTrainStep measures the device-resident training step
 // (forward, the three losses, backward, SGD) of the paper GoogLeNet with
-// dropout and both auxiliary heads at batch 128, 224x224, and reports
-// images per second.
-func BenchmarkGPUTrainStep(b *testing.B) { benchNet(b, true) }
+// dropout and both auxiliary heads at batch 128, 224x224, TF32 allowed and
+// strict FP32, and reports images per second and device memory: the
+// pool's peak in use (PyTorch's max_memory_allocated counts the same
+// thing), the pool's peak held, and the device's total minus free.
+func BenchmarkGPUTrainStep(b *testing.B) {
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) { benchNet(b, mode.strict, true) })
+	}
+}
 
-// BenchmarkGPUInference measures the device-resident forward pass.
-func BenchmarkGPUInference(b *testing.B) { benchNet(b, false) }
+// BenchmarkGPUInference measures the device-resident inference forward
+// (evaluation mode: no dropout, no auxiliary heads) at batch 128.
+func BenchmarkGPUInference(b *testing.B) {
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) { benchNet(b, mode.strict, false) })
+	}
+}
 
-func benchNet(b *testing.B, train bool) {
-	const batch = 128
+const benchBatch = 128
+
+// benchNets holds one paper network per math mode for the process.
+var benchNets = map[bool]*cuda.Net{}
+
+func benchNetFor(b *testing.B, strict bool) *cuda.Net {
+	if n, ok := benchNets[strict]; ok {
+		return n
+	}
 	cfg := inception.Paper()
 	cfg.BatchSize = 1 // the CPU graph only provides the initial weights
 	m, err := inception.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := newEngine(b)
-	net, err := cuda.NewNet(e.Device(), m, batch)
+	net, err := cuda.NewNet(benchEngine(b, strict).Device(), m, benchBatch)
 	if err != nil {
 		b.Fatalf("%+v", err)
 	}
-	defer net.Close()
+	benchNets[strict] = net
+	return net
+}
+
+func benchNet(b *testing.B, strict, train bool) {
+	const batch = benchBatch
+	e := benchEngine(b, strict)
+	net := benchNetFor(b, strict)
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := randoms(rng, batch*3*224*224)
 	labels := make([]int32, batch)
@@ -269,27 +373,31 @@ func benchNet(b *testing.B, train bool) {
 	step := func() {
 		if train {
 			if _, err := net.Step(x, labels); err != nil {
-				b.Fatal(err)
+				b.Fatalf("%+v", err)
 			}
 			if err := net.SGD(0.01, 0.9, 2e-4); err != nil {
-				b.Fatal(err)
+				b.Fatalf("%+v", err)
 			}
 		} else if _, err := net.Logits(x); err != nil {
-			b.Fatal(err)
+			b.Fatalf("%+v", err)
 		}
 	}
-	step() // warm-up: JIT of the PTX, pool allocations
+	step() // warm-up: JIT of the PTX, cuDNN plans, pool allocations
 	if err := e.Device().Sync(); err != nil {
-		b.Fatal(err)
+		b.Fatalf("%+v", err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		step()
 	}
 	if err := e.Device().Sync(); err != nil {
-		b.Fatal(err)
+		b.Fatalf("%+v", err)
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "img/s")
+	st := e.Device().Pool().Stats()
+	b.ReportMetric(float64(st.PeakInUse)/(1<<20), "MiB-peak-in-use")
+	b.ReportMetric(float64(st.PeakHeld)/(1<<20), "MiB-peak-held")
 	if g, ok := e.Device().Executor().(*cuda.GPU); ok {
 		if free, total, err := g.MemInfo(); err == nil {
 			b.ReportMetric(float64(total-free)/(1<<20), "MiB-used")

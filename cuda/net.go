@@ -74,6 +74,7 @@ type Net struct {
 
 type netParam struct {
 	name  string
+	decay bool // weight decay applies (graph.Param.Decay: weights, not biases)
 	n     int
 	w, g  Ptr
 	v     Ptr // momentum
@@ -82,6 +83,7 @@ type netParam struct {
 
 // lossHead is one softmax cross-entropy on logits, weighted in the total.
 type lossHead struct {
+	src    string // the described layer whose output the loss reads
 	logits *act
 	aux    bool // weighed by Net.AuxWeight; else by 1
 	losses Ptr  // per image
@@ -111,6 +113,12 @@ type netLayer struct {
 	name     string
 	forward  func() error
 	backward func() error
+	// eval is the inference forward where it differs (dropout is the
+	// identity); nil means forward.
+	eval func() error
+	// train marks layers only training needs (the auxiliary heads), which
+	// inference skips.
+	train bool
 }
 
 // NewNet builds the device network of src's description for batches of
@@ -169,7 +177,7 @@ func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
 	if len(vals) != size {
 		return nil, errors.Errorf("cuda: NewNet: %s has %d values, want %v", name, len(vals), shape)
 	}
-	p := &netParam{name: name, n: size, shape: shape}
+	p := &netParam{name: name, decay: mp.Decay, n: size, shape: shape}
 	for _, dst := range []*Ptr{&p.w, &p.g, &p.v} {
 		if *dst, err = n.alloc(size); err != nil {
 			return nil, err
@@ -276,6 +284,22 @@ func (n *Net) build(src Source) error {
 	}
 	n.heads, n.logits = heads, heads[0].logits
 	n.classes = n.logits.c
+	// Inference runs only what the main head's logits depend on.
+	need := map[string]bool{}
+	var mark func(name string)
+	mark = func(name string) {
+		if need[name] {
+			return
+		}
+		need[name] = true
+		for _, in := range w.byName[name].Inputs {
+			mark(in)
+		}
+	}
+	mark(heads[0].src)
+	for i := range n.layers {
+		n.layers[i].train = !need[n.layers[i].name]
+	}
 	for _, h := range heads {
 		if h.logits.c != n.classes {
 			return errors.Errorf("cuda: NewNet: losses over %d and %d classes", n.classes, h.logits.c)
@@ -376,7 +400,7 @@ func (w *walker) layer(l graph.Layer) error {
 		if err != nil {
 			return err
 		}
-		n.heads = append(n.heads, lossHead{logits: x, aux: l.Loss.Aux, losses: p})
+		n.heads = append(n.heads, lossHead{src: l.Inputs[0], logits: x, aux: l.Loss.Aux, losses: p})
 		return nil
 	case graph.KindBatchNorm:
 		return errors.New("batch norm is not implemented on the device")

@@ -246,6 +246,8 @@ func (n *Net) dropout(name string, x *act, o graph.DropoutOpts) (*act, error) {
 	index, rate := o.Index, o.Rate
 	n.layers = append(n.layers, netLayer{name: name,
 		forward: func() error { return n.d.Dropout(x.p, y.p, size, n.seed, n.step, index, rate) },
+		// Inference: the identity, as the CPU graph's evaluation.
+		eval: func() error { return n.d.ChannelCopy(x.p, x.c, 0, y.p, y.c, 0, x.c, n.batch, x.h*x.w) },
 		backward: func() error {
 			if err := n.d.Dropout(y.g, n.tmp, size, n.seed, n.step, index, rate); err != nil {
 				return err

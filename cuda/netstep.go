@@ -28,13 +28,33 @@ func (n *Net) forward() error {
 	return nil
 }
 
-// Logits runs the forward pass on x [batch, C, H, W] and returns the
-// logits [batch, Classes].
+// evalForward runs inference: the layers the main logits need, dropout
+// as the identity.
+func (n *Net) evalForward() error {
+	for _, l := range n.layers {
+		if l.train {
+			continue
+		}
+		f := l.forward
+		if l.eval != nil {
+			f = l.eval
+		}
+		if err := f(); err != nil {
+			return errors.Wrapf(err, "cuda: Net: forward %s", l.name)
+		}
+	}
+	return nil
+}
+
+// Logits runs inference on x [batch, C, H, W] and returns the main
+// head's logits [batch, Classes]: evaluation mode, as the CPU model's
+// Forward and torchvision's eval(): no dropout, and the auxiliary heads are
+// not computed. The dropout step does not advance.
 func (n *Net) Logits(x []float32) ([]float32, error) {
 	if err := n.upload(x); err != nil {
 		return nil, err
 	}
-	if err := n.forward(); err != nil {
+	if err := n.evalForward(); err != nil {
 		return nil, err
 	}
 	out := make([]float32, n.logits.size(n.batch))
@@ -118,11 +138,17 @@ func (n *Net) Rand() ops.RandState { return ops.RandState{Seed: n.seed, Step: n.
 // SetRand sets the dropout seed and step (to resume a run).
 func (n *Net) SetRand(st ops.RandState) { n.seed, n.step = st.Seed, st.Step }
 
-// SGD applies PyTorch's SGD with momentum mu and weight decay wd to every
-// parameter, on the device.
+// SGD applies PyTorch's SGD with momentum mu to every parameter, on the
+// device, with weight decay wd on the parameters the description marks
+// for it (graph.Param.Decay: weights, not biases), as package solvers'
+// SGD does on the CPU.
 func (n *Net) SGD(lr, mu, wd float32) error {
 	for _, p := range n.params {
-		if err := n.d.SGDMomentum(p.w, p.g, p.v, p.n, lr, mu, wd); err != nil {
+		pwd := wd
+		if !p.decay {
+			pwd = 0
+		}
+		if err := n.d.SGDMomentum(p.w, p.g, p.v, p.n, lr, mu, pwd); err != nil {
 			return errors.Wrapf(err, "cuda: Net: SGD on %s", p.name)
 		}
 	}

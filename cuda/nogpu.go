@@ -7,3 +7,6 @@ const Built = false
 
 // NewEngine returns ErrNotBuilt: GPU support needs `go build -tags gpu`.
 func NewEngine() (*Engine, error) { return nil, ErrNotBuilt }
+
+// NewEngineWith returns ErrNotBuilt: GPU support needs `go build -tags gpu`.
+func NewEngineWith(EngineOptions) (*Engine, error) { return nil, ErrNotBuilt }

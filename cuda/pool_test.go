@@ -1,6 +1,8 @@
 package cuda
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/goinception/googlenet/ops"
@@ -122,5 +124,63 @@ func TestSizeClass(t *testing.T) {
 		if sizeClass(c) != c {
 			t.Errorf("sizeClass(%d) = %d is not a fixed point", c, sizeClass(c))
 		}
+	}
+}
+
+// TestPoolStats checks the held and in-use figures and their peaks.
+func TestPoolStats(t *testing.T) {
+	p := NewPool(&countingExec{})
+	a, _ := p.Get(4096)
+	b, _ := p.Get(8192)
+	if s := p.Stats(); s.Held != 12288 || s.InUse != 12288 || s.PeakInUse != 12288 || s.PeakHeld != 12288 {
+		t.Errorf("two buffers: %+v", s)
+	}
+	if err := p.Put(b); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.Held != 12288 || s.InUse != 4096 || s.PeakInUse != 12288 {
+		t.Errorf("after a Put: %+v", s)
+	}
+	p.ResetPeak()
+	c, _ := p.Get(8192) // reused: nothing new held
+	if s := p.Stats(); s.Held != 12288 || s.InUse != 12288 || s.PeakInUse != 12288 || s.PeakHeld != 12288 {
+		t.Errorf("reuse after ResetPeak: %+v", s)
+	}
+	_ = p.Put(a)
+	_ = p.Put(c)
+	if err := p.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.Held != 0 || s.InUse != 0 || s.PeakHeld != 12288 {
+		t.Errorf("after Release: %+v", s)
+	}
+}
+
+// lateErrExec allocates, but its next Alloc reports an earlier launch's
+// failure with the pointer, as the GPU does.
+type lateErrExec struct{ countingExec }
+
+func (l *lateErrExec) Alloc(bytes int64) (Ptr, error) {
+	p, _ := l.countingExec.Alloc(bytes)
+	if l.allocs == 1 {
+		return p, &LaunchError{Launch: "misc.fill", At: "cuMemAlloc", Err: errors.New("illegal address")}
+	}
+	return p, nil
+}
+
+// TestPoolKeepsPointerOnLaunchError: an allocation that reports an
+// earlier launch's failure returns the error (a *LaunchError), and the
+// pool keeps the buffer it got for reuse instead of leaking it.
+func TestPoolKeepsPointerOnLaunchError(t *testing.T) {
+	ex := &lateErrExec{}
+	p := NewPool(ex)
+	if _, err := p.Get(4096); !IsLaunchError(err) || !strings.Contains(err.Error(), "earlier kernel launch (misc.fill)") {
+		t.Fatalf("Get: %v", err)
+	}
+	if p.Held() != 4096 {
+		t.Errorf("held %d after the failed Get, want the buffer kept", p.Held())
+	}
+	if _, err := p.Get(4096); err != nil || ex.allocs != 1 {
+		t.Errorf("second Get: %v, %d allocations (want the kept buffer)", err, ex.allocs)
 	}
 }

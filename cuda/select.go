@@ -6,6 +6,16 @@ import "github.com/pkg/errors"
 // tag (the default build never links the CUDA driver).
 var ErrNotBuilt = errors.New("cuda: this binary was built without GPU support (rebuild with -tags gpu)")
 
+// EngineOptions configure NewEngineWith.
+type EngineOptions struct {
+	// NoLibraries keeps every layer on our PTX kernels (cuDNN and cuBLAS
+	// are not loaded), as GOOGLENET_CUDA_LIBS=none does.
+	NoLibraries bool
+	// Lib configures cuDNN and cuBLAS (TF32 or strict FP32, the
+	// workspace bound, where the path lines go).
+	Lib LibOptions
+}
+
 // Devices are the values of the CLI's --device flag.
 var Devices = []string{"cpu", "gpu"}
 

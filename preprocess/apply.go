@@ -45,10 +45,44 @@ func (c Contract) ApplyInto(dst []float32, img image.Image) error {
 	if b.Empty() {
 		return errors.Errorf("preprocess: empty image %v", b)
 	}
-	if err := c.geometry(dst, img); err != nil {
+	if c.Channels.Channels() == 3 {
+		// Colour models: every value is FromRGB's arithmetic on an 8-bit
+		// level, so a table of the 256 results per plane gives the same
+		// bits in one pass.
+		t := c.levels()
+		return c.geometry(dst, img, &t)
+	}
+	if err := c.geometry(dst, img, nil); err != nil {
 		return err
 	}
 	return c.FromRGB(dst)
+}
+
+// levelTable holds, for each output plane, the model input value of each
+// 8-bit level of that plane's source channel, and which channel that is
+// (0 red, 1 green, 2 blue).
+type levelTable struct {
+	v   [3][256]float32
+	src [3]int
+}
+
+// levels returns the table of a 3-channel contract, computed by FromRGB's
+// own per-plane arithmetic (planeFromRGB), so a lookup equals FromRGB bit
+// for bit.
+func (c Contract) levels() levelTable {
+	var t levelTable
+	t.src = [3]int{0, 1, 2}
+	if c.Channels == BGR {
+		t.src = [3]int{2, 1, 0}
+	}
+	for ch := range t.v {
+		p := t.v[ch][:]
+		for i := range p {
+			p[i] = float32(i)
+		}
+		c.planeFromRGB(ch, p)
+	}
+	return t
 }
 
 // scaledSize returns the size Shorter and Whole scale a w x h image to
@@ -112,7 +146,10 @@ func dataInterp(m Interp) (data.Interp, bool) {
 
 // geometry writes the Crop x Crop pixels (0..255, RGB or gray planes) of
 // img into dst.
-func (c Contract) geometry(dst []float32, img image.Image) error {
+//
+// With t (3-channel contracts), the values written are the model input:
+// each level goes through t, in t's plane order.
+func (c Contract) geometry(dst []float32, img image.Image, t *levelTable) error {
 	n := c.Channels.Channels()
 	b := img.Bounds()
 	if di, ok := dataInterp(c.Interp); ok {
@@ -122,7 +159,11 @@ func (c Contract) geometry(dst []float32, img image.Image) error {
 		case Square:
 			// As package eval renders its one-crop scheme: cut the square,
 			// resample it once.
-			if out, err = data.Crop(img, c.squareRect(b)); err != nil {
+			sq := c.squareRect(b)
+			if t != nil && sq.Dx() == c.Crop && lookupRect(dst, img, sq, t) {
+				return nil // no resampling: straight from the decoded pixels
+			}
+			if out, err = data.Crop(img, sq); err != nil {
 				return errors.Wrap(err, "preprocess")
 			}
 			if out.Bounds().Dx() != c.Crop {
@@ -143,7 +184,16 @@ func (c Contract) geometry(dst []float32, img image.Image) error {
 				return errors.Wrap(err, "preprocess")
 			}
 		}
-		return errors.Wrap(data.ToCHWInto(dst, out, n, nil, nil), "preprocess")
+		if t != nil && lookupPlanes(dst, out, t) {
+			return nil
+		}
+		if err := data.ToCHWInto(dst, out, n, nil, nil); err != nil {
+			return errors.Wrap(err, "preprocess")
+		}
+		if t != nil {
+			return c.FromRGB(dst)
+		}
+		return nil
 	}
 	var r raster
 	switch c.Resize {
@@ -159,6 +209,16 @@ func (c Contract) geometry(dst []float32, img image.Image) error {
 		r = c.resize(toRGB(img), p.X, p.Y).crop(o.X, o.Y, c.Crop, c.Crop)
 	}
 	plane := c.Crop * c.Crop
+	if t != nil {
+		pix := r.pix[:3*plane]
+		for ch := range 3 {
+			p, lut, o := dst[ch*plane:(ch+1)*plane], &t.v[ch], t.src[ch]
+			for i := range p {
+				p[i] = lut[pix[3*i+o]]
+			}
+		}
+		return nil
+	}
 	for i := 0; i < plane; i++ {
 		rr, g, bb := float32(r.pix[3*i]), float32(r.pix[3*i+1]), float32(r.pix[3*i+2])
 		if n == 1 {
@@ -171,6 +231,9 @@ func (c Contract) geometry(dst []float32, img image.Image) error {
 }
 
 func (c Contract) resize(r raster, w, h int) raster {
+	if w == r.w && h == r.h {
+		return r // as Pillow's Image.resize and OpenCV's cv::resize: the same size is a copy
+	}
 	switch c.Interp {
 	case PILBilinear:
 		return pilResize(r, w, h, pilBilinear)
@@ -198,30 +261,106 @@ func (c Contract) FromRGB(x []float32) error {
 		}
 	}
 	for ch := 0; ch < n; ch++ {
-		p := x[ch*plane : (ch+1)*plane]
-		if c.Scale == 1 {
-			for i := range p {
-				p[i] /= 255
-			}
-		}
-		if c.Means != nil || c.Stds != nil {
-			m, s := float32(0), float32(1)
-			if c.Means != nil {
-				m = c.Means[ch]
-			}
-			if c.Stds != nil {
-				s = c.Stds[ch]
-			}
-			for i := range p {
-				p[i] = (p[i] - m) / s
-			}
-		}
-		if a := c.Affine; a != nil {
-			k, d := a.Scale[ch], a.Shift[ch]
-			for i := range p {
-				p[i] = float32(p[i]*k) + d // two roundings, as torchvision's x*a + b
-			}
-		}
+		c.planeFromRGB(ch, x[ch*plane:(ch+1)*plane])
 	}
 	return nil
+}
+
+// planeFromRGB applies steps 3 to 5 of Contract to plane ch (after the
+// channel reordering).
+func (c Contract) planeFromRGB(ch int, p []float32) {
+	if c.Scale == 1 {
+		for i := range p {
+			p[i] /= 255
+		}
+	}
+	if c.Means != nil || c.Stds != nil {
+		m, s := float32(0), float32(1)
+		if c.Means != nil {
+			m = c.Means[ch]
+		}
+		if c.Stds != nil {
+			s = c.Stds[ch]
+		}
+		for i := range p {
+			p[i] = (p[i] - m) / s
+		}
+	}
+	if a := c.Affine; a != nil {
+		k, d := a.Scale[ch], a.Shift[ch]
+		for i := range p {
+			p[i] = float32(p[i]*k) + d // two roundings, as torchvision's x*a + b
+		}
+	}
+}
+
+// lookupRect writes the part r of img into dst through t, without an
+// intermediate image, for the image types the decoders produce most
+// (*image.YCbCr, *image.RGBA, *image.Gray); false, writing nothing, for
+// others (which data.Crop converts first).
+func lookupRect(dst []float32, img image.Image, r image.Rectangle, t *levelTable) bool {
+	switch s := img.(type) {
+	case *image.RGBA:
+		return lookupPlanes(dst, s.SubImage(r), t)
+	case *image.Gray:
+		return lookupPlanes(dst, s.SubImage(r), t)
+	case *image.YCbCr:
+		w, h := r.Dx(), r.Dy()
+		plane := w * h
+		if !knownRatio(s.SubsampleRatio) || len(dst) != 3*plane {
+			return false
+		}
+		rgb := make([]uint8, 3*w)
+		for y := range h {
+			ycbcrRow(rgb, s, r.Min.X, r.Min.Y+y)
+			for ch := range 3 {
+				lut, o := &t.v[ch], t.src[ch]
+				out := dst[ch*plane+y*w:][:w]
+				for x := range out {
+					out[x] = lut[rgb[3*x+o]]
+				}
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// lookupPlanes writes the Crop x Crop image img (an *image.RGBA or
+// *image.Gray from package data, origin anywhere) into dst through t. It
+// returns false, writing nothing, for any other image type.
+func lookupPlanes(dst []float32, img image.Image, t *levelTable) bool {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	plane := w * h
+	if len(dst) != 3*plane {
+		return false
+	}
+	switch s := img.(type) {
+	case *image.RGBA:
+		for ch := range 3 {
+			lut, o := &t.v[ch], t.src[ch]
+			for y := range h {
+				row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):][:4*w]
+				out := dst[ch*plane+y*w:][:w]
+				for x := range out {
+					out[x] = lut[row[4*x+o]]
+				}
+			}
+		}
+	case *image.Gray:
+		for ch := range 3 {
+			lut := &t.v[ch]
+			for y := range h {
+				row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):][:w]
+				out := dst[ch*plane+y*w:][:w]
+				for x, v := range row {
+					out[x] = lut[v]
+				}
+			}
+		}
+	default:
+		return false
+	}
+	return true
 }

@@ -33,6 +33,30 @@ func toRGB(img image.Image) raster {
 				i += 3
 			}
 		}
+	case *image.YCbCr:
+		// What the default case computes (color.YCbCr's RGBA, 16 bits,
+		// shifted to 8) is color.YCbCrToRGB's result; this skips the
+		// interface calls and allocations per pixel.
+		if !knownRatio(s.SubsampleRatio) {
+			return toRGBSlow(img, r)
+		}
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			ycbcrRow(r.pix[i:i+3*r.w], s, b.Min.X, y)
+			i += 3 * r.w
+		}
+	case *image.RGBA:
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			row := s.Pix[s.PixOffset(b.Min.X, y):][:4*r.w]
+			for x := 0; x < r.w; x++ {
+				if row[4*x+3] != 0xff { // premultiplied: NRGBA's conversion divides
+					c := color.NRGBAModel.Convert(color.RGBA{row[4*x], row[4*x+1], row[4*x+2], row[4*x+3]}).(color.NRGBA)
+					r.pix[i], r.pix[i+1], r.pix[i+2] = c.R, c.G, c.B
+				} else {
+					r.pix[i], r.pix[i+1], r.pix[i+2] = row[4*x], row[4*x+1], row[4*x+2]
+				}
+				i += 3
+			}
+		}
 	case *image.Gray:
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			row := s.Pix[s.PixOffset(b.Min.X, y):]
@@ -43,15 +67,66 @@ func toRGB(img image.Image) raster {
 			}
 		}
 	default:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-				r.pix[i], r.pix[i+1], r.pix[i+2] = c.R, c.G, c.B
-				i += 3
-			}
+		return toRGBSlow(img, r)
+	}
+	return r
+}
+
+// toRGBSlow is toRGB for any image, through img.At, into r.
+func toRGBSlow(img image.Image, r raster) raster {
+	b := img.Bounds()
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			r.pix[i], r.pix[i+1], r.pix[i+2] = c.R, c.G, c.B
+			i += 3
 		}
 	}
 	return r
+}
+
+// knownRatio reports whether s is one of the chroma subsampling ratios
+// ycbcrRow handles (all that image.YCbCr's COffset knows).
+func knownRatio(s image.YCbCrSubsampleRatio) bool {
+	_, _, ok := chromaDiv(s)
+	return ok
+}
+
+// chromaDiv returns the horizontal and vertical factors by which s
+// subsamples the chroma planes.
+func chromaDiv(s image.YCbCrSubsampleRatio) (h, v int, ok bool) {
+	switch s {
+	case image.YCbCrSubsampleRatio444:
+		return 1, 1, true
+	case image.YCbCrSubsampleRatio422:
+		return 2, 1, true
+	case image.YCbCrSubsampleRatio420:
+		return 2, 2, true
+	case image.YCbCrSubsampleRatio440:
+		return 1, 2, true
+	case image.YCbCrSubsampleRatio411:
+		return 4, 1, true
+	case image.YCbCrSubsampleRatio410:
+		return 4, 2, true
+	}
+	return 0, 0, false
+}
+
+// ycbcrRow writes len(dst)/3 RGB pixels of s's row y from column x0 into
+// dst, as color.YCbCrToRGB converts them (what s.At(x, y).RGBA() gives,
+// shifted to 8 bits), with image.YCbCr's YOffset and COffset arithmetic
+// done once per row. The ratio must be known (knownRatio).
+func ycbcrRow(dst []uint8, s *image.YCbCr, x0, y int) {
+	hd, vd, _ := chromaDiv(s.SubsampleRatio)
+	n := len(dst) / 3
+	yRow := s.Y[s.YOffset(x0, y):][:n]
+	cBase := (y/vd - s.Rect.Min.Y/vd) * s.CStride
+	cMinX := s.Rect.Min.X / hd
+	for i, yy := range yRow {
+		ci := cBase + (x0+i)/hd - cMinX
+		dst[3*i], dst[3*i+1], dst[3*i+2] = color.YCbCrToRGB(yy, s.Cb[ci], s.Cr[ci])
+	}
 }
 
 // crop returns the part of r at (x0, y0) of size w x h (inside r).
@@ -250,7 +325,7 @@ func linearResize(r raster, w, h int) raster {
 				top := at(x0[x], y0[y], ch)*(1-tx[x]) + at(x1[x], y0[y], ch)*tx[x]
 				bot := at(x0[x], y1[y], ch)*(1-tx[x]) + at(x1[x], y1[y], ch)*tx[x]
 				v := math.Floor(top*(1-ty[y]) + bot*ty[y] + 0.5)
-				out.pix[(y*w+x)*r.c+ch] = uint8(math.Min(255, math.Max(0, v)))
+				out.pix[(y*w+x)*r.c+ch] = uint8(min(255, max(0, v))) // v is finite
 			}
 		}
 	}

@@ -33,7 +33,10 @@ def main():
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--device", default="cuda")
     p.add_argument("--strict-fp32", action="store_true")
+    p.add_argument("--time-limit", type=float, default=60,
+                   help="seconds for the timed iterations; fewer are run past it (0: no limit)")
     a = p.parse_args()
+    start = time.perf_counter()
     dev = torch.device(a.device)
     cuda = dev.type == "cuda"
     if cuda:
@@ -71,6 +74,8 @@ def main():
         torch.cuda.reset_peak_memory_stats()
     times = []
     for _ in range(a.iters):
+        if times and a.time_limit > 0 and time.perf_counter() - start > a.time_limit:
+            break
         t0 = time.perf_counter()
         step()
         sync()
@@ -82,6 +87,8 @@ def main():
         "torch": torch.__version__,
         "mode": a.mode,
         "batch": a.batch,
+        "iters": len(times),
+        "cudnn": torch.backends.cudnn.version() if cuda else None,
         "tf32": bool(cuda and not a.strict_fp32),
         "img_per_s": round(a.batch / med, 1),
         "ms_per_batch": round(med * 1e3, 2),

@@ -224,6 +224,11 @@ type Classifier struct {
 	gather  sync.Mutex   // one worker gathers a batch at a time
 	wg      sync.WaitGroup
 
+	// inputs recycles the rendered input planes: a plane (600 KB at 224)
+	// goes from the request that renders it to the worker that copies it
+	// into its batch, which returns it.
+	inputs sync.Pool
+
 	workers  []*worker
 	running  atomic.Int64
 	images   atomic.Int64
@@ -236,6 +241,23 @@ type item struct {
 	ctx  context.Context
 	x    []float32 // the input plane
 	done chan result
+}
+
+// input returns a plane for one rendered image, recycled when possible.
+func (c *Classifier) input() []float32 {
+	if p, ok := c.inputs.Get().(*[]float32); ok {
+		return *p
+	}
+	return make([]float32, c.plane)
+}
+
+// recycle returns the input plane of it, which nothing reads any more.
+func (c *Classifier) recycle(it *item) {
+	if it.x != nil {
+		x := it.x
+		it.x = nil
+		c.inputs.Put(&x)
+	}
 }
 
 type result struct {
@@ -438,15 +460,18 @@ func (c *Classifier) submit(ctx context.Context, imgs []image.Image) ([]result, 
 	for i, img := range imgs {
 		if err := c.Check(img); err != nil {
 			err.(*InputError).Index = i
+			c.recycleAll(items[:i])
 			return nil, err
 		}
-		it := &item{ctx: ctx, x: make([]float32, c.plane), done: make(chan result, 1)}
+		it := &item{ctx: ctx, x: c.input(), done: make(chan result, 1)}
+		items[i] = it
 		if err := render(c.contract, it.x, img); err != nil {
+			c.recycleAll(items[:i+1])
 			return nil, &InputError{Index: i, Err: err}
 		}
-		items[i] = it
 	}
 	if err := c.enqueue(items); err != nil {
+		c.recycleAll(items)
 		return nil, err
 	}
 	rs := make([]result, len(items))
@@ -464,6 +489,13 @@ func (c *Classifier) submit(ctx context.Context, imgs []image.Image) ([]result, 
 		}
 	}
 	return rs, nil
+}
+
+// recycleAll recycles the planes of items that never reached the queue.
+func (c *Classifier) recycleAll(items []*item) {
+	for _, it := range items {
+		c.recycle(it)
+	}
 }
 
 // enqueue reserves queue places for all items or none, then sends them.
@@ -514,6 +546,7 @@ func (c *Classifier) take(batch []*item) []*item {
 	add := func(it *item) {
 		c.pending.Add(-1)
 		if err := it.ctx.Err(); err != nil {
+			c.recycle(it)
 			it.done <- result{err: err}
 			return
 		}

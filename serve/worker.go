@@ -103,6 +103,9 @@ func (w *worker) run(batch []*item) {
 		}
 		clear(g.f64[n*plane:])
 	}
+	for _, it := range batch {
+		c.recycle(it)
+	}
 	start := time.Now()
 	out, err := g.r.Run(g.x)
 	c.forwards.Add(int64(time.Since(start)))

@@ -12,6 +12,7 @@ import (
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/mpi"
+	"github.com/goinception/googlenet/preprocess"
 	"github.com/goinception/googlenet/solvers"
 )
 
@@ -47,6 +48,16 @@ type Config struct {
 	// already loaded (LoadInit) and is used instead of reading the file.
 	InitFrom string
 	Init     *InitWeights
+	// Input, when set, replaces the input contract of InitFrom (which
+	// otherwise comes from the weights, InitWeights.Input) or, without
+	// InitFrom, the dataset's statistics: its scale, normalisation and
+	// affine step give the per-channel means and stds the run normalises
+	// with (and records in its checkpoints). A BGR contract reorders the
+	// first convolution's input channels of the InitFrom weights, so that
+	// the network takes RGB; without InitFrom it is an error. Its geometry
+	// is not used: training resizes (or augments) as always. Its channel
+	// count must be the dataset's.
+	Input *preprocess.Contract
 	// NoAux drops the auxiliary heads (their weights in the source are
 	// dropped too).
 	NoAux bool
@@ -199,6 +210,17 @@ func (c Config) validate() error {
 	for _, m := range c.DecayMult {
 		check(m.Prefix != "" && m.Value >= 0 && finite(m.Value), "DecayMult %s=%g: want a prefix and a multiplier >= 0", m.Prefix, m.Value)
 	}
+	if c.Input != nil {
+		if err := c.Input.Validate(); err != nil {
+			bad = append(bad, fmt.Sprintf("Input: %v", err))
+		} else if _, _, _, err := contractStats(*c.Input); err != nil {
+			bad = append(bad, fmt.Sprintf("Input: %v", err))
+		} else if _, err := c.Input.Encode(); err != nil {
+			bad = append(bad, fmt.Sprintf("Input: %v", err))
+		}
+		check(c.Input.Channels != preprocess.BGR || c.InitFrom != "" || c.Init != nil,
+			"Input %v takes BGR: only weights that InitFrom starts from can be reordered to it", *c.Input)
+	}
 	if len(bad) > 0 {
 		return errors.Errorf("train: %s", strings.Join(bad, "; "))
 	}
@@ -265,6 +287,9 @@ type recipe struct {
 	FreezeThrough string
 	LRMult        []Mult
 	DecayMult     []Mult
+	// Input is Config.Input encoded ("" when not set; left out then, so
+	// that checkpoints written before the field resume).
+	Input string `json:",omitempty"`
 }
 
 func (c Config) recipe() recipe {
@@ -272,9 +297,13 @@ func (c Config) recipe() recipe {
 	if c.Splits != nil {
 		d = c.Splits.Name
 	}
+	in := ""
+	if c.Input != nil {
+		in, _ = c.Input.Encode() // validated by Run before the recipe is compared or saved
+	}
 	return recipe{d, c.Batch, c.Comm.Size(), c.StepsPerEpoch, c.LR, c.Momentum, c.WeightDecay, c.Schedule,
 		c.StepGamma, c.StepPeriod, c.PolyPower, c.WarmupEpochs, c.WarmupStart, c.Polyak, c.PolyakStart,
-		c.PolyakDecay, c.Augment, c.Seed, c.initPath(), c.NoAux, c.Freeze, c.FreezeThrough, c.LRMult, c.DecayMult}
+		c.PolyakDecay, c.Augment, c.Seed, c.initPath(), c.NoAux, c.Freeze, c.FreezeThrough, c.LRMult, c.DecayMult, in}
 }
 
 // initPath is the source of the initial weights ("" for none).

@@ -79,8 +79,9 @@
 // Images are normalised with the MNIST statistics for MNIST, ImageNet's for
 // photographs of varying size, and otherwise with per-channel statistics of
 // the first 1000 training images; a run started from other weights
-// (Config.InitFrom) uses theirs when they record them, and a resumed run its
-// checkpoint's. Without Config.Augment, training images
+// (Config.InitFrom) uses theirs when they record them, Config.Input
+// replaces either with an input contract's encoding, and a resumed run uses
+// its checkpoint's. Without Config.Augment, training images
 // are only resized to the input size; with it, they get the paper's
 // augmentation (data.TrainTransform). A batch made short by an unreadable
 // image is padded by repeating its own images, because the training graph

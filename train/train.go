@@ -261,12 +261,22 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 		if mc, err = cfg.initConfig(init, len(r.classes), c); err != nil {
 			return err
 		}
+		if cfg.Input != nil {
+			in := *init
+			in.Input = cfg.Input.Clone()
+			init = &in
+		}
 		means, stds, _, err := contractStats(init.Input)
 		if err != nil {
 			return errors.Wrapf(err, "train: init from %s", init.Path)
 		}
 		if len(means) == c {
 			r.means, r.stds = means, stds
+			if cfg.Input != nil {
+				r.rep.Logf("input %v instead of %s's: (pixel - %v) / %v on 0..255", init.Input, init.Path, means, stds)
+			}
+		} else if cfg.Input != nil {
+			return errors.Errorf("train: input %v has %d channels, the dataset %d", *cfg.Input, len(means), c)
 		}
 	default:
 		mc.Classes = len(r.classes)
@@ -275,6 +285,17 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 			mc.InputSize = h
 		}
 		mc.Seed = cfg.Seed
+		if cfg.Input != nil {
+			means, stds, _, err := contractStats(*cfg.Input)
+			if err != nil {
+				return err
+			}
+			if len(means) != c {
+				return errors.Errorf("train: input %v has %d channels, the dataset %d", *cfg.Input, len(means), c)
+			}
+			r.means, r.stds = means, stds
+			r.rep.Logf("input %v: (pixel - %v) / %v on 0..255", *cfg.Input, means, stds)
+		}
 	}
 	mc.BatchSize = cfg.Batch
 	if cfg.NoAux && ck == nil {

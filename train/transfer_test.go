@@ -140,6 +140,12 @@ func TestInitFromErrors(t *testing.T) {
 		{func(c *Config) { c.FreezeThrough = "inception_9z" }, `no layer "inception_9z"`},
 		{func(c *Config) { c.Model.Variant = "paper" }, `holds a "mini" model`},
 		{func(c *Config) { c.Data = "synthetic:classes=3,train=48,val=12,size=28,channels=3,seed=9" }, "the dataset has 3"},
+		{func(c *Config) { in := preprocess.Torchvision(); c.Input = &in }, "has 3 channels, the dataset 1"},
+		{func(c *Config) { in := gray(100, 0); c.Input = &in }, "Input"},
+		{func(c *Config) {
+			in := preprocess.Caffe()
+			c.InitFrom, c.Input = "", &in
+		}, "takes BGR"},
 	} {
 		cfg := smallConfig(t.TempDir())
 		cfg.InitFrom = src
@@ -169,6 +175,51 @@ func TestInitFromSameClasses(t *testing.T) {
 	}
 	if !strings.Contains(line, " 0 re-initialised") || strings.Contains(line, " 0 dropped") || strings.Contains(line, "new classes") {
 		t.Errorf("init line %q: want nothing re-initialised and the aux heads dropped", line)
+	}
+}
+
+// gray is a one-channel contract on the 0..255 scale.
+func gray(mean, std float32) preprocess.Contract {
+	return preprocess.Contract{Name: "test", Channels: preprocess.Gray, Scale: 255, Means: []float32{mean},
+		Stds: []float32{std}, Resize: preprocess.Whole, Size: 28, Crop: 28, Interp: preprocess.Bilinear}
+}
+
+// TestInitFromInput: Config.Input replaces the source's input contract
+// (the run normalises with it and records it), with or without InitFrom.
+func TestInitFromInput(t *testing.T) {
+	src := pretrained(t)
+	for _, init := range []string{src, ""} {
+		cfg := smallConfig(t.TempDir())
+		cfg.InitFrom, cfg.Epochs, cfg.StepsPerEpoch = init, 1, 1
+		in := gray(100, 50)
+		cfg.Input = &in
+		rep := &logs{}
+		res, err := Run(context.Background(), cfg, rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck, err := checkpoint.Load(res.Model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ck.Meta.Means) != 1 || math.Abs(float64(ck.Meta.Means[0])-100) > contractTol ||
+			len(ck.Meta.Stds) != 1 || math.Abs(float64(ck.Meta.Stds[0])-50) > contractTol {
+			t.Errorf("init %q: means %v, stds %v; want [100] and [50]", init, ck.Meta.Means, ck.Meta.Stds)
+		}
+		if !strings.Contains(strings.Join(rep.lines, "\n"), "input test:") {
+			t.Errorf("init %q: no line says the input: %q", init, rep.lines)
+		}
+	}
+	// A resumed run must keep the input.
+	cfg := smallConfig(t.TempDir())
+	cfg.InitFrom, cfg.Epochs, cfg.StepsPerEpoch = src, 1, 1
+	if _, err := Run(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	in := gray(100, 50)
+	cfg.Input, cfg.Resume, cfg.Epochs = &in, true, 2
+	if _, err := Run(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "Input") {
+		t.Errorf("resume with another input: error %v, want one naming Input", err)
 	}
 }
 

@@ -74,7 +74,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if *device == "gpu" {
 		// bench.Run installs the CPU engine it times; timing the GPU is
 		// the cuda package's benchmarks' job (docs/GPU.md).
-		fmt.Fprintln(stderr, "googlenet bench: --device gpu: bench times the CPU engines only; for GPU timings run scripts/cuda-gpu-suite.sh, see docs/GPU.md")
+		fmt.Fprintln(stderr, "googlenet bench: --device gpu: bench times the CPU engines only; for GPU timings run scripts/gpu-check.sh (it runs the GPU benchmarks and PyTorch's), see docs/GPU.md")
 		return 2
 	}
 	if c.Warmup == 0 {

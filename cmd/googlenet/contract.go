@@ -19,20 +19,29 @@ type contractFlags struct {
 }
 
 func addContractFlags(fs *flag.FlagSet) *contractFlags {
+	f := addEncodingFlags(fs)
 	interps := make([]string, len(preprocess.Interps))
 	for i, m := range preprocess.Interps {
 		interps[i] = string(m)
 	}
+	f.resize = fs.String("input-resize", "", "resize policy: shorter (shorter side to --input-resize-to, centre crop), whole (whole image to S x S, centre crop) or square")
+	f.size = fs.Int("input-resize-to", 0, "the resize size S (the crop is the model's input size)")
+	f.interp = fs.String("input-interp", "", "interpolation: "+strings.Join(interps, ", "))
+	return f
+}
+
+// addEncodingFlags registers the contract flags that say how pixels are
+// encoded, not the geometry ones (--input-resize, --input-resize-to,
+// --input-interp): train's, whose geometry is the training pipeline's.
+func addEncodingFlags(fs *flag.FlagSet) *contractFlags {
 	return &contractFlags{
 		name:     fs.String("input", "", "input contract to use instead of the one the weights carry: torchvision, imagenet (torchvision without transform_input), onnx-zoo, caffe or native;\nthe --input-* flags below then change single fields (see docs/pretrained.md)"),
 		channels: fs.String("input-channels", "", "channel order of the model input: RGB, BGR or gray"),
 		scale:    fs.Float64("input-scale", 0, "pixel scale before normalisation: 1 (0..1) or 255 (0..255)"),
 		means:    fs.String("input-mean", "", "per-channel means on the --input-scale, in the model's channel order, comma-separated"),
 		stds:     fs.String("input-std", "", "per-channel standard deviations on the --input-scale, comma-separated (\"none\": no division)"),
-		resize:   fs.String("input-resize", "", "resize policy: shorter (shorter side to --input-resize-to, centre crop), whole (whole image to S x S, centre crop) or square"),
-		size:     fs.Int("input-resize-to", 0, "the resize size S (the crop is the model's input size)"),
-		interp:   fs.String("input-interp", "", "interpolation: "+strings.Join(interps, ", ")),
-		affine:   fs.String("input-affine", "", "fixed affine step after normalisation: torchvision (transform_input) or none"),
+		resize:   new(string), size: new(int), interp: new(string),
+		affine: fs.String("input-affine", "", "fixed affine step after normalisation: torchvision (transform_input) or none"),
 	}
 }
 

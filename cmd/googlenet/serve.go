@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,6 +54,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	grace := fs.Duration("grace", 30*time.Second, "on SIGTERM/SIGINT, how long requests in flight may take to finish")
 	logLevel := fs.String("log-level", "info", "debug (one line per request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json (log/slog)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile from start to shutdown to this file (go tool pprof)")
 	cf := addContractFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet serve --weights W [--addr 127.0.0.1:8080] [flags]")
@@ -149,6 +151,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		if o.Labels, err = data.ReadLabels(*labelsFile); err != nil {
 			return fail(err)
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	c, err := serve.New(m, meta, o)

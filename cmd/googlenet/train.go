@@ -86,11 +86,12 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	freezeThrough := fs.String("freeze-through", "", "freeze the main path from the input through this layer (e.g. inception_4e, pool1)")
 	lrMult := fs.String("lr-mult", "", "learning-rate multipliers PREFIX=M[,...] like Caffe's lr_mult (e.g. loss3/classifier=10); the last matching one wins")
 	decayMult := fs.String("decay-mult", "", "weight-decay multipliers PREFIX=M[,...] like Caffe's decay_mult (0: no decay)")
+	cf := addEncodingFlags(fs)
 	verbose := fs.Bool("verbose", false, "list every tensor --init-from loaded, re-initialised or dropped")
 	distributed := fs.Bool("distributed", false, "data-parallel training over the ranks of an MPI job (build with -tags mpi, start with mpirun; --batch is per rank, give --lr for the global batch; see docs/distributed.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet train [--variant mini] [--data mnist] [--epochs 3] [--out DIR] [--resume] [flags]")
-		fmt.Fprintln(fs.Output(), "       googlenet train --init-from W [--freeze-through inception_4e] [--lr-mult loss3/classifier=10] --data SPEC [flags]")
+		fmt.Fprintln(fs.Output(), "       googlenet train --init-from W [--freeze-through inception_4e] [--lr-mult loss3/classifier=10] [--input NAME] --data SPEC [flags]")
 		fmt.Fprintln(fs.Output(), "\nWrites DIR/metrics.jsonl, DIR/curves.png, DIR/labels.txt, DIR/checkpoint-*.safetensors and DIR/model.safetensors.")
 		fmt.Fprintln(fs.Output(), "SIGINT or SIGTERM stops after the current step and writes a checkpoint (exit status 130); --resume continues it.")
 		fs.PrintDefaults()
@@ -189,6 +190,33 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--input-size %d must not be negative", *inputSize)
 	} else if *inputSize > 0 {
 		cfg.Model.InputSize = *inputSize
+	}
+	if cf.set() {
+		// The contract of --init-from's weights, changed.
+		if *initFrom == "" {
+			return usageErr("--input and the --input-* flags change the input contract of the --init-from weights; give --init-from")
+		}
+		src := init
+		if src == nil { // resuming: read the weights only for their contract
+			if src, err = train.LoadInit(*initFrom); err != nil {
+				fmt.Fprintln(stderr, "googlenet train:", err)
+				return 1
+			}
+		}
+		mcfg := src.Config
+		if *inputSize > 0 {
+			mcfg.InputSize = *inputSize
+		}
+		base := src.Input.Clone()
+		if base.Crop != mcfg.InputSize { // training's geometry is its own
+			base.Size = max(mcfg.InputSize, base.Size*mcfg.InputSize/max(base.Crop, 1))
+			base.Crop = mcfg.InputSize
+		}
+		c, err := cf.apply(base, mcfg)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		cfg.Input = &c
 	}
 	if cfg.Out == "" {
 		cfg.Out = "runs/" + *variant

@@ -42,12 +42,41 @@ func TestTrainTransferExitCodes(t *testing.T) {
 		{base("i", "--lr-mult", "nothing/=2"), 1, `LRMult "nothing/"`},
 		{base("j", "--init-from", ck, "--variant", "paper"), 2, "holds a mini model"},
 		{base("k", "--freeze", "conv1/,,x"), 2, "empty prefix"},
+		{base("l", "--input", "imagenet"), 2, "give --init-from"},
+		{base("m", "--init-from", ck, "--input", "torchvision"), 2, "gives 3 channels"},
+		{base("n", "--init-from", ck, "--input-channels", "CMYK"), 2, "--input-channels"},
+		{base("o", "--init-from", ck, "--input-std", "1,x"), 2, "--input-std"},
+		{base("p", "--init-from", ck, "--input-resize", "whole"), 2, "not defined: -input-resize"},
 	} {
 		code, _, e := runArgs(c.args...)
 		if code != c.code || !strings.Contains(e, c.want) {
 			t.Errorf("%q: exit %d (want %d), stderr %q (want %q)", c.args[10:], code, c.code, e, c.want)
 		}
 		checkNoTrace(t, c.args, e)
+	}
+}
+
+// TestTrainInitInput: the --input flags change the contract that
+// --init-from's weights carry; the run normalises with the result and
+// records it.
+func TestTrainInitInput(t *testing.T) {
+	dir := t.TempDir()
+	ck := testCheckpoint(t, dir, 1)
+	out := filepath.Join(dir, "run")
+	code, _, e := runArgs("train", "--data", trainSynth, "--out", out, "--epochs", "1", "--steps", "1", "--batch", "4",
+		"--engine", "reference", "--progress", "none", "--init-from", ck, "--input-mean", "100", "--input-std", "50")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	if !strings.Contains(e, "input native (changed)") {
+		t.Errorf("stderr does not say the input:\n%s", e)
+	}
+	got, err := checkpoint.Load(filepath.Join(out, train.ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Meta.Means) != 1 || math.Abs(float64(got.Meta.Means[0])-100) > 1e-4 || len(got.Meta.Stds) != 1 || math.Abs(float64(got.Meta.Stds[0])-50) > 1e-4 {
+		t.Errorf("model means %v, stds %v; want [100] and [50]", got.Meta.Means, got.Meta.Stds)
 	}
 }
 

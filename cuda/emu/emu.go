@@ -35,10 +35,18 @@ func (b buffer) data() unsafe.Pointer { return unsafe.Add(b.base, guardBytes) }
 
 // Executor is a cuda.Executor on host memory that runs kernels with the CPU
 // emulation. Safe for concurrent use; launches are serialised.
+//
+// With Async set, launches behave as on a GPU: a failed launch returns
+// nil and its error is reported, as a *cuda.LaunchError naming the launch,
+// by the next synchronous call (Alloc, Free, a copy, Sync); an Alloc that
+// reports it still returns its buffer. The tests of error paths use it.
 type Executor struct {
-	mu   sync.Mutex
-	bufs map[uint64]buffer
-	next uint64
+	Async bool
+
+	mu    sync.Mutex
+	bufs  map[uint64]buffer
+	next  uint64
+	async cuda.AsyncErrors
 }
 
 var _ cuda.Executor = (*Executor)(nil)
@@ -72,7 +80,8 @@ func (e *Executor) Alloc(bytes int64) (cuda.Ptr, error) {
 	h := e.next
 	e.next++
 	e.bufs[h] = b
-	return cuda.Ptr(h << handleShift), nil
+	C.emu_register(C.uint64_t(h<<handleShift), b.data(), C.int64_t(bytes))
+	return cuda.Ptr(h << handleShift), e.async.Report("Alloc", nil)
 }
 
 // Free releases a buffer allocated by Alloc.
@@ -88,8 +97,9 @@ func (e *Executor) Free(p cuda.Ptr) error {
 		return err
 	}
 	delete(e.bufs, h)
+	C.emu_unregister(C.uint64_t(h << handleShift))
 	C.free(b.base)
-	return nil
+	return e.async.Report("Free", nil)
 }
 
 // resolve returns the host address of p with n bytes available after it.
@@ -125,10 +135,10 @@ func copyIn[T float32 | int32](e *Executor, dst cuda.Ptr, src []T) error {
 	defer e.mu.Unlock()
 	d, err := e.resolve(dst, int64(len(src))*4)
 	if err != nil {
-		return errors.Wrap(err, "emu: upload")
+		return e.async.Report("upload", errors.Wrap(err, "emu: upload"))
 	}
 	copy(unsafe.Slice((*T)(d), len(src)), src)
-	return nil
+	return e.async.Report("upload", nil)
 }
 
 func copyOut[T float32 | int32](e *Executor, dst []T, src cuda.Ptr) error {
@@ -139,10 +149,10 @@ func copyOut[T float32 | int32](e *Executor, dst []T, src cuda.Ptr) error {
 	defer e.mu.Unlock()
 	s, err := e.resolve(src, int64(len(dst))*4)
 	if err != nil {
-		return errors.Wrap(err, "emu: download")
+		return e.async.Report("download", errors.Wrap(err, "emu: download"))
 	}
 	copy(dst, unsafe.Slice((*T)(s), len(dst)))
-	return nil
+	return e.async.Report("download", nil)
 }
 
 // Upload copies src to dst.
@@ -157,8 +167,18 @@ func (e *Executor) Download(dst []float32, src cuda.Ptr) error { return copyOut(
 // DownloadInt32 copies src to dst.
 func (e *Executor) DownloadInt32(dst []int32, src cuda.Ptr) error { return copyOut(e, dst, src) }
 
-// Launch runs the kernel on the CPU, then checks every buffer's guard zones.
+// Launch runs the kernel on the CPU, then checks every buffer's guard
+// zones. With Async, a failure is kept for the next synchronous call.
 func (e *Executor) Launch(l cuda.Launch) error {
+	err := e.launch(l)
+	if e.Async && err != nil {
+		e.async.Keep(l, err)
+		return nil
+	}
+	return err
+}
+
+func (e *Executor) launch(l cuda.Launch) error {
 	if err := l.Validate(); err != nil {
 		return err
 	}
@@ -202,5 +222,86 @@ func (e *Executor) Launch(l cuda.Launch) error {
 	return nil
 }
 
-// Sync does nothing: emulated launches complete before Launch returns.
-func (*Executor) Sync() error { return nil }
+// Sync reports a kept launch failure (Async); emulated launches complete
+// before Launch returns.
+func (e *Executor) Sync() error { return e.async.Report("Sync", nil) }
+
+// fakeStream is the stream handle the emulation hands the libraries; the
+// fake checks it was set (FakeModes).
+const fakeStream = 0x5717ea
+
+// Stream returns the emulated stream handle (see cuda.LibraryHost).
+func (*Executor) Stream() uintptr { return fakeStream }
+
+// Call runs a library call (the fake cuDNN or cuBLAS) in order with the
+// launches, then checks every buffer's guard zones. With Async, a failure
+// is kept for the next synchronous call, as a launch's.
+func (e *Executor) Call(what string, f func() error) error {
+	err := e.call(what, f)
+	if e.Async && err != nil {
+		e.async.Keep(cuda.Launch{Kernel: what}, err)
+		return nil
+	}
+	return e.async.Report(what, err)
+}
+
+func (e *Executor) call(what string, f func() error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := f(); err != nil {
+		return err
+	}
+	for h, b := range e.bufs {
+		if err := checkGuards(h, b); err != nil {
+			return errors.Wrapf(err, "emu: after %s", what)
+		}
+	}
+	return nil
+}
+
+var _ cuda.LibraryHost = (*Executor)(nil)
+
+// fakeSym resolves an entry point of the fake libraries (fakelib.cc).
+func fakeSym(name string) (uintptr, error) {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	if a := uintptr(C.emu_fake_sym(cs)); a != 0 {
+		return a, nil
+	}
+	return 0, errors.Errorf("emu: the fake libraries have no %s", name)
+}
+
+// FakeLibraries returns cuda.Libraries bound to the emulation's fake cuDNN
+// and cuBLAS (fakelib.cc), called through purego exactly as the real ones
+// are: with dnn or blas false that library is left out.
+func FakeLibraries(dnn, blas bool) (*cuda.Libraries, error) {
+	l := &cuda.Libraries{}
+	if dnn {
+		if err := l.BindDNN("fake cuDNN (emulation)", fakeSym); err != nil {
+			return nil, err
+		}
+	}
+	if blas {
+		if err := l.BindBLAS("fake cuBLAS (emulation)", fakeSym); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// FakeCalls returns how often the fake library function name was called
+// in this process.
+func FakeCalls(name string) int {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	return int(C.emu_fake_calls(cs))
+}
+
+// FakeModes returns the math modes and streams last set on the fake
+// libraries (-1 for a mode never set).
+func FakeModes() (dnnMath, blasMath int, dnnStream, blasStream uintptr) {
+	var dm, bm C.long
+	var ds, bs C.uint64_t
+	C.emu_fake_modes(&dm, &bm, &ds, &bs)
+	return int(dm), int(bm), uintptr(ds), uintptr(bs)
+}

@@ -4,6 +4,7 @@ package emu_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/goinception/googlenet/cuda"
@@ -101,4 +102,34 @@ func Example() {
 	_ = ex.Download(y, py)
 	fmt.Println(g.OutH, g.OutW, y)
 	// Output: 2 2 [5 6 8 9]
+}
+
+// TestAsyncLaunchError: with asynchronous launches (as on a GPU) a failed
+// kernel is reported by the next synchronous call, an allocation here, as
+// an earlier launch's failure naming the kernel; the pool keeps the buffer
+// that allocation returned, and the error is reported once.
+func TestAsyncLaunchError(t *testing.T) {
+	ex := emu.New()
+	ex.Async = true
+	d := cuda.NewDevice(ex)
+	defer d.Close()
+	p, err := ex.Alloc(4 * 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Free(p)
+	if err := d.Fill(p, 1, 11); err != nil { // one past the end: caught by the guard zone
+		t.Fatalf("an asynchronous launch returned its failure: %v", err)
+	}
+	held := d.Pool().Held()
+	_, err = d.Pool().GetFloats(5000)
+	if !cuda.IsLaunchError(err) || !strings.Contains(err.Error(), "misc.fill") || !strings.Contains(err.Error(), "reported by Alloc") {
+		t.Fatalf("allocation after a failed launch: %v", err)
+	}
+	if d.Pool().Held() <= held {
+		t.Error("the buffer allocated with the error was dropped")
+	}
+	if err := d.Sync(); err != nil {
+		t.Errorf("reported twice: %v", err)
+	}
 }
