@@ -10,7 +10,7 @@ import (
 // The embedded PTX modules, one per kernel source file.
 func ExampleModules() {
 	fmt.Println(cuda.Modules())
-	// Output: [conv gemm lrn misc pool]
+	// Output: [bn conv gemm lrn misc pool]
 }
 
 // GoogLeNet's max pools are 3x3, stride 2, in ceil mode: 112 -> 56 -> 28 ->

@@ -44,6 +44,8 @@ var Kernels = map[string]string{
 	"lrn_fwd": "lrn", "lrn_bwd": "lrn",
 	"relu_bwd": "misc", "relu_bwd_view": "misc", "channel_copy": "misc", "axpy": "misc", "fill": "misc",
 	"bias_grad": "misc", "softmax_xent": "misc", "sgd_momentum": "misc", "dropout": "misc",
+	"bn_stats": "bn", "bn_apply": "bn", "bn_running": "bn", "bn_invstd": "bn", "bn_bwd_reduce": "bn",
+	"bn_bwd_data": "bn",
 }
 
 // threads is THREADS in kernels/common.cuh: the block size of 1-D kernels

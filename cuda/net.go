@@ -70,6 +70,7 @@ type Net struct {
 	dz        Ptr // scratch for ReLU-masked output gradients (one layer at a time)
 	dzN       int
 	bufs      []Ptr
+	bns       []*netBN // batch norms' running statistics
 }
 
 type netParam struct {
@@ -119,6 +120,9 @@ type netLayer struct {
 	// train marks layers only training needs (the auxiliary heads), which
 	// inference skips.
 	train bool
+	// desc is the described layer this work belongs to (a convolution's
+	// batch norm belongs to the convolution).
+	desc string
 }
 
 // NewNet builds the device network of src's description for batches of
@@ -170,7 +174,7 @@ func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
 	for _, s := range shape {
 		size *= s
 	}
-	vals, err := float32s(mp.Value())
+	vals, err := float32s(mp.Value)
 	if err != nil {
 		return nil, errors.Wrapf(err, "cuda: NewNet: %s", name)
 	}
@@ -257,8 +261,12 @@ func (n *Net) build(src Source) error {
 		}
 	}
 	for _, l := range layers {
+		first := len(n.layers)
 		if err := w.layer(l); err != nil {
 			return errors.Wrapf(err, "cuda: NewNet: layer %s (%s)", l.Name, l.Type)
+		}
+		for i := first; i < len(n.layers); i++ {
+			n.layers[i].desc = l.Name
 		}
 	}
 	switch {
@@ -298,7 +306,7 @@ func (n *Net) build(src Source) error {
 	}
 	mark(heads[0].src)
 	for i := range n.layers {
-		n.layers[i].train = !need[n.layers[i].name]
+		n.layers[i].train = !need[n.layers[i].desc]
 	}
 	for _, h := range heads {
 		if h.logits.c != n.classes {
@@ -403,7 +411,10 @@ func (w *walker) layer(l graph.Layer) error {
 		n.heads = append(n.heads, lossHead{src: l.Inputs[0], logits: x, aux: l.Loss.Aux, losses: p})
 		return nil
 	case graph.KindBatchNorm:
-		return errors.New("batch norm is not implemented on the device")
+		if len(l.ParamNames) != 2 {
+			return errors.Errorf("batch norm with %d parameters, want scale and shift", len(l.ParamNames))
+		}
+		y, err = w.batchNorm(l.Name, l.ParamNames[0], l.ParamNames[1], x, false)
 	case graph.KindReLU:
 		return errors.New("a ReLU layer of its own is not implemented on the device (only fused into a convolution or linear layer)")
 	default:

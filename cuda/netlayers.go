@@ -51,9 +51,6 @@ func (w *walker) concatOut(name string) (*act, error) {
 // conv adds a convolution with its bias (if any) and fused ReLU (if any).
 func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 	n, o := w.n, l.Conv
-	if o.BatchNorm {
-		return nil, errors.New("batch norm is not implemented on the device")
-	}
 	k, oh, ow := chw(l.OutShape)
 	g := ops.ConvGeom{N: n.batch, C: in.c, H: in.h, W: in.w, K: k, R: o.Kernel, S: o.Kernel,
 		StrideH: max(o.Stride, 1), StrideW: max(o.Stride, 1), PadTop: o.Pad, PadLeft: o.Pad}
@@ -72,12 +69,20 @@ func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 		return nil, err
 	}
 	var bias *netParam
-	if len(l.ParamNames) > 1 {
+	if len(l.ParamNames) > 1 && !o.BatchNorm {
 		if bias, err = n.param(w.src, l.ParamNames[1], k); err != nil {
 			return nil, err
 		}
 	}
-	out, err := w.output(l.Name, k, oh, ow)
+	if o.BatchNorm && len(l.ParamNames) != 3 {
+		return nil, errors.Errorf("convolution with batch norm has parameters %v, want weights, scale and shift", l.ParamNames)
+	}
+	var out *act
+	if o.BatchNorm {
+		out, err = n.newAct(k, oh, ow) // the raw convolution, normalised below
+	} else {
+		out, err = w.output(l.Name, k, oh, ow)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +90,7 @@ func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 	if bias != nil {
 		bw, bg = bias.w, bias.g
 	}
-	relu := o.ReLU
+	relu := o.ReLU && !o.BatchNorm
 	strided := out.stride > 0
 	if relu || strided {
 		n.dzN = max(n.dzN, out.size(n.batch))
@@ -118,6 +123,9 @@ func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 			}
 			return n.accumulate(in.g, in.size(n.batch))
 		}})
+	if o.BatchNorm {
+		return w.batchNorm(l.Name+"/bn", l.ParamNames[1], l.ParamNames[2], out, o.ReLU)
+	}
 	return out, nil
 }
 

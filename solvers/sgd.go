@@ -167,7 +167,7 @@ type StepInfo struct {
 // is validated before any is changed; a non-finite gradient returns
 // ErrNonFinite (wrapped) and changes nothing. Gradients are read, never
 // written.
-func (s *SGD) Step(params []Param) (StepInfo, error) {
+func (s *SGD) Step(params []*Param) (StepInfo, error) {
 	if s.avg != nil && s.avg.Swapped() {
 		return StepInfo{}, errors.New("solvers: step while the Polyak averages are swapped in; call SwapOut first")
 	}

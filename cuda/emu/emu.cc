@@ -14,6 +14,7 @@ thread_local dim3 blockIdx;
 dim3 blockDim;
 dim3 gridDim;
 
+#include "../kernels/bn.cu"
 #include "../kernels/conv.cu"
 #include "../kernels/gemm.cu"
 #include "../kernels/lrn.cu"
@@ -180,6 +181,12 @@ extern "C" int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned g
 	K(softmax_xent, true)
 	K(sgd_momentum, false)
 	K(dropout, false)
+	K(bn_stats, true)
+	K(bn_apply, false)
+	K(bn_running, false)
+	K(bn_invstd, false)
+	K(bn_bwd_reduce, true)
+	K(bn_bwd_data, false)
 #undef K
 	return -1;
 }

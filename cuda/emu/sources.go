@@ -4,4 +4,4 @@ package emu
 
 // kernelSourceHash is the SHA-256 of cuda/kernels/common.cuh followed by
 // cuda/kernels/*.cu in name order, as compiled into this package.
-const kernelSourceHash = "0d0f01d91e99fc2d98ed1b1064414f5ef8c58402a0be0fa396d34babbbf53617"
+const kernelSourceHash = "5362d1a25b45e198a971c01df605762e9474ee70f0a2b0334fb6168aa429f1be"

@@ -58,9 +58,9 @@ func Sniff(path string) (Format, error) {
 		return "", errors.Wrapf(err, "convert: reading %s", path)
 	}
 	head = head[:n]
+	// A safetensors file is tested first: its first byte is the low byte of
+	// its header's length, which may be 0x80 like a pickle's first byte.
 	switch {
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")), len(head) > 0 && head[0] == 0x80:
-		return FormatPth, nil
 	case len(head) >= 9 && head[8] == '{':
 		hlen := binary.LittleEndian.Uint64(head)
 		st, err := f.Stat()
@@ -78,6 +78,8 @@ func Sniff(path string) (Format, error) {
 			return FormatCheckpoint, nil
 		}
 		return FormatSafetensors, nil
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")), len(head) > 0 && head[0] == 0x80:
+		return FormatPth, nil
 	case strings.EqualFold(filepath.Ext(path), ".caffemodel"), isCaffeStart(head):
 		return FormatCaffe, nil
 	case strings.EqualFold(filepath.Ext(path), ".onnx"), len(head) > 0 && head[0] == 0x08:

@@ -311,7 +311,7 @@ func (mt *matcher) copyInto(m *inception.Model) error {
 		if !ok {
 			return errors.Errorf("onnximport: no ONNX weight maps to %s", p.Name)
 		}
-		switch d := p.Value().Data().(type) {
+		switch d := p.Value.Data().(type) {
 		case []float32:
 			if len(d) != len(v) {
 				return errors.Errorf("onnximport: %s: %d values, ONNX %d", p.Name, len(d), len(v))

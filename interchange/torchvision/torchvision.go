@@ -157,7 +157,7 @@ func Import(sd *StateDict, o Options) (*inception.Model, error) {
 			return nil, errors.Wrap(err, "torchvision")
 		}
 		tg := target{name: p.Name, shape: p.Shape}
-		switch d := p.Value().Data().(type) {
+		switch d := p.Value.Data().(type) {
 		case []float32:
 			tg.f32 = d
 		case []float64:

@@ -53,7 +53,7 @@ func tvStateDict(t testing.TB, m *inception.Model) *StateDict {
 		if err != nil {
 			t.Fatal(err)
 		}
-		add(k, p.Shape, append([]float32(nil), p.Value().Data().([]float32)...), false)
+		add(k, p.Shape, append([]float32(nil), p.Value.Data().([]float32)...), false)
 	}
 	for _, e := range m.BNStats() {
 		for suffix, v := range map[string][]float64{"/running_mean": e.Stats.Mean, "/running_var": e.Stats.Var} {
@@ -104,7 +104,7 @@ func TestImportRoundTrip(t *testing.T) {
 		if !ok {
 			t.Fatalf("imported model lacks %s", p.Name)
 		}
-		a, b := q.Value().Data().([]float32), p.Value().Data().([]float32)
+		a, b := q.Value.Data().([]float32), p.Value.Data().([]float32)
 		for i := range a {
 			if a[i] != b[i] { // copied, not computed: bit-identical
 				t.Fatalf("%s[%d] = %v, want %v", p.Name, i, a[i], b[i])

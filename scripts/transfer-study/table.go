@@ -285,9 +285,9 @@ func (t *table) plot(path, title string) error {
 		legend.Add(r.Desc, l, pts)
 	}
 	// The legend beside the plot: there is no free corner inside it.
-	img := vgimg.New(11*vg.Inch, 6*vg.Inch)
+	img := vgimg.New(11.6*vg.Inch, 6*vg.Inch)
 	c := draw.New(img)
-	p.Draw(draw.Crop(c, 0, -3.9*vg.Inch, 0, 0))
+	p.Draw(draw.Crop(c, 0, -4.5*vg.Inch, 0, 0))
 	legend.Draw(draw.Crop(c, 7.2*vg.Inch, 0, 0, -0.4*vg.Inch))
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
