@@ -47,7 +47,7 @@ func (e *exporter) param(name string) (string, error) {
 	if !ok {
 		return "", errors.Errorf("parameter %s is not in the network", name)
 	}
-	v := p.Value()
+	v := p.Value
 	if v == nil {
 		return "", errors.Errorf("parameter %s has no value (a shape-only build?)", name)
 	}

@@ -91,7 +91,7 @@ func forwardCustom(t *testing.T, src *graph.Builder, x *tensor.Dense) []float32 
 	b := graph.New(graph.Options{Seed: 1,
 		Values: func(name string) *tensor.Dense {
 			if p, ok := src.Param(name); ok {
-				return p.Value()
+				return p.Value
 			}
 			return nil
 		},

@@ -28,7 +28,7 @@ func ExampleImport() {
 		sd.Tensors[key] = torchvision.Tensor{Shape: shape, Data: v}
 	}
 	for _, p := range src.Params() {
-		add(p.Name, p.Shape, p.Value().Data().([]float32))
+		add(p.Name, p.Shape, p.Value.Data().([]float32))
 	}
 	for _, e := range src.BNStats() {
 		add(e.Name+"/running_mean", []int{len(e.Stats.Mean)}, make([]float32, len(e.Stats.Mean)))
