@@ -381,8 +381,8 @@ func (w *walker) layer(l graph.Layer) error {
 	case graph.KindAdaptiveAvgPool:
 		a := l.Adaptive
 		if x.h%a.OutH != 0 || x.w%a.OutW != 0 {
-			return errors.Errorf("adaptive pool of %dx%d to %dx%d has uneven windows, which the device does not implement",
-				x.h, x.w, a.OutH, a.OutW)
+			y, err = n.adaptivePool(l.Name, x, a.OutH, a.OutW)
+			break
 		}
 		kh, kw := x.h/a.OutH, x.w/a.OutW
 		y, err = n.pool(l.Name, x, false, ops.PoolOpts{KernelH: kh, KernelW: kw, StrideH: kh, StrideW: kw})
