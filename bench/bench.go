@@ -213,21 +213,18 @@ func Run(c Config) (Result, error) {
 		if r.Checked, err = checkTrain(m, xs, labels); err != nil {
 			return r, err
 		}
-		sgd, err := solvers.NewSGD(solvers.SGDConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 2e-4})
+		sgd, err := solvers.NewSGD(solvers.SGDConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 2e-4, Engine: m.Config().Engine})
 		if err != nil {
 			return r, errors.Wrap(err, "bench")
 		}
-		params := solverParams(m)
+		params := m.Trainable()
 		iter = func(i int) error {
-			ls, err := m.Step(xs[i%2], labels[i%2])
+			out, err := m.Step(xs[i%2], labels[i%2])
 			if err != nil {
 				return err
 			}
-			if !isFinite(ls.Total) {
-				return errors.Errorf("bench: iteration %d: loss %v is not finite", i, ls.Total)
-			}
-			for j, p := range m.Trainable() {
-				params[j].Grad = p.Grad // Step may rebind gradients
+			if !isFinite(out.Total) {
+				return errors.Errorf("bench: iteration %d: loss %v is not finite", i, out.Total)
 			}
 			if _, err := sgd.Step(params); err != nil {
 				return errors.Wrapf(err, "bench: iteration %d: SGD", i)
@@ -291,10 +288,10 @@ func useEngine(e string) ops.Engine {
 // precision, so the comparison runs with that bias set to zero (restored
 // afterwards) and compares the logits relative to their size.
 func checkInfer(m *inception.Model, xs [2]*tensor.Dense) (string, error) {
-	if p, ok := m.Param(classifierBias); ok && p.Value() != nil {
-		saved := p.Value().Clone().(*tensor.Dense)
-		p.Value().Zero()
-		defer func() { _ = tensor.Copy(p.Value(), saved) }()
+	if p, ok := m.Param(classifierBias); ok && p.Value != nil {
+		saved := p.Value.Clone().(*tensor.Dense)
+		p.Value.Zero()
+		defer func() { _ = tensor.Copy(p.Value, saved) }()
 	}
 	var ys [3]*tensor.Dense
 	for i, k := range []int{0, 1, 0} {
@@ -361,17 +358,6 @@ func checkTrain(m *inception.Model, xs [2]*tensor.Dense, labels [2][]int) (strin
 		}
 	}
 	return "losses and gradients finite; same input and dropout masks give the same loss, a different input a different one; loss finite every step", nil
-}
-
-// solverParams adapts the model's trainable parameters to the solver. Value
-// and Grad are the model's own tensors, updated in place.
-func solverParams(m *inception.Model) []solvers.Param {
-	ps := m.Trainable()
-	out := make([]solvers.Param, len(ps))
-	for i, p := range ps {
-		out[i] = solvers.Param{Name: p.Name, Value: p.Value(), Grad: p.Grad, Decay: p.Decay}
-	}
-	return out
 }
 
 func randomInput(dt tensor.Dtype, shape []int, seed uint64) *tensor.Dense {

@@ -60,8 +60,8 @@ type Meta struct {
 	// state; Averaged keeps their weights). Stored as the JSON array
 	// "frozen" when not empty; older checkpoints have none.
 	Frozen []string
-	// Extra holds more string entries (a trainer's settings and partial
-	// statistics). Keys must not collide with the ones this package writes.
+	// Extra holds more string entries. Keys must not collide with the ones
+	// this package writes.
 	Extra map[string]string
 }
 
@@ -78,6 +78,9 @@ type Checkpoint struct {
 	Stats map[string][]float64
 	// Solver is the SGD state (step, velocities, Polyak averages), or nil.
 	Solver *solvers.State
+	// Trainer is the training run's own state (settings, partial epoch,
+	// dropout state), or nil for a checkpoint not written by a trainer.
+	Trainer *Trainer
 }
 
 // FromModel copies the current weights and batch-norm statistics of m,
@@ -95,7 +98,7 @@ func FromModel(m *inception.Model, opt *solvers.SGD, meta Meta) (*Checkpoint, er
 		if p.Frozen {
 			c.Meta.Frozen = append(c.Meta.Frozen, p.Name)
 		}
-		t, err := plain(p.Value())
+		t, err := plain(p.Value)
 		if err != nil {
 			return nil, errors.Wrapf(err, "checkpoint: parameter %s", p.Name)
 		}
@@ -150,7 +153,7 @@ func (c *Checkpoint) Apply(m *inception.Model) error {
 			continue
 		}
 		seen[p.Name] = true
-		if err := compatible(t, p.Value()); err != nil {
+		if err := compatible(t, p.Value); err != nil {
 			bad = append(bad, p.Name+": "+err.Error())
 		}
 	}
@@ -184,7 +187,7 @@ func (c *Checkpoint) Apply(m *inception.Model) error {
 	}
 	for _, p := range m.Params() {
 		t := c.Weights[p.Name]
-		switch v := p.Value().Data().(type) {
+		switch v := p.Value.Data().(type) {
 		case []float32:
 			copy(v, t.Float32)
 		case []float64:
@@ -357,7 +360,7 @@ func configFromJSON(s, dt string) (inception.Config, error) {
 // reserved metadata keys written by Encode.
 var reserved = []string{"format", "format_version", "variant", "config", "dtype", "classes",
 	"labels", "input_size", "in_channels", "means", "stds", "input_contract", "step", "epoch", "epoch_step", "seed",
-	"solver_state_version", "solver_step", "frozen"}
+	"solver_state_version", "solver_step", "frozen", trainerKey, oldRecipeKey, oldSumsKey}
 
 // Encode returns the safetensors tensors and metadata of c.
 func (c *Checkpoint) Encode() ([]safetensors.Tensor, map[string]string, error) {
@@ -411,6 +414,11 @@ func (c *Checkpoint) Encode() ([]safetensors.Tensor, map[string]string, error) {
 		fz := append([]string(nil), c.Meta.Frozen...)
 		sort.Strings(fz)
 		md["frozen"] = js(fz)
+	}
+	if c.Trainer != nil {
+		if md[trainerKey], err = encodeTrainer(c.Trainer); err != nil {
+			return nil, nil, err
+		}
 	}
 
 	var ts []safetensors.Tensor

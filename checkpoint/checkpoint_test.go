@@ -42,11 +42,7 @@ func trained(t testing.TB, seed uint64) (*inception.Model, *solvers.SGD) {
 		if _, err := m.Step(tensor.New(tensor.WithShape(4, 1, 28, 28), tensor.WithBacking(x)), []int{1, 2, 3, 4}); err != nil {
 			t.Fatal(err)
 		}
-		var ps []solvers.Param
-		for _, p := range m.Params() {
-			ps = append(ps, solvers.Param{Name: p.Name, Value: p.Value(), Grad: p.Grad, Decay: p.Decay})
-		}
-		if _, err := opt.Step(ps); err != nil {
+		if _, err := opt.Step(m.Trainable()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,7 +141,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range other.Params() {
-		if !sameBits32(p.Value().Data().([]float32), ck.Weights[p.Name].Float32) {
+		if !sameBits32(p.Value.Data().([]float32), ck.Weights[p.Name].Float32) {
 			t.Errorf("%s not applied", p.Name)
 		}
 	}
@@ -325,7 +321,7 @@ func TestApplyRejects(t *testing.T) {
 		return ck
 	}
 	target, _ := trained(t, 5)
-	before := append([]float32(nil), target.Params()[0].Value().Data().([]float32)...)
+	before := append([]float32(nil), target.Params()[0].Value.Data().([]float32)...)
 	for _, c := range []struct {
 		name string
 		want string
@@ -353,7 +349,7 @@ func TestApplyRejects(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
-		if !sameBits32(before, target.Params()[0].Value().Data().([]float32)) {
+		if !sameBits32(before, target.Params()[0].Value.Data().([]float32)) {
 			t.Errorf("%s: the model changed although Apply failed", c.name)
 		}
 	}

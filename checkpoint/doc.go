@@ -24,8 +24,12 @@
 // means and stds (JSON arrays, 0..255 scale), input_contract (the input
 // contract of package preprocess as JSON, when Meta.Input is set), step (optimizer steps), epoch
 // (complete epochs), epoch_step (batches into the next epoch), seed,
-// solver_state_version and solver_step when solver state is present, and any
-// Meta.Extra entries (the trainer's settings and partial-epoch sums).
+// solver_state_version and solver_step when solver state is present, trainer
+// (the JSON of Checkpoint.Trainer: the training run's settings, the sums of
+// a partial epoch and the dropout state) when a trainer wrote it, and any
+// Meta.Extra entries. Checkpoints written before the trainer entry carried
+// the same state as the strings train_recipe and train_partial; Load reads
+// them into Trainer.
 //
 // # Strictness
 //
@@ -44,6 +48,7 @@
 //	ck, err := checkpoint.Load(path)
 //	model, err := ck.NewModel(0)      // or ck.Apply(existingModel)
 //	err = solver.SetState(*ck.Solver) // continue training
+//	*model.Rand() = ck.Trainer.Dropout // when a trainer wrote it
 //
 // Averaged returns the checkpoint with its Polyak averages as the weights, for
 // evaluation or export.

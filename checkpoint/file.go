@@ -105,6 +105,9 @@ func Decode(f *safetensors.File) (*Checkpoint, error) {
 			return nil, bad("frozen", err)
 		}
 	}
+	if c.Trainer, err = decodeTrainer(md, c.Meta); err != nil {
+		return nil, err
+	}
 	for k, v := range md {
 		if !isReserved(k) {
 			c.Meta.Extra[k] = v

@@ -61,12 +61,12 @@ func (c *Checkpoint) Transfer(m *inception.Model, o TransferOptions) (TransferRe
 		case !ok:
 			missing = append(missing, p.Name)
 		default:
-			if err := compatible(t, p.Value()); err != nil {
+			if err := compatible(t, p.Value); err != nil {
 				bad = append(bad, p.Name+": "+err.Error())
 				continue
 			}
 			r.Loaded = append(r.Loaded, p.Name)
-			switch v := p.Value().Data().(type) {
+			switch v := p.Value.Data().(type) {
 			case []float32:
 				copies = append(copies, copyOp{v, t.Float32})
 			case []float64:

@@ -45,7 +45,7 @@ func TestTransfer(t *testing.T) {
 		if head(p.Name) {
 			continue
 		}
-		if !sameBits32(p.Value().Data().([]float32), ck.Weights[p.Name].Float32) {
+		if !sameBits32(p.Value.Data().([]float32), ck.Weights[p.Name].Float32) {
 			t.Errorf("%s not copied", p.Name)
 		}
 	}
@@ -57,7 +57,7 @@ func TestTransfer(t *testing.T) {
 	if _, err := ck.Transfer(dst, TransferOptions{}); err == nil || !strings.Contains(err.Error(), "loss3/classifier/w") {
 		t.Errorf("misshapen classifier: %v", err)
 	}
-	w0 := dst.Params()[0].Value().Data().([]float32)
+	w0 := dst.Params()[0].Value.Data().([]float32)
 	for i := range w0 {
 		w0[i]++ // differs from the source now
 	}
@@ -75,7 +75,7 @@ func TestTransfer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "inception_3a/1x1/w") || !strings.Contains(err.Error(), "inception_4a/3x3/w") {
 		t.Errorf("missing and misshapen tensors: %v", err)
 	}
-	if !sameBits32(before, dst.Params()[0].Value().Data().([]float32)) {
+	if !sameBits32(before, dst.Params()[0].Value.Data().([]float32)) {
 		t.Error("a failed transfer changed the model")
 	}
 }

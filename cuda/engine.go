@@ -196,9 +196,8 @@ func (e *Engine) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda 
 	return h.finish("Gemm")
 }
 
-// devicePool returns the device geometry of g, or ok false for pools the
-// device kernels do not cover (adaptive pools with uneven windows), which
-// run on ops.Reference.
+// devicePool returns the device geometry of g, or ok false for adaptive
+// pools with uneven windows, which run on the adaptive kernels.
 func devicePool(g ops.PoolGeom) (pg PoolGeom, ok bool, err error) {
 	o := g.Opts
 	switch g.Kind {
@@ -230,13 +229,12 @@ func (e *Engine) PoolForward(g ops.PoolGeom, x, y []float32) error {
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return ops.Reference{}.PoolForward(g, x, y)
-	}
 	nx, ny := g.N*g.C*g.H*g.W, g.N*g.C*g.OutH*g.OutW
 	h := hostCall{d: e.dev}
 	px, py := h.in(x[:nx]), h.out(ny)
-	if g.Kind == "max" {
+	if !ok {
+		h.do(func() error { return e.dev.AdaptiveAvgPoolForward(px, py, g.N*g.C, g.H, g.W, g.OutH, g.OutW) })
+	} else if g.Kind == "max" {
 		am := h.out(ny)
 		h.do(func() error { return e.dev.MaxPoolForward(pg, px, py, am) })
 	} else {
@@ -253,13 +251,12 @@ func (e *Engine) PoolBackward(g ops.PoolGeom, x, y, dy, dx []float32) error {
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return ops.Reference{}.PoolBackward(g, x, y, dy, dx)
-	}
 	nx, ny := g.N*g.C*g.H*g.W, g.N*g.C*g.OutH*g.OutW
 	h := hostCall{d: e.dev}
 	pdy, pdx := h.in(dy[:ny]), h.out(nx)
-	if g.Kind == "max" {
+	if !ok {
+		h.do(func() error { return e.dev.AdaptiveAvgPoolBackward(pdy, pdx, g.N*g.C, g.H, g.W, g.OutH, g.OutW) })
+	} else if g.Kind == "max" {
 		px, py, am := h.in(x[:nx]), h.out(ny), h.out(ny)
 		h.do(func() error { return e.dev.MaxPoolForward(pg, px, py, am) })
 		h.do(func() error { return e.dev.MaxPoolBackward(pg, pdy, am, pdx) })

@@ -41,6 +41,7 @@ var Kernels = map[string]string{
 	"im2col": "conv", "col2im": "conv",
 	"sgemm": "gemm", "sgemm_128": "gemm",
 	"maxpool_fwd": "pool", "maxpool_bwd": "pool", "avgpool_fwd": "pool", "avgpool_bwd": "pool",
+	"adaptive_avg_fwd": "pool", "adaptive_avg_bwd": "pool",
 	"lrn_fwd": "lrn", "lrn_bwd": "lrn",
 	"relu_bwd": "misc", "relu_bwd_view": "misc", "channel_copy": "misc", "axpy": "misc", "fill": "misc",
 	"bias_grad": "misc", "softmax_xent": "misc", "sgd_momentum": "misc", "dropout": "misc",

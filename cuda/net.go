@@ -174,7 +174,7 @@ func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
 	for _, s := range shape {
 		size *= s
 	}
-	vals, err := float32s(mp.Value())
+	vals, err := float32s(mp.Value)
 	if err != nil {
 		return nil, errors.Wrapf(err, "cuda: NewNet: %s", name)
 	}
@@ -381,8 +381,8 @@ func (w *walker) layer(l graph.Layer) error {
 	case graph.KindAdaptiveAvgPool:
 		a := l.Adaptive
 		if x.h%a.OutH != 0 || x.w%a.OutW != 0 {
-			return errors.Errorf("adaptive pool of %dx%d to %dx%d has uneven windows, which the device does not implement",
-				x.h, x.w, a.OutH, a.OutW)
+			y, err = n.adaptivePool(l.Name, x, a.OutH, a.OutW)
+			break
 		}
 		kh, kw := x.h/a.OutH, x.w/a.OutW
 		y, err = n.pool(l.Name, x, false, ops.PoolOpts{KernelH: kh, KernelW: kw, StrideH: kh, StrideW: kw})

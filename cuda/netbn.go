@@ -164,7 +164,7 @@ func (n *Net) SyncToSource(src Source) error {
 		if err != nil {
 			return err
 		}
-		switch d := mp.Value().Data().(type) {
+		switch d := mp.Value.Data().(type) {
 		case []float32:
 			copy(d, v)
 		case []float64:
@@ -172,7 +172,7 @@ func (n *Net) SyncToSource(src Source) error {
 				d[i] = float64(x)
 			}
 		default:
-			return errors.Errorf("cuda: Net: %s has dtype %v", p.name, mp.Value().Dtype())
+			return errors.Errorf("cuda: Net: %s has dtype %v", p.name, mp.Value.Dtype())
 		}
 	}
 	for _, b := range n.bns {

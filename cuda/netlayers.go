@@ -165,6 +165,28 @@ func (n *Net) pool(name string, in *act, isMax bool, o ops.PoolOpts) (*act, erro
 	return out, nil
 }
 
+// adaptivePool adds an adaptive average pool with uneven windows
+// (PyTorch's AdaptiveAvgPool2d; even ones are plain average pools).
+func (n *Net) adaptivePool(name string, in *act, oh, ow int) (*act, error) {
+	if in.stride > 0 {
+		return nil, errors.New("adaptive pool of a channel view")
+	}
+	out, err := n.newAct(in.c, oh, ow)
+	if err != nil {
+		return nil, err
+	}
+	nc := n.batch * in.c
+	n.layers = append(n.layers, netLayer{name: name,
+		forward: func() error { return n.d.AdaptiveAvgPoolForward(in.p, out.p, nc, in.h, in.w, oh, ow) },
+		backward: func() error {
+			if err := n.d.AdaptiveAvgPoolBackward(out.g, n.tmp, nc, in.h, in.w, oh, ow); err != nil {
+				return err
+			}
+			return n.accumulate(in.g, in.size(n.batch))
+		}})
+	return out, nil
+}
+
 // lrn adds local response normalisation across channels.
 func (n *Net) lrn(name string, in *act, o ops.LRNOpts) (*act, error) {
 	out, err := n.newAct(in.c, in.h, in.w)

@@ -122,3 +122,31 @@ func (d *Device) LRNBackward(n, c, hw int, o ops.LRNOpts, x, y, scale, dy, dx Pt
 	return d.run(launch1D("lrn_bwd", n*c*hw, PtrArg(x), PtrArg(y), PtrArg(scale), PtrArg(dy), PtrArg(dx),
 		Int32Arg(n), Int32Arg(c), Int32Arg(hw), Int32Arg(o.Size), FloatArg(float32(o.Alpha)), FloatArg(float32(o.Beta))))
 }
+
+func adaptiveArgs(a, b Ptr, nc, h, w, oh, ow int) []Arg {
+	return []Arg{PtrArg(a), PtrArg(b), Int32Arg(nc), Int32Arg(h), Int32Arg(w), Int32Arg(oh), Int32Arg(ow)}
+}
+
+func checkAdaptive(nc, h, w, oh, ow int) error {
+	if nc <= 0 || h <= 0 || w <= 0 || oh <= 0 || ow <= 0 || oh > h || ow > w {
+		return errors.Errorf("cuda: bad adaptive pool of [%d,%d,%d] to %dx%d", nc, h, w, oh, ow)
+	}
+	return checkInt("adaptive pool", nc*h*w)
+}
+
+// AdaptiveAvgPoolForward writes y [nc,oh,ow], PyTorch's adaptive average
+// pool of x [nc,h,w] (windows [i*h/oh, ceil((i+1)*h/oh)), uneven allowed).
+func (d *Device) AdaptiveAvgPoolForward(x, y Ptr, nc, h, w, oh, ow int) error {
+	if err := checkAdaptive(nc, h, w, oh, ow); err != nil {
+		return err
+	}
+	return d.run(launch1D("adaptive_avg_fwd", nc*oh*ow, adaptiveArgs(x, y, nc, h, w, oh, ow)...))
+}
+
+// AdaptiveAvgPoolBackward overwrites dx [nc,h,w] from dy [nc,oh,ow].
+func (d *Device) AdaptiveAvgPoolBackward(dy, dx Ptr, nc, h, w, oh, ow int) error {
+	if err := checkAdaptive(nc, h, w, oh, ow); err != nil {
+		return err
+	}
+	return d.run(launch1D("adaptive_avg_bwd", nc*h*w, adaptiveArgs(dy, dx, nc, h, w, oh, ow)...))
+}

@@ -81,7 +81,7 @@ func TestEvalReproducesTrainingRun(t *testing.T) {
 	if w1 == nil || w2 == nil {
 		t.Fatal("no classifier weights")
 	}
-	if sameBits(w1.Value().Data().([]float32), w2.Value().Data().([]float32)) {
+	if sameBits(w1.Value.Data().([]float32), w2.Value.Data().([]float32)) {
 		t.Error("the Polyak average equals the last iterate")
 	}
 	if meta.Labels == nil || meta.Labels[0] != "class0" || len(meta.Means) != 1 {

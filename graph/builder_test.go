@@ -277,7 +277,7 @@ func TestInitDeterministic(t *testing.T) {
 		if !ok {
 			t.Fatalf("no param %s", name)
 		}
-		return p.Value().Data().([]float64)
+		return p.Value.Data().([]float64)
 	}
 	b1, b2, b3 := build(7, true), build(7, false), build(8, true)
 	for _, name := range []string{"a/w", "b/w"} {
@@ -304,7 +304,7 @@ func TestSharedValues(t *testing.T) {
 	dst := New(Options{
 		Values: func(name string) *tensor.Dense {
 			p, _ := src.Param(name)
-			return p.Value()
+			return p.Value
 		},
 		BNStats: func(name string) *ops.BNStats { s, _ := src.LookupBN(name); return s },
 	})
@@ -314,7 +314,7 @@ func TestSharedValues(t *testing.T) {
 	}
 	for _, p := range dst.Params() {
 		q, _ := src.Param(p.Name)
-		if p.Value() != q.Value() {
+		if p.Value != q.Value {
 			t.Errorf("%s not shared", p.Name)
 		}
 	}

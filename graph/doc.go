@@ -42,8 +42,10 @@
 // ".../bn" (tensors ".../bn/running_mean" and ".../bn/running_var"). A
 // repeated layer name is an error. Params lists the parameters in build
 // order with their Kind (weight, bias, bn_scale, bn_shift) and whether
-// weight decay applies; Param and LookupBN find them by name. Solvers and
-// checkpoints enumerate these.
+// weight decay applies; Param and LookupBN find them by name. A Param is
+// the one parameter type of the project: solvers (solvers.Param is
+// graph.Param) update its Value in place from its Grad, honouring Frozen,
+// Decay, LRMult and DecayMult, and checkpoints copy its Value.
 //
 // # Initialisation
 //

@@ -36,36 +36,45 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// Param is one trainable parameter.
+// Param is one trainable parameter: the single type a model, a solver
+// (package solvers, whose Param is this type) and a checkpoint share. A
+// training step leaves the gradient in Grad; a solver updates Value in place,
+// honouring Frozen, Decay, LRMult and DecayMult; a checkpoint copies Value.
+//
+// Value is the tensor the parameter's graph node is bound to, and the
+// graphs of one model (training, inference, features) all bind the same
+// tensor: it is updated in place, never replaced, so every graph sees an
+// update at once.
 type Param struct {
 	// Name is the unique hierarchical name, e.g. "inception_4a/3x3_reduce/w".
 	// Suffixes: "w" weight, "b" bias, "bn/scale", "bn/shift".
 	Name  string
-	Node  *G.Node // nil in shape-only builds
+	Node  *G.Node // nil in shape-only builds and for parameters made outside a graph
 	Shape []int   // OIHW for conv weights, [Out,In] for linear weights
 	Kind  Kind
+	// FanIn is the number of inputs of one output unit (C*R*S for a conv).
+	FanIn int
+	// Value is the parameter's current value (nil in shape-only builds):
+	// a dense, contiguous float32 or float64 tensor.
+	Value *tensor.Dense
+	// Grad is the gradient of the loss with respect to the parameter, left
+	// here by a training step of a model (nil until then, and always nil
+	// for a frozen parameter). Solvers read it and never write it.
+	Grad *tensor.Dense
+	// Frozen marks a parameter that training leaves alone (Options.Frozen):
+	// no gradient is computed for it and solvers skip it.
+	Frozen bool
 	// Decay says whether weight decay applies (weights only, as Caffe's
 	// bvlc_googlenet sets decay_mult 0 on biases; BN affine parameters are
 	// not decayed either).
 	Decay bool
-	// FanIn is the number of inputs of one output unit (C*R*S for a conv).
-	FanIn int
-	// Frozen marks a parameter that training leaves alone (Options.Frozen):
-	// no gradient is computed for it and solvers never see it.
-	Frozen bool
-	// Grad is the gradient of the loss with respect to the parameter, left
-	// here by a training step of a model (nil until then, and always nil
-	// for a frozen parameter).
-	Grad *tensor.Dense
-}
-
-// Value returns the parameter's current value (nil in shape-only builds).
-func (p *Param) Value() *tensor.Dense {
-	if p == nil || p.Node == nil || p.Node.Value() == nil {
-		return nil
-	}
-	d, _ := p.Node.Value().(*tensor.Dense)
-	return d
+	// LRMult multiplies the learning rate for this parameter, as Caffe's
+	// lr_mult (10 on a new classifier is common); 0 means 1. To keep a
+	// parameter fixed, freeze it.
+	LRMult float64
+	// DecayMult multiplies the weight decay for this parameter when Decay
+	// is set, as Caffe's decay_mult; 0 means 1 (clear Decay for no decay).
+	DecayMult float64
 }
 
 // Size returns the number of elements.
@@ -156,6 +165,7 @@ func (b *Builder) newParam(layer, suffix string, kind Kind, fanIn int, shape ...
 			b.opts.Init.Init(ParamInfo{Name: name, Kind: kind, Shape: shape, FanIn: fanIn}, paramRand(b.opts.Seed, name), data)
 			val = denseFrom(b.opts.Dtype, data, shape)
 		}
+		p.Value = val
 		p.Node = G.NewTensor(b.g, b.opts.Dtype, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(val))
 	}
 	b.params = append(b.params, p)

@@ -56,11 +56,18 @@
 //
 // New builds a Model: a training graph (dropout on, batch statistics,
 // auxiliary heads, loss = main + AuxWeight*(aux1 + aux2) with AuxWeight 0.3,
-// gradients of every parameter from gorgonia.Grad) whose Step leaves the
-// gradients in Param.Grad for a solver, and inference graphs without
-// auxiliary heads (Forward) that share the training graph's weight tensors
-// and batch-norm statistics. Summarize describes a configuration layer by
-// layer (output shape, parameters, multiply-adds) without building kernels.
+// gradients of every parameter from gorgonia.Grad) whose Step returns the
+// losses and logits (StepOutput) and leaves the gradients in Param.Grad, and
+// inference graphs without auxiliary heads (Forward) bound to the training
+// graph's weight tensors and batch-norm statistics. A solver updates the
+// parameters (Trainable, of type graph.Param, which is solvers.Param) in
+// place:
+//
+//	out, err := m.Step(x, labels) // out.Total, out.Logits
+//	_, err = sgd.Step(m.Trainable())
+//
+// Summarize describes a configuration layer by layer (output shape,
+// parameters, multiply-adds) without building kernels.
 //
 // # Features
 //

@@ -139,13 +139,14 @@ func Example_customNetwork() {
 		return
 	}
 
-	// The solver sees each parameter as a name, a value and a gradient.
+	// The solver updates the builder's parameters in place from their
+	// gradients (Param.Grad).
 	sgd, err := solvers.NewSGD(solvers.SGDConfig{LR: 0.05, Momentum: 0.9})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	ps := make([]solvers.Param, len(nodes))
+	ps := b.Params()
 	var first, last float32
 	for step := 1; step <= 10; step++ {
 		b.Rand().Step = uint64(step) // fresh, reproducible dropout masks
@@ -154,9 +155,8 @@ func Example_customNetwork() {
 			fmt.Println(err)
 			return
 		}
-		for i, p := range b.Params() {
-			ps[i] = solvers.Param{Name: p.Name, Value: p.Value(),
-				Grad: grads[i].Value().(*tensor.Dense), Decay: p.Decay}
+		for i, p := range ps {
+			p.Grad = grads[i].Value().(*tensor.Dense)
 		}
 		if _, err := sgd.Step(ps); err != nil {
 			fmt.Println(err)
@@ -242,18 +242,15 @@ func ExampleNew_customTable() {
 		fmt.Println(err)
 		return
 	}
-	var first, last inception.Losses
+	var first, last inception.StepOutput
 	for step := 1; step <= 8; step++ {
 		l, err := m.Step(x, labels)
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
-		var ps []solvers.Param
-		for _, p := range m.Params() {
-			ps = append(ps, solvers.Param{Name: p.Name, Value: p.Value(), Grad: p.Grad, Decay: p.Decay})
-		}
-		if _, err := sgd.Step(ps); err != nil {
+		// The solver updates the model's parameters in place.
+		if _, err := sgd.Step(m.Trainable()); err != nil {
 			fmt.Println(err)
 			return
 		}

@@ -133,9 +133,6 @@ func (m *Model) Features(x *tensor.Dense, layers ...string) ([]*tensor.Dense, er
 	if err != nil {
 		return nil, err
 	}
-	if err := m.shareValues(fg.b); err != nil {
-		return nil, err
-	}
 	if err := G.Let(fg.input, x); err != nil {
 		return nil, errors.Wrap(err, "inception: input")
 	}

@@ -41,7 +41,7 @@ func TestFeaturesMatchForward(t *testing.T) {
 			}
 			w, _ := m.Param("loss3/classifier/w")
 			b, _ := m.Param("loss3/classifier/b")
-			fv, wv, bv, lv := float64s(t, f), float64s(t, w.Value()), float64s(t, b.Value()), float64s(t, logits)
+			fv, wv, bv, lv := float64s(t, f), float64s(t, w.Value), float64s(t, b.Value), float64s(t, logits)
 			for i := 0; i < n; i++ {
 				for k := 0; k < c.Classes; k++ {
 					s := bv[k]

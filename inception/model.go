@@ -30,11 +30,12 @@ type Losses struct {
 //
 // # Weight sharing
 //
-// The training graph owns the parameters (Params). Inference graphs bind
-// their parameter nodes to the same *tensor.Dense values and the same
-// batch-norm statistics, so an update made in place on Param.Value() is seen
-// by Forward at once. If a value is replaced instead (gorgonia.Let on the
-// training node), Forward copies it by name before running.
+// The training graph owns the parameters (Params). Inference and feature
+// graphs bind their parameter nodes to the same tensors (Param.Value) and
+// the same batch-norm statistics, so an update made in place on Param.Value
+// (by a solver, a checkpoint, a user) is seen by Forward at once. Parameter
+// values are updated in place, never replaced: do not gorgonia.Let a
+// parameter node.
 //
 // A Model is not safe for concurrent use; Runners (NewRunner) of one Model
 // run concurrently on its shared weights.
@@ -117,7 +118,7 @@ func (m *Model) OnEngine(e ops.Engine) (*Model, error) {
 		Rand: &rs,
 		Values: func(name string) *tensor.Dense {
 			if p, ok := m.b.Param(name); ok {
-				return p.Value()
+				return p.Value
 			}
 			return nil
 		},
@@ -267,7 +268,7 @@ func (m *Model) Summary() Summary { return m.sum }
 
 // Params returns every parameter in build order, frozen ones included.
 // After Step each trainable one carries its gradient in Grad. Solvers update
-// Value() in place.
+// Value in place.
 func (m *Model) Params() []*graph.Param { return m.b.Params() }
 
 // Trainable returns the parameters that are not frozen, in build order:
@@ -365,7 +366,7 @@ func (m *Model) inferenceBuilder() *graph.Builder {
 		Dtype: c.dtype(), Training: false, Init: c.Init, Seed: c.Seed, Rand: m.b.Rand(), Engine: c.Engine,
 		Values: func(name string) *tensor.Dense {
 			if p, ok := m.b.Param(name); ok {
-				return p.Value()
+				return p.Value
 			}
 			return nil
 		},
@@ -374,21 +375,6 @@ func (m *Model) inferenceBuilder() *graph.Builder {
 			return s
 		},
 	})
-}
-
-// shareValues rebinds the parameters of an inference graph built by b to
-// the training graph's values where those were replaced (gorgonia.Let on a
-// training node) instead of updated in place.
-func (m *Model) shareValues(b *graph.Builder) error {
-	for _, p := range b.Params() {
-		tp, _ := m.b.Param(p.Name)
-		if tv, iv := tp.Value(), p.Value(); tv != iv {
-			if err := G.Let(p.Node, tv); err != nil {
-				return errors.Wrapf(err, "inception: share %s", p.Name)
-			}
-		}
-	}
-	return nil
 }
 
 // checkInput validates an input batch and returns its batch size.
@@ -419,9 +405,6 @@ func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.shareValues(ig.b); err != nil {
-		return nil, err
-	}
 	if err := G.Let(ig.input, x); err != nil {
 		return nil, errors.Wrap(err, "inception: input")
 	}
@@ -432,27 +415,41 @@ func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	return cloneValue(ig.logits.Value())
 }
 
+// StepOutput is what a training step computed: its losses and logits.
+// The logits are the training graph's own buffers, not copies: valid until
+// the next Step.
+type StepOutput struct {
+	Losses
+	// Logits are the main classifier's [BatchSize,Classes] logits (dropout
+	// on, batch statistics).
+	Logits *tensor.Dense
+	// AuxLogits are the logits of the auxiliary classifiers 1 and 2 (nil
+	// where the table has no such head).
+	AuxLogits [2]*tensor.Dense
+}
+
 // Step runs one training step on a batch x [BatchSize,C,H,W] with integer
 // labels in [0, Classes): forward through the training graph (dropout on,
 // batch statistics), the losses, and the gradients, which it leaves in
 // Param.Grad of every trainable parameter (overwritten, not accumulated; Grad is the
-// gradient node's buffer, not a copy: valid until the next Step). It does not
-// change the weights: a solver does that. It then advances Rand().Step.
-func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
+// gradient node's buffer, not a copy: valid until the next Step). It returns
+// the losses and logits. It does not change the weights: a solver does that,
+// given Trainable() (solvers.SGD.Step). It then advances Rand().Step.
+func (m *Model) Step(x *tensor.Dense, labels []int) (StepOutput, error) {
 	n, err := m.checkInput(x)
 	if err != nil {
-		return Losses{}, err
+		return StepOutput{}, err
 	}
 	if n != m.cfg.BatchSize {
-		return Losses{}, errors.Errorf("inception: batch of %d, the training graph takes %d (Config.BatchSize)", n, m.cfg.BatchSize)
+		return StepOutput{}, errors.Errorf("inception: batch of %d, the training graph takes %d (Config.BatchSize)", n, m.cfg.BatchSize)
 	}
 	if len(labels) != n {
-		return Losses{}, errors.Errorf("inception: %d labels for a batch of %d", len(labels), n)
+		return StepOutput{}, errors.Errorf("inception: %d labels for a batch of %d", len(labels), n)
 	}
 	lv := make([]float64, n)
 	for i, l := range labels {
 		if l < 0 || l >= m.cfg.Classes {
-			return Losses{}, errors.Errorf("inception: label %d at %d out of range [0,%d)", l, i, m.cfg.Classes)
+			return StepOutput{}, errors.Errorf("inception: label %d at %d out of range [0,%d)", l, i, m.cfg.Classes)
 		}
 		lv[i] = float64(l)
 	}
@@ -462,17 +459,17 @@ func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
 		aw = float32(m.auxWeight)
 	}
 	if err := G.Let(m.input, x); err != nil {
-		return Losses{}, errors.Wrap(err, "inception: input")
+		return StepOutput{}, errors.Wrap(err, "inception: input")
 	}
 	if err := G.Let(m.label, lt); err != nil {
-		return Losses{}, errors.Wrap(err, "inception: labels")
+		return StepOutput{}, errors.Wrap(err, "inception: labels")
 	}
 	if err := G.Let(m.auxW, aw); err != nil {
-		return Losses{}, errors.Wrap(err, "inception: aux weight")
+		return StepOutput{}, errors.Wrap(err, "inception: aux weight")
 	}
 	m.vm.Reset()
 	if err := m.vm.RunAll(); err != nil {
-		return Losses{}, errors.Wrap(err, "inception: training step")
+		return StepOutput{}, errors.Wrap(err, "inception: training step")
 	}
 	var ls Losses
 	if ls.Main, err = scalar(m.loss0); err == nil {
@@ -491,15 +488,15 @@ func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
 		}
 	}
 	if err != nil {
-		return Losses{}, err
+		return StepOutput{}, err
 	}
 	for _, p := range m.b.Trainable() {
 		src, ok := m.grads[p].Value().(*tensor.Dense)
 		if !ok || src == nil {
-			return Losses{}, errors.Errorf("inception: no gradient value for %s", p.Name)
+			return StepOutput{}, errors.Errorf("inception: no gradient value for %s", p.Name)
 		}
 		if !equalShape(p.Shape, src.Shape()) {
-			return Losses{}, errors.Errorf("inception: gradient of %s has shape %v, want %v", p.Name, src.Shape(), p.Shape)
+			return StepOutput{}, errors.Errorf("inception: gradient of %s has shape %v, want %v", p.Name, src.Shape(), p.Shape)
 		}
 		// No copy: Grad is the gradient op's own buffer (ops reuse their
 		// buffers across runs), which the next Step overwrites. Callers
@@ -507,8 +504,27 @@ func (m *Model) Step(x *tensor.Dense, labels []int) (Losses, error) {
 		// p.Grad again after each Step.
 		p.Grad = src
 	}
+	out := StepOutput{Losses: ls}
+	out.Logits, err = outputOf(m.logits)
+	for i, a := range []*graph.Tensor{m.aux1, m.aux2} {
+		if a != nil && err == nil {
+			out.AuxLogits[i], err = outputOf(a)
+		}
+	}
+	if err != nil {
+		return StepOutput{}, err
+	}
 	m.b.Rand().Step++
-	return ls, nil
+	return out, nil
+}
+
+// outputOf returns the value of an output tensor of the training graph.
+func outputOf(t *graph.Tensor) (*tensor.Dense, error) {
+	d, ok := t.Node.Value().(*tensor.Dense)
+	if !ok || d == nil {
+		return nil, errors.Errorf("inception: %s has no value", t.Node.Name())
+	}
+	return d, nil
 }
 
 func scalar(n *G.Node) (float64, error) {

@@ -91,9 +91,11 @@ func TestPlanTrainingMemoryExact(t *testing.T) {
 			var ls [2]Losses
 			for k, m := range ms {
 				m.Rand().Step = uint64(step)
-				if ls[k], err = m.Step(xs[i], labels[i]); err != nil {
+				out, err := m.Step(xs[i], labels[i])
+				if err != nil {
 					t.Fatal(err)
 				}
+				ls[k] = out.Losses
 			}
 			if ls[0] != ls[1] {
 				t.Fatalf("%s step %d: losses %+v planned, %+v unplanned", c.Variant, step, ls[1], ls[0])

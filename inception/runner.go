@@ -90,9 +90,6 @@ func (r *Runner) Run(x *tensor.Dense) (Outputs, error) {
 	if n != r.batch {
 		return Outputs{}, errors.Errorf("inception: batch of %d for a runner of %d", n, r.batch)
 	}
-	if err := r.m.shareValues(r.b); err != nil {
-		return Outputs{}, err
-	}
 	if err := G.Let(r.input, x); err != nil {
 		return Outputs{}, errors.Wrap(err, "inception: input")
 	}

@@ -48,7 +48,7 @@ func TestRunnersConcurrent(t *testing.T) {
 	}
 	w, _ := m.Param("loss3/classifier/w")
 	b, _ := m.Param("loss3/classifier/b")
-	W, B := float64s(t, w.Value()), float64s(t, b.Value())
+	W, B := float64s(t, w.Value), float64s(t, b.Value)
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	for i, r := range runners {

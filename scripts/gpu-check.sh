@@ -11,11 +11,14 @@
 #       error-returning paths first (opening the device, then each kernel,
 #       the engine, the comparisons with the CPU, the whole network), the
 #       comparison with the CPU once more on our PTX kernels alone
-#       (GOOGLENET_CUDA_LIBS=none), then our benchmarks and PyTorch's
+#       (GOOGLENET_CUDA_LIBS=none), then our benchmarks (BenchmarkGPUConv and
+#       googlenet bench --device gpu) and PyTorch's
 #       (scripts/cuda-torch-bench.py: torchvision GoogLeNet, batch 128, TF32
 #       allowed and strict fp32, each under a time limit), and writes one
 #       report folder OUTDIR (default ${OUT:-out}/gpu-check): summary.txt,
-#       nvidia-smi.txt, env.txt, tests/<test>.txt, bench.txt, torch.jsonl.
+#       nvidia-smi.txt, env.txt, tests/<test>.txt, bench.txt (Go
+#       benchmarks), googlenet-bench.jsonl (googlenet bench --device gpu,
+#       paper, batch 128, TF32 and strict), torch.jsonl.
 #       The whole run keeps within GPU_CHECK_BUDGET seconds (default 450):
 #       a step that would start past it is skipped and says so.
 #   There, one test:  scripts/gpu-check.sh rerun TEST [BINDIR] [OUTDIR]
@@ -42,8 +45,9 @@ abs() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
 # so a device fault in a later one hides nothing before it.
 tests=(TestGPUOpen TestGPUDevice TestGPUEngine TestGPUvsCPU TestGPUNetVsCPU)
 test_limit=${GPU_CHECK_TEST_TIMEOUT:-90}
-bench_limit=${GPU_CHECK_BENCH_TIMEOUT:-150}
+bench_limit=${GPU_CHECK_BENCH_TIMEOUT:-90}
 torch_limit=${GPU_CHECK_TORCH_TIMEOUT:-50}
+cli_limit=${GPU_CHECK_CLI_TIMEOUT:-45}
 
 case $cmd in
 build)
@@ -169,8 +173,16 @@ for t in "${tests[@]}"; do
 done
 GOOGLENET_CUDA_LIBS=none step TestGPUvsCPU-ptx-only-GOOGLENET_CUDA_LIBS=none "$test_limit" "$gotest" -test.v -test.count=1 -test.run '^TestGPUvsCPU$'
 
-step bench "$bench_limit" "$gotest" -test.run '^$' -test.bench 'GPUTrainStep|GPUInference|GPUConv' -test.benchtime 10x
+step bench "$bench_limit" "$gotest" -test.run '^$' -test.bench 'GPUConv' -test.benchtime 10x
 [ -f "$out/tests/bench.txt" ] && cp "$out/tests/bench.txt" "$out/bench.txt"
+
+# The CLI's device benchmark (cuda.Net, what users run), paper at batch 128.
+for args in "--mode train" "--mode infer" "--mode train --strict-fp32" "--mode infer --strict-fp32"; do
+  name=googlenet-bench-$(echo "$args" | tr -d ' -' | sed 's/mode//')
+  # shellcheck disable=SC2086
+  step "$name" "$cli_limit" "$bindir/googlenet" bench --device gpu --variant paper --batch 128 --iters 10 --warmup 2 --json $args
+  [ -f "$out/tests/$name.txt" ] && grep '^{' "$out/tests/$name.txt" >>"$out/googlenet-bench.jsonl"
+done
 
 for args in "--mode train" "--mode infer" "--mode train --strict-fp32" "--mode infer --strict-fp32"; do
   name=torch-$(echo "$args" | tr -d ' -' | sed 's/mode//')
@@ -188,6 +200,7 @@ if [ "$dry" = 1 ]; then
 fi
 note "total $(( $(date +%s) - start ))s of a ${budget}s budget; report in $out"
 cat "$summary"
+[ -s "$out/googlenet-bench.jsonl" ] && cat "$out/googlenet-bench.jsonl"
 [ -s "$out/torch.jsonl" ] && cat "$out/torch.jsonl"
 grep -E '^Benchmark' "$out/bench.txt" 2>/dev/null
 exit $rc

@@ -326,7 +326,7 @@ func build(m *inception.Model, meta eval.Meta, o Options) (*Classifier, error) {
 	}
 	var weights int64
 	for _, p := range m.Params() {
-		weights += int64(p.Value().MemSize())
+		weights += int64(p.Value.MemSize())
 	}
 	c.info = Info{
 		Source: meta.Source, Variant: cfg.Variant, InputSize: cfg.InputSize, Channels: cfg.InChannels,

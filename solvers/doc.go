@@ -3,16 +3,20 @@
 // Polyak averaging of the weights, and a solver state that checkpoints can
 // carry.
 //
-// The package knows nothing about graphs. A parameter is a Param: a unique
-// name, its value and gradient as *tensor.Dense (float32 or float64), and
-// whether weight decay applies to it. Trainers adapt their own parameter
-// registry to []Param before each step; the order of the slice does not
-// matter, because all state is keyed by name.
+// A parameter is a Param, which is graph.Param: the type a model's
+// parameters have, so a trainer passes the model's own parameters
+// (inception.Model.Trainable()) and the solver updates their tensors in
+// place. A solver reads a unique name, the value and gradient as
+// *tensor.Dense (float32 or float64), Frozen (frozen parameters are
+// skipped), whether weight decay applies and the learning-rate and decay
+// multipliers. The order of the slice does not matter, because all state is
+// keyed by name. A parameter made outside a graph needs only those fields:
 //
-// With Gorgonia, a trainer builds the slice from its learnable nodes after
-// the machine has run: Value is n.Value().(*tensor.Dense) and Grad is the
-// value of the node's gradient (n.Grad(), or the node returned by
-// gorgonia.Grad for it), both as *tensor.Dense.
+//	p := &solvers.Param{Name: "fc.weight", Value: w, Grad: g, Decay: true}
+//
+// With a graph.Builder of one's own, a trainer sets Grad of each parameter to
+// the value of its gradient node (the node gorgonia.Grad returned for
+// Param.Node) after the machine has run.
 //
 // # SGD
 //
@@ -26,6 +30,11 @@
 //	v = g on the first step, v = mu*v + g after
 //	d = g + mu*v (Nesterov) or d = v
 //	w = w - LR*f * d
+//
+// The element-wise update is a kernel of the model's engine
+// (ops.Engine.SGDUpdate, SGDConfig.Engine; ops.Reference when none is
+// given), the same on every engine; float64 parameters use the reference
+// kernel.
 //
 // The GoogLeNet paper trains with momentum 0.9; Caffe's bvlc_googlenet
 // solver adds weight decay 2e-4 and base rate 0.01.

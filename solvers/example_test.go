@@ -14,7 +14,7 @@ import (
 func ExampleSGD() {
 	w := tensor.New(tensor.WithShape(1), tensor.WithBacking([]float64{1}))
 	g := tensor.New(tensor.WithShape(1), tensor.WithBacking([]float64{0.5}))
-	params := []solvers.Param{{Name: "w", Value: w, Grad: g, Decay: true}}
+	params := []*solvers.Param{{Name: "w", Value: w, Grad: g, Decay: true}}
 
 	sgd, err := solvers.NewSGD(solvers.SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01})
 	if err != nil {
@@ -54,7 +54,7 @@ func ExampleStepDecay() {
 func ExampleAverager() {
 	w := tensor.New(tensor.WithShape(1), tensor.WithBacking([]float64{0}))
 	g := tensor.New(tensor.WithShape(1), tensor.WithBacking([]float64{1}))
-	params := []solvers.Param{{Name: "w", Value: w, Grad: g}}
+	params := []*solvers.Param{{Name: "w", Value: w, Grad: g}}
 	sgd, err := solvers.NewSGD(solvers.SGDConfig{LR: 1, NoMomentum: true,
 		Averaging: solvers.AveragingConfig{Mode: solvers.AverageUniform}})
 	if err != nil {

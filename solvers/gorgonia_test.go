@@ -32,7 +32,7 @@ func TestGorgoniaMomentumDefectNotInherited(t *testing.T) {
 
 		w := vec64(1)
 		s := mustSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01})
-		mustStep(t, s, []Param{{Name: "w", Value: w, Grad: vec64(0.5), Decay: true}})
+		mustStep(t, s, []*Param{{Name: "w", Value: w, Grad: vec64(0.5), Decay: true}})
 		assertValues(t, "ours w1", w, []float64{0.949}, handTol)
 	})
 
@@ -47,7 +47,7 @@ func TestGorgoniaMomentumDefectNotInherited(t *testing.T) {
 		gm := G.NewMomentum(G.WithLearnRate(0.1), G.WithMomentum(0.9))
 		step := func(order ...valueGrad) {
 			for _, p := range order {
-				setGrad(Param{Grad: p.g}, map[*tensor.Dense]float64{a: 1, b: -1}[p.v])
+				setGrad(&Param{Grad: p.g}, map[*tensor.Dense]float64{a: 1, b: -1}[p.v])
 			}
 			vgs := make([]G.ValueGrad, len(order))
 			for i, p := range order {
@@ -62,11 +62,11 @@ func TestGorgoniaMomentumDefectNotInherited(t *testing.T) {
 		step(pb, pa)
 		assertValues(t, "gorgonia b2", b, []float64{0.11}, handTol)
 
-		oa := Param{Name: "a", Value: vec64(0), Grad: vec64(1)}
-		ob := Param{Name: "b", Value: vec64(0), Grad: vec64(-1)}
+		oa := &Param{Name: "a", Value: vec64(0), Grad: vec64(1)}
+		ob := &Param{Name: "b", Value: vec64(0), Grad: vec64(-1)}
 		s := mustSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9})
-		mustStep(t, s, []Param{oa, ob})
-		mustStep(t, s, []Param{ob, oa})
+		mustStep(t, s, []*Param{oa, ob})
+		mustStep(t, s, []*Param{ob, oa})
 		assertValues(t, "ours b2", ob.Value, []float64{0.29}, handTol)
 	})
 }

@@ -52,7 +52,7 @@ func values(t *tensor.Dense) []float64 {
 }
 
 // setGrad overwrites the gradient of p with xs.
-func setGrad(p Param, xs ...float64) {
+func setGrad(p *Param, xs ...float64) {
 	switch d := p.Grad.Data().(type) {
 	case []float32:
 		for i := range d {
@@ -85,7 +85,7 @@ func mustSGD(t *testing.T, cfg SGDConfig) *SGD {
 	return s
 }
 
-func mustStep(t *testing.T, s *SGD, ps []Param) StepInfo {
+func mustStep(t *testing.T, s *SGD, ps []*Param) StepInfo {
 	t.Helper()
 	info, err := s.Step(ps)
 	if err != nil {

@@ -16,7 +16,7 @@ func TestMultipliers(t *testing.T) {
 		t.Fatal(err)
 	}
 	mk := func(v ...float64) *tensor.Dense { return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v)) }
-	ps := []Param{
+	ps := []*Param{
 		{Name: "plain", Value: mk(1, 2), Grad: mk(0.5, -1), Decay: true},
 		{Name: "lr10", Value: mk(1, 2), Grad: mk(0.5, -1), Decay: true, LRMult: 10},
 		{Name: "decay2", Value: mk(1, 2), Grad: mk(0.5, -1), Decay: true, DecayMult: 2},
@@ -38,12 +38,53 @@ func TestMultipliers(t *testing.T) {
 			}
 		}
 	}
-	bad := []Param{{Name: "neg", Value: mk(1), Grad: mk(1), LRMult: -1}}
+	bad := []*Param{{Name: "neg", Value: mk(1), Grad: mk(1), LRMult: -1}}
 	if _, err := s.Step(bad); err == nil {
 		t.Error("negative LRMult accepted")
 	}
 	bad[0].LRMult, bad[0].DecayMult = 1, math.Inf(1)
 	if _, err := s.Step(bad); err == nil {
 		t.Error("infinite DecayMult accepted")
+	}
+}
+
+// TestFrozenSkipped: a frozen parameter is neither updated, averaged nor
+// given a velocity, and needs no gradient.
+func TestFrozenSkipped(t *testing.T) {
+	s, err := NewSGD(SGDConfig{LR: 0.1, Momentum: 0.9, Averaging: AveragingConfig{Mode: AverageUniform}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(v ...float64) *tensor.Dense { return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v)) }
+	ps := []*Param{
+		{Name: "live", Value: mk(1), Grad: mk(1)},
+		{Name: "frozen", Value: mk(5), Frozen: true},
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := s.Step(ps); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := ps[1].Value.Data().([]float64)[0]; v != 5 {
+		t.Errorf("frozen parameter changed to %v", v)
+	}
+	if v := ps[0].Value.Data().([]float64)[0]; !(v < 1) {
+		t.Errorf("live parameter not updated: %v", v)
+	}
+	st, err := s.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Velocity["frozen"]; ok || len(st.Velocity) != 1 {
+		t.Errorf("velocities %v, want one for live only", st.Velocity)
+	}
+	if names := s.Averager().Names(); len(names) != 1 || names[0] != "live" {
+		t.Errorf("averaged %v, want [live]", names)
+	}
+	if err := s.Averager().SwapIn(ps); err != nil {
+		t.Fatalf("swap in with a frozen parameter: %v", err)
+	}
+	if err := s.Averager().SwapOut(ps); err != nil {
+		t.Fatal(err)
 	}
 }

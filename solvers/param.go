@@ -5,31 +5,20 @@ import (
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
+
+	"github.com/goinception/googlenet/graph"
 )
 
-// Param is one trainable tensor as the solvers see it: a name that is unique
-// within the model, its value, its gradient, and whether L2 weight decay
-// applies to it.
+// Param is one parameter as a solver sees it: it is graph.Param, the type a
+// model's parameters have, so a solver updates a model's parameters
+// directly (Model.Trainable()). A solver uses Name (unique within the list),
+// Value (updated in place), Grad (read, never written), Frozen (skipped),
+// Decay, LRMult and DecayMult; a parameter made outside a graph needs only
+// those.
 //
-// Value and Grad must be dense, contiguous, natively accessible tensors of the
-// same shape and dtype (float32 or float64). Solvers update Value in place and
-// never modify Grad.
-type Param struct {
-	Name  string
-	Value *tensor.Dense
-	Grad  *tensor.Dense
-	// Decay says whether weight decay applies. Trainers usually set it for
-	// convolution and fully connected weights and clear it for biases and
-	// batch-normalisation scales and shifts.
-	Decay bool
-	// LRMult multiplies the learning rate for this parameter, as Caffe's
-	// lr_mult (10 on a new classifier is common); 0 means 1. To keep a
-	// parameter fixed, leave it out of the list (freeze it).
-	LRMult float64
-	// DecayMult multiplies WeightDecay for this parameter when Decay is
-	// set, as Caffe's decay_mult; 0 means 1 (clear Decay for no decay).
-	DecayMult float64
-}
+// Value and Grad must be dense, contiguous, natively accessible tensors of
+// the same shape and dtype (float32 or float64).
+type Param = graph.Param
 
 // mult returns m, or 1 for 0.
 func mult(m float64) float64 {
@@ -189,19 +178,25 @@ func access(what string, t *tensor.Dense) (data, error) {
 
 // checked is one validated parameter, ready to update.
 type checked struct {
-	p     Param
+	p     *Param
 	shape []int
 	dt    tensor.Dtype
 	w, g  data
 }
 
 // checkParams validates params (unique non-empty names, matching shapes and
-// dtypes) and gives direct access to their values and gradients. needGrad
-// says whether Grad is required.
-func checkParams(params []Param, needGrad bool) ([]checked, error) {
+// dtypes) and gives direct access to their values and gradients; frozen
+// parameters are left out. needGrad says whether Grad is required.
+func checkParams(params []*Param, needGrad bool) ([]checked, error) {
 	seen := make(map[string]bool, len(params))
-	out := make([]checked, len(params))
+	out := make([]checked, 0, len(params))
 	for i, p := range params {
+		if p == nil {
+			return nil, errors.Errorf("solvers: parameter %d is nil", i)
+		}
+		if p.Frozen {
+			continue
+		}
 		if p.Name == "" {
 			return nil, errors.Errorf("solvers: parameter %d has an empty name", i)
 		}
@@ -230,7 +225,7 @@ func checkParams(params []Param, needGrad bool) ([]checked, error) {
 			}
 			c.g = g
 		}
-		out[i] = c
+		out = append(out, c)
 	}
 	return out, nil
 }

@@ -111,7 +111,7 @@ func (a *Averager) Config() AveragingConfig { return a.cfg }
 // used and may be nil, so non-trainable tensors such as batch-normalisation
 // running statistics can be averaged too. A name seen for the first time
 // starts its average from its current value.
-func (a *Averager) Update(params []Param, step int64) error {
+func (a *Averager) Update(params []*Param, step int64) error {
 	if a.swapped {
 		return errors.New("solvers: averager update while averages are swapped in; call SwapOut first")
 	}
@@ -212,7 +212,7 @@ func (a *Averager) Swapped() bool { return a.swapped }
 // averager holds the training weights. Every param must have an average of
 // the same shape and dtype; nothing is changed on error. Call SwapOut with
 // the same params to continue training.
-func (a *Averager) SwapIn(params []Param) error {
+func (a *Averager) SwapIn(params []*Param) error {
 	if a.swapped {
 		return errors.New("solvers: averages are already swapped in")
 	}
@@ -224,7 +224,7 @@ func (a *Averager) SwapIn(params []Param) error {
 }
 
 // SwapOut undoes SwapIn: the live tensors get their training values back.
-func (a *Averager) SwapOut(params []Param) error {
+func (a *Averager) SwapOut(params []*Param) error {
 	if !a.swapped {
 		return errors.New("solvers: averages are not swapped in")
 	}
@@ -235,7 +235,7 @@ func (a *Averager) SwapOut(params []Param) error {
 	return nil
 }
 
-func (a *Averager) exchange(params []Param) error {
+func (a *Averager) exchange(params []*Param) error {
 	cs, err := checkParams(params, false)
 	if err != nil {
 		return err

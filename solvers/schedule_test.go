@@ -79,17 +79,17 @@ func TestScheduleRejectsUnsupportedSettings(t *testing.T) {
 func TestScheduleResumeIsExact(t *testing.T) {
 	cfg := SGDConfig{LR: 0.1, StepsPerEpoch: 3, Schedule: Warmup{Length: 1, Then: Poly{Max: 4}}}
 	a := mustSGD(t, cfg)
-	p := Param{Name: "w", Value: vec64(0), Grad: vec64(1)}
+	p := &Param{Name: "w", Value: vec64(0), Grad: vec64(1)}
 	var want []float64
 	for i := 0; i < 8; i++ {
-		want = append(want, mustStep(t, a, []Param{p}).LR)
+		want = append(want, mustStep(t, a, []*Param{p}).LR)
 	}
 	b := mustSGD(t, cfg)
 	if err := b.SetState(State{Version: StateVersion, Step: 5}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 5; i < 8; i++ {
-		if got := mustStep(t, b, []Param{p}).LR; !near(got, want[i], 0) {
+		if got := mustStep(t, b, []*Param{p}).LR; !near(got, want[i], 0) {
 			t.Errorf("resumed step %d: lr %v, want %v", i+1, got, want[i])
 		}
 	}

@@ -32,7 +32,7 @@ func TestSGDTwoStepsByHand(t *testing.T) {
 				w, b, gw, gb = vec32(1.0), vec32(2.0), vec32(0), vec32(0)
 				tol = f32Tol
 			}
-			ps := []Param{{Name: "w", Value: w, Grad: gw, Decay: true}, {Name: "b", Value: b, Grad: gb}}
+			ps := []*Param{{Name: "w", Value: w, Grad: gw, Decay: true}, {Name: "b", Value: b, Grad: gb}}
 			s := mustSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01})
 
 			setGrad(ps[0], 0.5)
@@ -63,7 +63,7 @@ func TestSGDTwoStepsByHand(t *testing.T) {
 //	                 w2 = 0.9031 - 0.08102589 = 0.82207411
 func TestSGDNesterovByHand(t *testing.T) {
 	w, g := vec64(1), vec64(0.5)
-	ps := []Param{{Name: "w", Value: w, Grad: g, Decay: true}}
+	ps := []*Param{{Name: "w", Value: w, Grad: g, Decay: true}}
 	s := mustSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01, Nesterov: true})
 	mustStep(t, s, ps)
 	assertValues(t, "w1", w, []float64{0.9031}, handTol)
@@ -77,7 +77,7 @@ func TestSGDNesterovByHand(t *testing.T) {
 // velocity is kept.
 func TestSGDPlain(t *testing.T) {
 	w := vec64(2)
-	ps := []Param{{Name: "w", Value: w, Grad: vec64(1), Decay: true}}
+	ps := []*Param{{Name: "w", Value: w, Grad: vec64(1), Decay: true}}
 	s := mustSGD(t, SGDConfig{LR: 0.5, NoMomentum: true, WeightDecay: 0.1})
 	mustStep(t, s, ps)
 	assertValues(t, "w1", w, []float64{1.4}, handTol)
@@ -99,7 +99,7 @@ func TestSGDPlain(t *testing.T) {
 //	b: w0 = 1, no Decay: b1 = 1 - 4/(5+1e-6)
 func TestSGDClipping(t *testing.T) {
 	a, b := vec64(1), vec64(1)
-	ps := []Param{{Name: "a", Value: a, Grad: vec64(3), Decay: true}, {Name: "b", Value: b, Grad: vec64(4)}}
+	ps := []*Param{{Name: "a", Value: a, Grad: vec64(3), Decay: true}, {Name: "b", Value: b, Grad: vec64(4)}}
 	s := mustSGD(t, SGDConfig{LR: 1, NoMomentum: true, WeightDecay: 0.5, ClipNorm: 1})
 	info := mustStep(t, s, ps)
 	if !info.Clipped || !near(info.GradNorm, 5, handTol) {
@@ -125,13 +125,13 @@ func TestSGDClipping(t *testing.T) {
 func TestStateKeyedByName(t *testing.T) {
 	run := func(swapEvery bool) (float64, float64) {
 		a, b := vec64(1), vec64(-1)
-		pa := Param{Name: "a", Value: a, Grad: vec64(0.5), Decay: true}
-		pb := Param{Name: "b", Value: b, Grad: vec64(-2)}
+		pa := &Param{Name: "a", Value: a, Grad: vec64(0.5), Decay: true}
+		pb := &Param{Name: "b", Value: b, Grad: vec64(-2)}
 		s := mustSGD(t, SGDConfig{LR: 0.1, WeightDecay: 0.01})
 		for i := 0; i < 4; i++ {
-			ps := []Param{pa, pb}
+			ps := []*Param{pa, pb}
 			if swapEvery && i%2 == 1 {
-				ps = []Param{pb, pa}
+				ps = []*Param{pb, pa}
 			}
 			mustStep(t, s, ps)
 		}
@@ -148,11 +148,11 @@ func TestStateKeyedByName(t *testing.T) {
 // velocity (v = g) while the others keep theirs.
 func TestSGDNewParameterLater(t *testing.T) {
 	s := mustSGD(t, SGDConfig{LR: 1, Momentum: 0.5})
-	a := Param{Name: "a", Value: vec64(0), Grad: vec64(1)}
-	mustStep(t, s, []Param{a}) // v_a = 1, a = -1
-	mustStep(t, s, []Param{a}) // v_a = 1.5, a = -2.5
-	b := Param{Name: "b", Value: vec64(0), Grad: vec64(1)}
-	mustStep(t, s, []Param{a, b}) // v_a = 1.75, a = -4.25; v_b = 1, b = -1
+	a := &Param{Name: "a", Value: vec64(0), Grad: vec64(1)}
+	mustStep(t, s, []*Param{a}) // v_a = 1, a = -1
+	mustStep(t, s, []*Param{a}) // v_a = 1.5, a = -2.5
+	b := &Param{Name: "b", Value: vec64(0), Grad: vec64(1)}
+	mustStep(t, s, []*Param{a, b}) // v_a = 1.75, a = -4.25; v_b = 1, b = -1
 	assertValues(t, "a", a.Value, []float64{-4.25}, handTol)
 	assertValues(t, "b", b.Value, []float64{-1}, handTol)
 }
@@ -161,7 +161,7 @@ func TestSGDScalarTensor(t *testing.T) {
 	w := tensor.New(tensor.FromScalar(1.0))
 	g := tensor.New(tensor.FromScalar(0.5))
 	s := mustSGD(t, SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01})
-	mustStep(t, s, []Param{{Name: "w", Value: w, Grad: g, Decay: true}})
+	mustStep(t, s, []*Param{{Name: "w", Value: w, Grad: g, Decay: true}})
 	assertValues(t, "w1", w, []float64{0.949}, handTol)
 }
 
@@ -215,17 +215,17 @@ func TestSGDRejectsBadParams(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name string
-		ps   []Param
+		ps   []*Param
 		want string
 	}{
-		{"empty name", []Param{{Value: vec64(1), Grad: vec64(1)}}, "empty name"},
-		{"duplicate", []Param{{Name: "a", Value: vec64(1), Grad: vec64(1)}, {Name: "a", Value: vec64(1), Grad: vec64(1)}}, "twice"},
-		{"nil grad", []Param{{Name: "a", Value: vec64(1)}}, "gradient is nil"},
-		{"nil value", []Param{{Name: "a", Grad: vec64(1)}}, "value is nil"},
-		{"shape", []Param{{Name: "a", Value: vec64(1, 2), Grad: vec64(1)}}, "shape"},
-		{"dtype", []Param{{Name: "a", Value: vec64(1), Grad: vec32(1)}}, "dtype"},
-		{"ints", []Param{{Name: "a", Value: ints, Grad: ints}}, "dtype"},
-		{"view", []Param{{Name: "a", Value: view.(*tensor.Dense), Grad: vec64(1, 1)}}, "view"},
+		{"empty name", []*Param{{Value: vec64(1), Grad: vec64(1)}}, "empty name"},
+		{"duplicate", []*Param{{Name: "a", Value: vec64(1), Grad: vec64(1)}, {Name: "a", Value: vec64(1), Grad: vec64(1)}}, "twice"},
+		{"nil grad", []*Param{{Name: "a", Value: vec64(1)}}, "gradient is nil"},
+		{"nil value", []*Param{{Name: "a", Grad: vec64(1)}}, "value is nil"},
+		{"shape", []*Param{{Name: "a", Value: vec64(1, 2), Grad: vec64(1)}}, "shape"},
+		{"dtype", []*Param{{Name: "a", Value: vec64(1), Grad: vec32(1)}}, "dtype"},
+		{"ints", []*Param{{Name: "a", Value: ints, Grad: ints}}, "dtype"},
+		{"view", []*Param{{Name: "a", Value: view.(*tensor.Dense), Grad: vec64(1, 1)}}, "view"},
 	} {
 		s := mustSGD(t, SGDConfig{})
 		_, err := s.Step(c.ps)
@@ -239,7 +239,7 @@ func TestSGDRejectsBadParams(t *testing.T) {
 // reported before any parameter moves.
 func TestSGDNonFiniteGradientChangesNothing(t *testing.T) {
 	a, b := vec64(1), vec64(2)
-	ps := []Param{{Name: "a", Value: a, Grad: vec64(1)}, {Name: "b", Value: b, Grad: vec64(math.NaN())}}
+	ps := []*Param{{Name: "a", Value: a, Grad: vec64(1)}, {Name: "b", Value: b, Grad: vec64(math.NaN())}}
 	s := mustSGD(t, SGDConfig{})
 	_, err := s.Step(ps)
 	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), `"b"`) {
@@ -254,11 +254,11 @@ func TestSGDNonFiniteGradientChangesNothing(t *testing.T) {
 // TestSGDShapeChangeRejected: a name keeps its shape for the solver's life.
 func TestSGDShapeChangeRejected(t *testing.T) {
 	s := mustSGD(t, SGDConfig{})
-	mustStep(t, s, []Param{{Name: "a", Value: vec64(1), Grad: vec64(1)}})
-	if _, err := s.Step([]Param{{Name: "a", Value: vec64(1, 2), Grad: vec64(1, 2)}}); err == nil {
+	mustStep(t, s, []*Param{{Name: "a", Value: vec64(1), Grad: vec64(1)}})
+	if _, err := s.Step([]*Param{{Name: "a", Value: vec64(1, 2), Grad: vec64(1, 2)}}); err == nil {
 		t.Error("shape change accepted")
 	}
-	if _, err := s.Step([]Param{{Name: "a", Value: vec32(1), Grad: vec32(1)}}); err == nil {
+	if _, err := s.Step([]*Param{{Name: "a", Value: vec32(1), Grad: vec32(1)}}); err == nil {
 		t.Error("dtype change accepted")
 	}
 }
@@ -268,13 +268,13 @@ func TestSGDShapeChangeRejected(t *testing.T) {
 func TestSGDFollowsSchedule(t *testing.T) {
 	s := mustSGD(t, SGDConfig{LR: 1, NoMomentum: true, StepsPerEpoch: 2,
 		Schedule: StepDecay{Gamma: 0.5, Period: 1}})
-	p := Param{Name: "w", Value: vec64(0), Grad: vec64(1)}
+	p := &Param{Name: "w", Value: vec64(0), Grad: vec64(1)}
 	want := []float64{1, 1, 0.5, 0.5, 0.25}
 	for i, lr := range want {
 		if !near(s.LR(), lr, handTol) {
 			t.Errorf("before step %d: LR() = %v, want %v", i+1, s.LR(), lr)
 		}
-		info := mustStep(t, s, []Param{p})
+		info := mustStep(t, s, []*Param{p})
 		if !near(info.LR, lr, handTol) {
 			t.Errorf("step %d used lr %v, want %v", i+1, info.LR, lr)
 		}
@@ -287,9 +287,9 @@ func TestSGDFollowsSchedule(t *testing.T) {
 // refused before any weight moves.
 func TestSGDAveragedShapeChangeChangesNothing(t *testing.T) {
 	s := mustSGD(t, SGDConfig{NoMomentum: true, Averaging: AveragingConfig{Mode: AverageUniform}})
-	mustStep(t, s, []Param{{Name: "a", Value: vec64(1), Grad: vec64(1)}})
+	mustStep(t, s, []*Param{{Name: "a", Value: vec64(1), Grad: vec64(1)}})
 	a := vec64(5)
-	_, err := s.Step([]Param{{Name: "a2", Value: a, Grad: vec64(1)}, {Name: "a", Value: vec64(1, 2), Grad: vec64(1, 2)}})
+	_, err := s.Step([]*Param{{Name: "a2", Value: a, Grad: vec64(1)}, {Name: "a", Value: vec64(1, 2), Grad: vec64(1, 2)}})
 	if err == nil {
 		t.Fatal("shape change accepted")
 	}
@@ -313,7 +313,7 @@ func BenchmarkSGDStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ps := []Param{{Name: "w", Value: w, Grad: g, Decay: true}}
+	ps := []*Param{{Name: "w", Value: w, Grad: g, Decay: true}}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.Step(ps); err != nil {
@@ -332,7 +332,7 @@ func (badSchedule) Validate(int64) error    { return nil }
 func TestSGDRejectsBadScheduleValue(t *testing.T) {
 	s := mustSGD(t, SGDConfig{Schedule: badSchedule{}})
 	w := vec64(1)
-	if _, err := s.Step([]Param{{Name: "w", Value: w, Grad: vec64(1)}}); err == nil {
+	if _, err := s.Step([]*Param{{Name: "w", Value: w, Grad: vec64(1)}}); err == nil {
 		t.Fatal("negative learning rate accepted")
 	}
 	assertValues(t, "w", w, []float64{1}, 0)

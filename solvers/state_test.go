@@ -17,17 +17,17 @@ const resumeTol = 0
 // model is a two-parameter problem whose gradients depend on the weights,
 // so a wrong velocity or average shows up in later steps.
 type model struct {
-	w, b Param
+	w, b *Param
 }
 
 func newModel(dt tensor.Dtype) *model {
 	m := &model{}
 	if dt == tensor.Float32 {
-		m.w = Param{Name: "fc.weight", Value: vec32(0.5, -1, 2), Grad: vec32(0, 0, 0), Decay: true}
-		m.b = Param{Name: "fc.bias", Value: vec32(0.1), Grad: vec32(0)}
+		m.w = &Param{Name: "fc.weight", Value: vec32(0.5, -1, 2), Grad: vec32(0, 0, 0), Decay: true}
+		m.b = &Param{Name: "fc.bias", Value: vec32(0.1), Grad: vec32(0)}
 	} else {
-		m.w = Param{Name: "fc.weight", Value: vec64(0.5, -1, 2), Grad: vec64(0, 0, 0), Decay: true}
-		m.b = Param{Name: "fc.bias", Value: vec64(0.1), Grad: vec64(0)}
+		m.w = &Param{Name: "fc.weight", Value: vec64(0.5, -1, 2), Grad: vec64(0, 0, 0), Decay: true}
+		m.b = &Param{Name: "fc.bias", Value: vec64(0.1), Grad: vec64(0)}
 	}
 	return m
 }
@@ -45,7 +45,7 @@ func (m *model) grads(step int) {
 	setGrad(m.b, r)
 }
 
-func (m *model) params() []Param { return []Param{m.w, m.b} }
+func (m *model) params() []*Param { return []*Param{m.w, m.b} }
 
 func TestStateRoundTrip(t *testing.T) {
 	cfg := SGDConfig{LR: 0.1, WeightDecay: 1e-2, Nesterov: true, ClipNorm: 2, StepsPerEpoch: 2,
@@ -124,8 +124,8 @@ func roundTrip(t *testing.T, codec string, st State) State {
 // SetState aliases the solver's buffers.
 func TestStateIsACopy(t *testing.T) {
 	s := mustSGD(t, SGDConfig{LR: 1, Momentum: 0.5})
-	p := Param{Name: "w", Value: vec64(0), Grad: vec64(1)}
-	mustStep(t, s, []Param{p})
+	p := &Param{Name: "w", Value: vec64(0), Grad: vec64(1)}
+	mustStep(t, s, []*Param{p})
 	st, _ := s.State()
 	st.Velocity["w"].Float64[0] = 100
 	st2, _ := s.State()
@@ -136,7 +136,7 @@ func TestStateIsACopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	st2.Velocity["w"].Float64[0] = 100
-	mustStep(t, s, []Param{p}) // v = 0.5*1 + 1 = 1.5, w = -1 - 1.5
+	mustStep(t, s, []*Param{p}) // v = 0.5*1 + 1 = 1.5, w = -1 - 1.5
 	assertValues(t, "w", p.Value, []float64{-2.5}, handTol)
 }
 
@@ -177,7 +177,7 @@ func TestStateShapeCheckedAtStep(t *testing.T) {
 	if err := s.SetState(st); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Step([]Param{{Name: "w", Value: vec64(1, 2, 3), Grad: vec64(1, 2, 3)}}); err == nil {
+	if _, err := s.Step([]*Param{{Name: "w", Value: vec64(1, 2, 3), Grad: vec64(1, 2, 3)}}); err == nil {
 		t.Error("mismatched velocity shape accepted")
 	}
 }

@@ -152,7 +152,7 @@ func runTorch(t *testing.T, cases []*torchCase) []torchResult {
 
 // lossGrads sets the gradients of 0.5*sum((x W^T + b - y)^2)/batch, in
 // closed form: with r = x W^T + b - y, dW = r^T x / batch, db = sum(r)/batch.
-func lossGrads(w, b Param, bt torchBatch) {
+func lossGrads(w, b *Param, bt torchBatch) {
 	W, B := values(w.Value), values(b.Value)
 	out, in := len(B), len(W)/len(B)
 	dW, dB := make([]float64, len(W)), make([]float64, len(B))
@@ -202,15 +202,15 @@ func TestAgainstPyTorch(t *testing.T) {
 			for _, row := range c.W0 {
 				flat = append(flat, row...)
 			}
-			w := Param{Name: "weight", Value: denseOf(c.Dtype, []int{out, in}, flat),
+			w := &Param{Name: "weight", Value: denseOf(c.Dtype, []int{out, in}, flat),
 				Grad: denseOf(c.Dtype, []int{out, in}, make([]float64, out*in)), Decay: true}
-			b := Param{Name: "bias", Value: denseOf(c.Dtype, []int{out}, c.B0),
+			b := &Param{Name: "bias", Value: denseOf(c.Dtype, []int{out}, c.B0),
 				Grad: denseOf(c.Dtype, []int{out}, make([]float64, out))}
 			s := mustSGD(t, c.cfg)
 			clipped := 0
 			for step := 0; step < c.Steps; step++ {
 				lossGrads(w, b, c.Batches[step%len(c.Batches)])
-				info := mustStep(t, s, []Param{w, b})
+				info := mustStep(t, s, []*Param{w, b})
 				if info.Clipped {
 					clipped++
 				}

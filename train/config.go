@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/pkg/errors"
 
+	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
@@ -262,37 +264,7 @@ func (c Config) sgdConfig(stepsPerEpoch int) solvers.SGDConfig {
 // recipe is the part of Config that a resumed run must share with the run
 // that wrote the checkpoint for the result to be the same. Epochs may grow
 // (the poly schedule then changes from that point on).
-type recipe struct {
-	Data          string
-	Batch         int
-	World         int
-	StepsPerEpoch int
-	LR            float64
-	Momentum      float64
-	WeightDecay   float64
-	Schedule      string
-	StepGamma     float64
-	StepPeriod    float64
-	PolyPower     float64
-	WarmupEpochs  float64
-	WarmupStart   float64
-	Polyak        bool
-	PolyakStart   int64
-	PolyakDecay   float64
-	Augment       bool
-	Seed          uint64
-	InitFrom      string
-	NoAux         bool
-	Freeze        []string
-	FreezeThrough string
-	LRMult        []Mult
-	DecayMult     []Mult
-	// Input is Config.Input encoded ("" when not set; left out then, so
-	// that checkpoints written before the field resume).
-	Input string `json:",omitempty"`
-}
-
-func (c Config) recipe() recipe {
+func (c Config) recipe() checkpoint.Recipe {
 	d := c.Data
 	if c.Splits != nil {
 		d = c.Splits.Name
@@ -301,9 +273,28 @@ func (c Config) recipe() recipe {
 	if c.Input != nil {
 		in, _ = c.Input.Encode() // validated by Run before the recipe is compared or saved
 	}
-	return recipe{d, c.Batch, c.Comm.Size(), c.StepsPerEpoch, c.LR, c.Momentum, c.WeightDecay, c.Schedule,
-		c.StepGamma, c.StepPeriod, c.PolyPower, c.WarmupEpochs, c.WarmupStart, c.Polyak, c.PolyakStart,
-		c.PolyakDecay, c.Augment, c.Seed, c.initPath(), c.NoAux, c.Freeze, c.FreezeThrough, c.LRMult, c.DecayMult, in}
+	return checkpoint.Recipe{Data: d, Batch: c.Batch, World: c.Comm.Size(), StepsPerEpoch: c.StepsPerEpoch,
+		LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WeightDecay, Schedule: c.Schedule,
+		StepGamma: c.StepGamma, StepPeriod: c.StepPeriod, PolyPower: c.PolyPower,
+		WarmupEpochs: c.WarmupEpochs, WarmupStart: c.WarmupStart, Polyak: c.Polyak, PolyakStart: c.PolyakStart,
+		PolyakDecay: c.PolyakDecay, Augment: c.Augment, Seed: c.Seed, InitFrom: c.initPath(), NoAux: c.NoAux,
+		Freeze: c.Freeze, FreezeThrough: c.FreezeThrough, LRMult: c.LRMult, DecayMult: c.DecayMult, Input: in}
+}
+
+// checkResumable checks that ck (read from path) holds the state a resumed
+// run needs and was written with the same recipe as c's.
+func (c Config) checkResumable(ck *checkpoint.Checkpoint, path string) error {
+	if ck.Solver == nil {
+		return errors.Errorf("train: resume: %s has no solver state", path)
+	}
+	if ck.Trainer == nil {
+		return errors.Errorf("train: resume: %s has no trainer state (not written by a training run)", path)
+	}
+	if d := diffRecipe(c.recipe(), ck.Trainer.Recipe); len(d) > 0 {
+		sort.Strings(d)
+		return errors.Errorf("train: resume: settings differ from the checkpoint's: %s", strings.Join(d, "; "))
+	}
+	return nil
 }
 
 // initPath is the source of the initial weights ("" for none).
@@ -315,7 +306,7 @@ func (c Config) initPath() string {
 }
 
 // diffRecipe lists the settings in which a and b differ, by JSON field.
-func diffRecipe(a, b recipe) []string {
+func diffRecipe(a, b checkpoint.Recipe) []string {
 	ma, mb := map[string]interface{}{}, map[string]interface{}{}
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)

@@ -2,9 +2,7 @@ package train
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -185,13 +183,8 @@ func (r *run) findResumeGroup() (*checkpoint.Checkpoint, string, error) {
 	if ck.Solver == nil {
 		return nil, "", errors.Errorf("train: resume: %s has no solver state", path)
 	}
-	var saved recipe
-	if err := json.Unmarshal([]byte(ck.Meta.Extra["train_recipe"]), &saved); err != nil {
-		return nil, "", errors.Wrapf(err, "train: resume: %s has no readable train_recipe", path)
-	}
-	if d := diffRecipe(r.cfg.recipe(), saved); len(d) > 0 {
-		sort.Strings(d)
-		return nil, "", errors.Errorf("train: resume: settings differ from the checkpoint's: %s", strings.Join(d, "; "))
+	if err := r.cfg.checkResumable(ck, path); err != nil {
+		return nil, "", err
 	}
 	return ck, path, nil
 }

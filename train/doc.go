@@ -33,8 +33,10 @@
 // drawn from (Seed, epoch) and the loader restarts inside it (data.Loader's
 // EpochFrom), dropout masks are drawn from (Seed, step) (ops.RandState), the
 // solver state (step, velocities, Polyak averages) and the batch-norm
-// statistics are in the checkpoint, and so are the partial sums of the
-// interrupted epoch's metrics. TestResumeBitIdentical interrupts a run twice
+// statistics are in the checkpoint, and so is the trainer's own state as
+// typed fields (checkpoint.Trainer: the recipe, the partial sums of the
+// interrupted epoch's metrics, the dropout state). Checkpoints written
+// before that state was typed still resume (TestResumeOldCheckpoint). TestResumeBitIdentical interrupts a run twice
 // and compares weights, statistics, solver state and metrics with an
 // uninterrupted run. A resumed run must use the same recipe (data, batch,
 // rates, schedule, seed, ...); Run refuses one that differs, naming the

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -37,7 +36,7 @@ func (r *run) endEpoch(ctx context.Context, epoch int, acc sums) (Metrics, bool,
 		// Synchronous SGD keeps the ranks' weights bit-identical; check it
 		// (one 8-byte all-gather of a hash).
 		var ws [][]float32
-		for _, p := range r.ps {
+		for _, p := range r.params {
 			ws = append(ws, p.Value.Data().([]float32))
 		}
 		if err := mpi.CheckIdentical(r.comm, fmt.Sprintf("weights after epoch %d", epoch+1), ws...); err != nil {
@@ -112,12 +111,12 @@ type evalResult struct {
 // inference graph, with the Polyak averages swapped in when there are any.
 func (r *run) evaluate(ctx context.Context) (ev evalResult, stopped bool, err error) {
 	if a := r.opt.Averager(); a != nil && len(a.Names()) > 0 {
-		if err := a.SwapIn(r.ps); err != nil {
+		if err := a.SwapIn(r.params); err != nil {
 			return ev, false, errors.Wrap(err, "train: Polyak weights")
 		}
 		ev.polyak = true
 		defer func() {
-			if e := a.SwapOut(r.ps); e != nil && err == nil {
+			if e := a.SwapOut(r.params); e != nil && err == nil {
 				err = errors.Wrap(e, "train: Polyak weights")
 			}
 		}()
@@ -182,20 +181,12 @@ func (r *run) checkpoint(epoch, step int, partial sums) error {
 	if !r.rank0 {
 		return nil
 	}
-	rec, err := json.Marshal(r.cfg.recipe())
-	if err != nil {
-		return errors.Wrap(err, "train: checkpoint")
-	}
-	part, err := json.Marshal(partial)
-	if err != nil {
-		return errors.Wrap(err, "train: checkpoint")
-	}
-	ck, err := checkpoint.FromModel(r.model, r.opt, r.meta(epoch, step, map[string]string{
-		"train_recipe": string(rec), "train_partial": string(part),
-	}))
+	ck, err := checkpoint.FromModel(r.model, r.opt, r.meta(epoch, step))
 	if err != nil {
 		return errors.Wrap(err, "train")
 	}
+	// Rank 0's dropout stream is the single-process one (build).
+	ck.Trainer = &checkpoint.Trainer{Recipe: r.cfg.recipe(), Partial: checkpoint.EpochSums(partial), Dropout: *r.model.Rand()}
 	path := filepath.Join(r.cfg.Out, CheckpointName(r.opt.Steps()))
 	if err := ck.Save(path); err != nil {
 		return errors.Wrap(err, "train")
@@ -215,10 +206,10 @@ func (r *run) checkpoint(epoch, step int, partial sums) error {
 	return nil
 }
 
-func (r *run) meta(epoch, step int, extra map[string]string) checkpoint.Meta {
+func (r *run) meta(epoch, step int) checkpoint.Meta {
 	return checkpoint.Meta{
 		Classes: r.classes, Means: r.means, Stds: r.stds, Epoch: epoch, EpochStep: step,
-		Seed: r.cfg.Seed, Extra: extra,
+		Seed: r.cfg.Seed,
 	}
 }
 
@@ -244,7 +235,7 @@ func (r *run) interrupt(epoch int, acc sums) (*Result, error) {
 // writeModel writes the final model: the Polyak averages when there are any,
 // the live weights otherwise, without solver state.
 func (r *run) writeModel(path string) error {
-	ck, err := checkpoint.FromModel(r.model, r.opt, r.meta(r.cfg.Epochs, 0, nil))
+	ck, err := checkpoint.FromModel(r.model, r.opt, r.meta(r.cfg.Epochs, 0))
 	if err != nil {
 		return errors.Wrap(err, "train: final model")
 	}

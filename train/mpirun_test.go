@@ -163,7 +163,7 @@ func TestMPIDataParallel(t *testing.T) {
 		if step == 0 {
 			initial = map[string][]float32{}
 			for _, p := range ps {
-				initial[p.Name] = append([]float32(nil), p.Value().Data().([]float32)...)
+				initial[p.Name] = append([]float32(nil), p.Value.Data().([]float32)...)
 			}
 		}
 		return nil
@@ -173,7 +173,7 @@ func TestMPIDataParallel(t *testing.T) {
 	}
 	var worst, moved float64
 	for _, p := range params {
-		want := p.Value().Data().([]float32)
+		want := p.Value.Data().([]float32)
 		got, ok := w0[p.Name]
 		if !ok || len(got) != len(want) {
 			t.Fatalf("%s: %d values from the ranks, %d from one process", p.Name, len(got), len(want))

@@ -167,7 +167,7 @@ func TestDataParallel(t *testing.T) {
 		}
 	}
 	for i, p := range params[0] {
-		if !sameBits(p.Value().Data().([]float32), params[1][i].Value().Data().([]float32)) {
+		if !sameBits(p.Value.Data().([]float32), params[1][i].Value.Data().([]float32)) {
 			t.Errorf("%s differs between the ranks", p.Name)
 		}
 	}

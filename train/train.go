@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -89,14 +88,9 @@ type Result struct {
 }
 
 // sums accumulates an epoch's training statistics; it is saved in
-// checkpoints so that a resumed epoch reports the whole epoch.
-type sums struct {
-	Steps                   int
-	Images                  int
-	Main, Aux1, Aux2, Total float64
-	Top1, Top5              float64
-	Seconds                 float64
-}
+// checkpoints (checkpoint.Trainer.Partial) so that a resumed epoch reports
+// the whole epoch.
+type sums checkpoint.EpochSums
 
 func (s *sums) vec() []float64 {
 	return []float64{float64(s.Steps), float64(s.Images), s.Main, s.Aux1, s.Aux2, s.Total, s.Top1, s.Top5}
@@ -114,8 +108,7 @@ type run struct {
 	stds     []float32
 	model    *inception.Model
 	opt      *solvers.SGD
-	ps       []solvers.Param // the trainable parameters, as the solver sees them
-	train    []*graph.Param  // the same, as the model has them
+	params   []*graph.Param // the trainable parameters, which the solver updates in place
 	buckets  *mpi.Buckets
 	loader   *data.Loader
 	par      *epochOrder // the ranks' view of each epoch (nil for one process)
@@ -183,13 +176,8 @@ func (r *run) findResume() (*checkpoint.Checkpoint, string, error) {
 	if ck.Solver == nil {
 		return nil, "", errors.Errorf("train: resume: %s has no solver state", path)
 	}
-	var saved recipe
-	if err := json.Unmarshal([]byte(ck.Meta.Extra["train_recipe"]), &saved); err != nil {
-		return nil, "", errors.Wrapf(err, "train: resume: %s has no readable train_recipe", path)
-	}
-	if d := diffRecipe(r.cfg.recipe(), saved); len(d) > 0 {
-		sort.Strings(d)
-		return nil, "", errors.Errorf("train: resume: settings differ from the checkpoint's: %s", strings.Join(d, "; "))
+	if err := r.cfg.checkResumable(ck, path); err != nil {
+		return nil, "", err
 	}
 	return ck, path, nil
 }
@@ -361,10 +349,13 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	if _, err := r.model.PlanTrainingMemory(); err != nil {
 		return errors.Wrap(err, "train")
 	}
-	if r.opt, err = solvers.NewSGD(cfg.sgdConfig(r.steps)); err != nil {
+	sc := cfg.sgdConfig(r.steps)
+	sc.Engine = mc.Engine // the update runs on the model's engine
+	if r.opt, err = solvers.NewSGD(sc); err != nil {
 		return errors.Wrap(err, "train: solver")
 	}
-	r.ps, r.train = cfg.solverParams(r.model), r.model.Trainable()
+	r.params = r.model.Trainable()
+	cfg.setMults(r.params)
 	if init != nil {
 		if err := r.transfer(init); err != nil {
 			return err
@@ -377,7 +368,7 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 		if err := r.opt.SetState(*ck.Solver); err != nil {
 			return errors.Wrap(err, "train: resume: solver state")
 		}
-		r.model.Rand().Step = uint64(ck.Meta.Step)
+		*r.model.Rand() = ck.Trainer.Dropout
 	}
 	if world > 1 {
 		// Each rank draws its own dropout masks (its images differ);
@@ -397,8 +388,8 @@ func (r *run) setupParallel() error {
 	var names []string
 	var lens []int
 	var ws [][]float32
-	for _, p := range r.train {
-		v, ok := p.Value().Data().([]float32)
+	for _, p := range r.params {
+		v, ok := p.Value.Data().([]float32)
 		if !ok {
 			return errors.New("train: data-parallel training needs a float32 model")
 		}
@@ -420,8 +411,8 @@ func (r *run) averageGrads() error {
 	if r.buckets == nil {
 		return nil
 	}
-	gs := make([][]float32, len(r.ps))
-	for i, p := range r.ps {
+	gs := make([][]float32, len(r.params))
+	for i, p := range r.params {
 		gs[i] = p.Grad.Data().([]float32)
 	}
 	return errors.Wrap(r.buckets.AllreduceMean(r.comm, gs), "train: averaging gradients")
@@ -451,10 +442,8 @@ func (r *run) loop(ctx context.Context, ck *checkpoint.Checkpoint, ckPath string
 	metricsPath := filepath.Join(cfg.Out, MetricsFile)
 	if ck != nil {
 		startEpoch, startStep = ck.Meta.Epoch, ck.Meta.EpochStep
-		if s := ck.Meta.Extra["train_partial"]; s != "" && startStep > 0 {
-			if err := json.Unmarshal([]byte(s), &acc); err != nil {
-				return nil, errors.Wrap(err, "train: resume: train_partial")
-			}
+		if startStep > 0 {
+			acc = sums(ck.Trainer.Partial)
 		}
 		ms, err := ReadMetrics(metricsPath)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -562,27 +551,24 @@ func (r *run) trainEpoch(ctx context.Context, epoch, start int, acc *sums) (bool
 			b = padBatch(b, r.cfg.Batch)
 		}
 		x := tensor.New(tensor.WithShape(b.N, b.C, b.H, b.W), tensor.WithBacking(b.X))
-		ls, err := r.model.Step(x, b.Labels)
+		out, err := r.model.Step(x, b.Labels)
 		if err != nil {
 			return false, errors.Wrapf(err, "train: epoch %d step %d", epoch+1, s+1)
 		}
-		t1, t5, err := topK(r.model.TrainingNodes().Logits.Value(), b.Labels)
+		ls := out.Losses
+		t1, t5, err := topK(out.Logits, b.Labels)
 		if err != nil {
 			return false, err
-		}
-		params := r.train
-		for i, p := range params {
-			r.ps[i].Grad = p.Grad
 		}
 		if err := r.averageGrads(); err != nil {
 			return false, err
 		}
 		if r.cfg.GradHook != nil {
-			if err := r.cfg.GradHook(r.opt.Steps(), params); err != nil {
+			if err := r.cfg.GradHook(r.opt.Steps(), r.params); err != nil {
 				return false, errors.Wrap(err, "train: gradient hook")
 			}
 		}
-		info, err := r.opt.Step(r.ps)
+		info, err := r.opt.Step(r.params)
 		if err != nil {
 			return false, errors.Wrapf(err, "train: epoch %d step %d (losses %+v)", epoch+1, s+1, ls)
 		}

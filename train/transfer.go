@@ -10,9 +10,9 @@ import (
 
 	"github.com/goinception/googlenet/checkpoint"
 	"github.com/goinception/googlenet/eval"
+	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/preprocess"
-	"github.com/goinception/googlenet/solvers"
 )
 
 // InitWeights are the weights a run starts from (Config.InitFrom): the
@@ -104,11 +104,8 @@ func swapInputChannels(ck *checkpoint.Checkpoint, name string) error {
 }
 
 // Mult is a multiplier for the parameters whose names start with Prefix
-// (Config.LRMult, Config.DecayMult).
-type Mult struct {
-	Prefix string
-	Value  float64
-}
+// (Config.LRMult, Config.DecayMult); the checkpoint's recipe records them.
+type Mult = checkpoint.Mult
 
 // ParseMults parses "PREFIX=M[,PREFIX=M...]" (the --lr-mult and
 // --decay-mult flags): non-empty prefixes, finite non-negative values.
@@ -244,25 +241,22 @@ func (c Config) checkPrefixes(m *inception.Model) error {
 	return nil
 }
 
-// solverParams are the trainable parameters of m as the solver sees them,
-// with the multipliers of c.
-func (c Config) solverParams(m *inception.Model) []solvers.Param {
-	var ps []solvers.Param
-	for _, p := range m.Trainable() {
-		sp := solvers.Param{Name: p.Name, Value: p.Value(), Decay: p.Decay}
+// setMults sets the learning-rate and weight-decay multipliers of the
+// parameters ps from Config.LRMult and Config.DecayMult (a decay
+// multiplier of 0 clears Decay).
+func (c Config) setMults(ps []*graph.Param) {
+	for _, p := range ps {
 		if v, ok := multFor(c.LRMult, p.Name); ok {
-			sp.LRMult = v
+			p.LRMult = v
 		}
 		if v, ok := multFor(c.DecayMult, p.Name); ok {
 			if v == 0 {
-				sp.Decay = false
+				p.Decay = false
 			} else {
-				sp.DecayMult = v
+				p.DecayMult = v
 			}
 		}
-		ps = append(ps, sp)
 	}
-	return ps
 }
 
 // transfer copies w into the new model: every tensor whose name and shape

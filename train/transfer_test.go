@@ -48,7 +48,7 @@ func TestFreezeBitIdentical(t *testing.T) {
 	cfg.Data = "synthetic:classes=3,train=48,val=12,size=28,channels=1,seed=9"
 	cfg.InitFrom, cfg.Epochs, cfg.StepsPerEpoch = src, 1, 4
 	cfg.Freeze = []string{"conv1/", "inception_3a/"}
-	cfg.LRMult = []Mult{{"loss3/classifier", 10}}
+	cfg.LRMult = []Mult{{Prefix: "loss3/classifier", Value: 10}}
 	cfg.Polyak = true
 	rep := &logs{}
 	res, err := Run(context.Background(), cfg, rep)
@@ -135,8 +135,8 @@ func TestInitFromErrors(t *testing.T) {
 	}{
 		{func(c *Config) { c.InitFrom = filepath.Join(t.TempDir(), "none.safetensors") }, "none.safetensors"},
 		{func(c *Config) { c.Freeze = []string{"inception_9"} }, `"inception_9"`},
-		{func(c *Config) { c.LRMult = []Mult{{"nothing/", 2}} }, `"nothing/"`},
-		{func(c *Config) { c.LRMult = []Mult{{"conv1/", 0}} }, "freeze parameters instead"},
+		{func(c *Config) { c.LRMult = []Mult{{Prefix: "nothing/", Value: 2}} }, `"nothing/"`},
+		{func(c *Config) { c.LRMult = []Mult{{Prefix: "conv1/", Value: 0}} }, "freeze parameters instead"},
 		{func(c *Config) { c.FreezeThrough = "inception_9z" }, `no layer "inception_9z"`},
 		{func(c *Config) { c.Model.Variant = "paper" }, `holds a "mini" model`},
 		{func(c *Config) { c.Data = "synthetic:classes=3,train=48,val=12,size=28,channels=3,seed=9" }, "the dataset has 3"},

@@ -44,9 +44,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	python := fs.String("python", bench.DefaultPython, "interpreter for a PyTorch --peer (needs torch and torchvision)")
 	peerThreads := fs.Int("peer-threads", 0, "the peer's threads (0: one per core)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (model build included) to this file")
+	strict := fs.Bool("strict-fp32", false, "with --device gpu: strict FP32 math in cuDNN and cuBLAS (default: TF32 allowed, as PyTorch)")
 	rounds := fs.Int("rounds", 1, "repeat the measurement (the peer, then ours, with --peer) and report medians over the rounds; peak RSS is from the first round")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--freeze-through L] [--device cpu] [--engine cpu|reference] [--json] [--peer SCRIPT.py|SCRIPT.mjs] [--rounds R]")
+		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--freeze-through L] [--device cpu|gpu] [--strict-fp32] [--engine cpu|reference] [--json] [--peer SCRIPT.py|SCRIPT.mjs] [--rounds R]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
@@ -72,10 +73,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *device == "gpu" {
-		// bench.Run installs the CPU engine it times; timing the GPU is
-		// the cuda package's benchmarks' job (docs/GPU.md).
-		fmt.Fprintln(stderr, "googlenet bench: --device gpu: bench times the CPU engines only; for GPU timings run scripts/gpu-check.sh (it runs the GPU benchmarks and PyTorch's), see docs/GPU.md")
-		return 2
+		if *peer != "" || c.FreezeThrough != "" || *rounds != 1 || *cpuProfile != "" {
+			fmt.Fprintln(stderr, "googlenet bench: --device gpu takes no --peer, --freeze-through, --rounds or --cpuprofile (the GPU peer is scripts/cuda-torch-bench.py, run by scripts/gpu-check.sh)")
+			return 2
+		}
+		if _, err := inception.ConfigFor(c.Variant); err != nil {
+			fmt.Fprintln(stderr, "googlenet bench:", err)
+			return 2
+		}
+		c.Seed = *seed
+		return runBenchGPU(c, *strict, *asJSON, stdout, stderr)
 	}
 	if c.Warmup == 0 {
 		c.Warmup = -1 // bench.Config: negative means none

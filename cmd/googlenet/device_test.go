@@ -173,7 +173,7 @@ func tvStateDictFile(t *testing.T, path string, classes int) {
 		ts = append(ts, st)
 	}
 	for _, p := range m.Params() {
-		add(p.Name, p.Shape, p.Value().Data().([]float32))
+		add(p.Name, p.Shape, p.Value.Data().([]float32))
 	}
 	for i, e := range m.BNStats() {
 		mean, vr := make([]float32, len(e.Stats.Mean)), make([]float32, len(e.Stats.Var))

@@ -53,7 +53,7 @@ func TestEmbedMatchesForward(t *testing.T) {
 	if len(emb.Shape) != 2 || emb.Shape[0] != len(imgs) || emb.Shape[1] != d {
 		t.Fatalf("embedding shape %v, want [%d %d]", emb.Shape, len(imgs), d)
 	}
-	wv, bv := w.Value().Data().([]float32), b.Value().Data().([]float32)
+	wv, bv := w.Value.Data().([]float32), b.Value.Data().([]float32)
 	plane := cfg.InChannels * cfg.InputSize * cfg.InputSize
 	for i, p := range imgs {
 		smp, err := eval.NewFiles([]string{p}, cfg.InChannels).Sample(0)

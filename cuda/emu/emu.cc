@@ -170,6 +170,8 @@ extern "C" int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned g
 	K(maxpool_bwd, false)
 	K(avgpool_fwd, false)
 	K(avgpool_bwd, false)
+	K(adaptive_avg_fwd, false)
+	K(adaptive_avg_bwd, false)
 	K(lrn_fwd, false)
 	K(lrn_bwd, false)
 	K(relu_bwd, false)

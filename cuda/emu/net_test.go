@@ -108,7 +108,9 @@ func TestNetVariantsVsCPU(t *testing.T) {
 		"naive":        func(c *inception.Config) { c.Naive = true },
 		"no-lrn":       func(c *inception.Config) { c.NoLRN = true },
 		"adaptive-aux": func(c *inception.Config) { c.AuxAdaptivePool = 2 },
-		"branch3-3x3":  func(c *inception.Config) { c.Branch3Kernel = 3 },
+		// 4x4 to 3x3: uneven, overlapping windows (the adaptive kernels).
+		"adaptive-aux-uneven": func(c *inception.Config) { c.AuxAdaptivePool = 3 },
+		"branch3-3x3":         func(c *inception.Config) { c.Branch3Kernel = 3 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := tinyPaper()
@@ -222,11 +224,7 @@ func checkNetVsCPUOn(t *testing.T, cfg inception.Config, setup func(*cuda.Device
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ps []solvers.Param
-	for _, p := range m.Params() {
-		ps = append(ps, solvers.Param{Name: p.Name, Value: p.Value(), Grad: p.Grad, Decay: p.Decay})
-	}
-	if _, err := sgd.Step(ps); err != nil {
+	if _, err := sgd.Step(m.Trainable()); err != nil {
 		t.Fatal(err)
 	}
 	if err := net.SGD(lr, mu, wd); err != nil {
@@ -237,7 +235,7 @@ func checkNetVsCPUOn(t *testing.T, cfg inception.Config, setup func(*cuda.Device
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, g := p.Value().Data().([]float64), p.Grad.Data().([]float64)
+		want, g := p.Value.Data().([]float64), p.Grad.Data().([]float64)
 		var maxDiff, maxW, maxG float64
 		for i := range want {
 			maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-want[i]))
@@ -246,25 +244,6 @@ func checkNetVsCPUOn(t *testing.T, cfg inception.Config, setup func(*cuda.Device
 		// float32 weights, and the gradient's own tolerance times lr.
 		if maxDiff > 1e-6*maxW+lr*(1e-3*maxG+1e-9) {
 			t.Errorf("%s after SGD: max difference %.3g (max |w| %.3g, max |g| %.3g)", p.Name, maxDiff, maxW, maxG)
-		}
-	}
-}
-
-// TestNetRejects checks that layers the device does not implement are
-// errors: adaptive pools with uneven windows (4x4 to 3x3).
-func TestNetRejects(t *testing.T) {
-	for _, mod := range []func(*inception.Config){
-		func(c *inception.Config) { c.AuxAdaptivePool = 3 },
-	} {
-		c := tinyPaper()
-		c.Table = append([]inception.Row(nil), c.Table...)
-		mod(&c)
-		m, err := inception.New(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cuda.NewNet(cuda.NewDevice(emu.New()), m, 2); err == nil {
-			t.Errorf("config %+v: no error", c)
 		}
 	}
 }
@@ -449,5 +428,31 @@ func TestNetLogitsEval(t *testing.T) {
 	}
 	if _, _, without, _ := logits(noAux); without != withAux {
 		t.Errorf("Logits launched %d kernels with auxiliary heads, %d without: the heads ran", withAux, without)
+	}
+}
+
+// TestBenchNet times a training step and an inference of the small
+// paper network on the emulated device and checks what it reports.
+func TestBenchNet(t *testing.T) {
+	cfg := tinyPaper()
+	cfg.Dtype = tensor.Float32
+	m, err := inception.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cuda.NewDevice(emu.New())
+	defer d.Close()
+	for _, train := range []bool{true, false} {
+		r, err := cuda.BenchNet(d, m, cuda.NetBenchOptions{Batch: 2, Train: train, Iters: 1})
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		t.Logf("%+v", r)
+		if !(r.ImgPerSec > 0) || !(r.MsPerBatch > 0) || r.PeakInUse <= 0 || r.PeakInUse > r.PeakHeld || r.Train != train {
+			t.Errorf("train=%v: %+v", train, r)
+		}
+	}
+	if _, err := cuda.BenchNet(d, m, cuda.NetBenchOptions{Batch: 2, Iters: 0}); err == nil {
+		t.Error("no iterations: no error")
 	}
 }

@@ -4,4 +4,4 @@ package emu
 
 // kernelSourceHash is the SHA-256 of cuda/kernels/common.cuh followed by
 // cuda/kernels/*.cu in name order, as compiled into this package.
-const kernelSourceHash = "5362d1a25b45e198a971c01df605762e9474ee70f0a2b0334fb6168aa429f1be"
+const kernelSourceHash = "04df5ae3794946565bfba29895bd9861361b7dc4fb94d8c05b92e3e8f7f1bd82"

@@ -136,3 +136,50 @@ KERNEL void avgpool_bwd(const float *dy, float *dx, int NC, int H, int W, int kh
 		dx[t] = sum;
 	}
 }
+
+// Adaptive average pooling as PyTorch's AdaptiveAvgPool2d: output oh of
+// OH averages input rows [oh*H/OH, ceil((oh+1)*H/OH)), likewise for the
+// columns; windows may be uneven and may overlap.
+__device__ int ad_start(int o, int in, int out) { return o * in / out; }
+__device__ int ad_end(int o, int in, int out) { return ((o + 1) * in + out - 1) / out; }
+
+// adaptive_avg_fwd: y [NC][OH][OW] from x [NC][H][W].
+KERNEL void adaptive_avg_fwd(const float *x, float *y, int NC, int H, int W, int OH, int OW)
+{
+	long long total = (long long)NC * OH * OW;
+	for (long long t = gid(); t < total; t += gstride()) {
+		int ow = (int)(t % OW), oh = (int)((t / OW) % OH);
+		long long nc = t / ((long long)OW * OH);
+		int h0 = ad_start(oh, H, OH), h1 = ad_end(oh, H, OH);
+		int w0 = ad_start(ow, W, OW), w1 = ad_end(ow, W, OW);
+		const float *xp = x + nc * H * W;
+		float s = 0.0f;
+		for (int ih = h0; ih < h1; ih++)
+			for (int iw = w0; iw < w1; iw++)
+				s += xp[ih * W + iw];
+		y[t] = s / (float)((h1 - h0) * (w1 - w0));
+	}
+}
+
+// adaptive_avg_bwd overwrites dx with the sum over the windows covering
+// each input element of dy/window size (a gather: no atomics).
+KERNEL void adaptive_avg_bwd(const float *dy, float *dx, int NC, int H, int W, int OH, int OW)
+{
+	long long total = (long long)NC * H * W;
+	for (long long t = gid(); t < total; t += gstride()) {
+		int iw = (int)(t % W), ih = (int)((t / W) % H);
+		long long nc = t / ((long long)W * H);
+		float sum = 0.0f;
+		for (int oh = 0; oh < OH; oh++) {
+			int h0 = ad_start(oh, H, OH), h1 = ad_end(oh, H, OH);
+			if (ih < h0 || ih >= h1)
+				continue;
+			for (int ow = 0; ow < OW; ow++) {
+				int w0 = ad_start(ow, W, OW), w1 = ad_end(ow, W, OW);
+				if (iw >= w0 && iw < w1)
+					sum += dy[(nc * OH + oh) * OW + ow] / (float)((h1 - h0) * (w1 - w0));
+			}
+		}
+		dx[t] = sum;
+	}
+}

@@ -22,7 +22,7 @@ func netProto(t testing.TB, m *inception.Model, legacy bool) *pb.NetParameter {
 	for _, p := range m.Params() {
 		i := strings.LastIndexByte(p.Name, '/')
 		layer, kind := p.Name[:i], p.Name[i+1:]
-		data := append([]float32(nil), p.Value().Data().([]float32)...)
+		data := append([]float32(nil), p.Value.Data().([]float32)...)
 		b := &pb.BlobProto{Data: data}
 		if legacy {
 			s := append([]int{1, 1, 1, 1}, p.Shape...)[len(p.Shape):]
@@ -91,7 +91,7 @@ func TestRoundTripBothForms(t *testing.T) {
 		}
 		want := m.Params()
 		for i, p := range got.Params() {
-			a, b := p.Value().Data().([]float32), want[i].Value().Data().([]float32)
+			a, b := p.Value.Data().([]float32), want[i].Value.Data().([]float32)
 			for j := range a {
 				if a[j] != b[j] {
 					t.Fatalf("legacy %v: %s[%d] = %v, want %v", legacy, p.Name, j, a[j], b[j])

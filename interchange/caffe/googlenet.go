@@ -101,7 +101,7 @@ func ImportGoogLeNet(w *Net, o Options) (*inception.Model, error) {
 			bad = append(bad, fmt.Sprintf("%s blob %d has shape %v, want %v", layer, bi, b.Shape, p.Shape))
 			continue
 		}
-		dst, ok := p.Value().Data().([]float32)
+		dst, ok := p.Value.Data().([]float32)
 		if !ok {
 			return nil, errors.New("caffe: the model is not float32")
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/mpi"
 	"github.com/goinception/googlenet/solvers"
@@ -41,29 +42,27 @@ func miniConfig(batch int, seed uint64) inception.Config {
 	return c
 }
 
-func paramSlices(m *inception.Model) (names []string, lens []int, ws, gs [][]float32, ps []solvers.Param, err error) {
+func paramSlices(m *inception.Model) (names []string, lens []int, ws, gs [][]float32, ps []*graph.Param, err error) {
 	for _, p := range m.Params() {
-		w, ok := p.Value().Data().([]float32)
+		w, ok := p.Value.Data().([]float32)
 		if !ok {
 			return nil, nil, nil, nil, nil, errors.Errorf("%s is not float32", p.Name)
 		}
 		names = append(names, p.Name)
 		lens = append(lens, len(w))
 		ws = append(ws, w)
-		ps = append(ps, solvers.Param{Name: p.Name, Value: p.Value(), Decay: p.Decay})
+		ps = append(ps, p)
 	}
 	return
 }
 
-// grads points ps at the gradients of the last Step and returns their
-// backing slices.
-func grads(m *inception.Model, ps []solvers.Param) ([][]float32, error) {
+// grads returns the backing slices of the gradients of the last Step.
+func grads(m *inception.Model) ([][]float32, error) {
 	var gs [][]float32
-	for i, p := range m.Params() {
+	for _, p := range m.Params() {
 		if p.Grad == nil {
 			return nil, errors.Errorf("%s has no gradient", p.Name)
 		}
-		ps[i].Grad = p.Grad
 		gs = append(gs, p.Grad.Data().([]float32))
 	}
 	return gs, nil
@@ -147,7 +146,7 @@ func googlenet(c mpi.Comm) error {
 		if _, err := m.Step(x, l); err != nil {
 			return err
 		}
-		gs, err := grads(m, ps)
+		gs, err := grads(m)
 		if err != nil {
 			return err
 		}
@@ -161,7 +160,7 @@ func googlenet(c mpi.Comm) error {
 		if _, err := ref.Step(x, l); err != nil {
 			return err
 		}
-		if _, err := grads(ref, rps); err != nil {
+		if _, err := grads(ref); err != nil {
 			return err
 		}
 		if _, err := ropt.Step(rps); err != nil {

@@ -92,7 +92,7 @@ func run(c mpi.Comm) (string, error) {
 	if *dump != "" {
 		var ts []safetensors.Tensor
 		for _, p := range params {
-			t, err := safetensors.NewF32(p.Name, p.Value().Shape(), p.Value().Data().([]float32))
+			t, err := safetensors.NewF32(p.Name, p.Value.Shape(), p.Value.Data().([]float32))
 			if err != nil {
 				return "", err
 			}
