@@ -213,7 +213,7 @@ func Run(c Config) (Result, error) {
 		if r.Checked, err = checkTrain(m, xs, labels); err != nil {
 			return r, err
 		}
-		sgd, err := solvers.NewSGD(solvers.SGDConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 2e-4})
+		sgd, err := solvers.NewSGD(solvers.SGDConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 2e-4, Engine: m.Config().Engine})
 		if err != nil {
 			return r, errors.Wrap(err, "bench")
 		}

@@ -44,6 +44,6 @@
 // instead (IsORTPeer), it runs ONNX Runtime's CPU provider under Node.js
 // (onnxruntime-node in internal/peer's ORTDir) on PeerConfig.Model, which
 // ExportONNX writes: our own network, variant and weights, through
-// interchange/convert's exporter, so both sides compute the same function.
+// interchange/onnxexport, so both sides compute the same function.
 // ResetPeakRSS lets a caller drop the export's memory from its own peak.
 package bench

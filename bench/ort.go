@@ -14,8 +14,8 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/goinception/googlenet/inception"
-	"github.com/goinception/googlenet/interchange/convert"
 	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/onnxexport"
 	"github.com/goinception/googlenet/internal/peer"
 )
 
@@ -29,7 +29,7 @@ func IsORTPeer(script string) bool {
 
 // ExportONNX builds the model that Run would build for c (variant, input
 // size and seed, hence the same weights) and writes its inference graph to
-// path as ONNX (interchange/convert.ExportONNX; the batch dimension is
+// path as ONNX (interchange/onnxexport.GoogLeNet; the batch dimension is
 // symbolic), for the ONNX Runtime peer. The file is written atomically.
 func ExportONNX(c Config, path string) error {
 	c, err := c.resolved()
@@ -49,7 +49,7 @@ func ExportONNX(c Config, path string) error {
 	if err != nil {
 		return errors.Wrap(err, "bench: export: model")
 	}
-	om, err := convert.ExportONNX(m, convert.ExportOptions{})
+	om, err := onnxexport.GoogLeNet(m, onnxexport.Options{})
 	if err != nil {
 		return errors.Wrap(err, "bench: export")
 	}

@@ -108,6 +108,9 @@ func decodeTrainer(md map[string]string, m Meta) (*Trainer, error) {
 		if err := dec.Decode(dst); err != nil {
 			return errors.Wrapf(err, "checkpoint: metadata %q", key)
 		}
+		if dec.More() {
+			return errors.Errorf("checkpoint: metadata %q: data after the JSON value", key)
+		}
 		return nil
 	}
 	if _, ok := md[trainerKey]; ok {

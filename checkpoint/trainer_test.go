@@ -89,6 +89,7 @@ func TestTrainerOldEntries(t *testing.T) {
 	}{
 		{"malformed trainer", `"trainer"`, func(md map[string]string) { md[trainerKey] = `{"Recipe":` }},
 		{"unknown trainer field", "Bogus", func(md map[string]string) { md[trainerKey] = `{"Bogus":1}` }},
+		{"data after the trainer", "after", func(md map[string]string) { md[trainerKey] = `{} {}` }},
 		{"negative partial sums", "negative", func(md map[string]string) { md[trainerKey] = `{"Partial":{"Steps":-1}}` }},
 		{"old and new", "both", func(md map[string]string) { old(md); md[trainerKey] = `{}` }},
 		{"old sums alone", "without", func(md map[string]string) { md[oldSumsKey] = `{}` }},
@@ -102,4 +103,37 @@ func TestTrainerOldEntries(t *testing.T) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
 	}
+}
+
+// FuzzTrainerMetadata: any metadata strings for the trainer state decode
+// to a state or an error, never a panic, and a decoded state encodes and
+// decodes to itself.
+func FuzzTrainerMetadata(f *testing.F) {
+	enc, err := encodeTrainer(trainerState())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(enc, "", "")
+	f.Add("", `{"Data":"mnist","Batch":8}`, `{"Steps":2}`)
+	f.Add(`{"Partial":{"Steps":-1}}`, "", "")
+	f.Fuzz(func(t *testing.T, trainer, recipe, sums string) {
+		md := map[string]string{}
+		for k, v := range map[string]string{trainerKey: trainer, oldRecipeKey: recipe, oldSumsKey: sums} {
+			if v != "" {
+				md[k] = v
+			}
+		}
+		tr, err := decodeTrainer(md, Meta{Step: 3})
+		if err != nil || tr == nil {
+			return
+		}
+		s, err := encodeTrainer(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := decodeTrainer(map[string]string{trainerKey: s}, Meta{})
+		if err != nil || !reflect.DeepEqual(back, tr) {
+			t.Fatalf("%+v encoded as %s decodes to %+v, %v", tr, s, back, err)
+		}
+	})
 }

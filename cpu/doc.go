@@ -1,6 +1,9 @@
 // Package cpu is the fast CPU engine: an ops.Engine for float32
 // convolutions and GEMMs on OpenBLAS (loaded at run time, without cgo) or,
-// when no BLAS library is present, on a pure-Go packed SGEMM. It is the CPU
+// when no BLAS library is present, on a pure-Go packed SGEMM. Its other
+// kernels (pooling, LRN, batch norm, softmax cross-entropy, dropout,
+// concatenation, the SGD update) are the ones of ops.Reference, which are
+// already the fast ones on a CPU (parallel, with AVX where it pays). It is the CPU
 // twin of package cuda and passes the same conformance suite (ops/opstest).
 //
 // The engine is a value: give it to the graphs that should run on it,

@@ -32,7 +32,10 @@
 //   - Engine: ops.Engine over a Device (upload, compute, download per
 //     call), the drop-in that moves the convolution hot path of the CPU
 //     Gorgonia graph onto the GPU when a model is built with it
-//     (inception.Config.Engine).
+//     (inception.Config.Engine): convolutions, GEMMs, pooling, LRN, dropout
+//     and channel concatenation. Batch norm, softmax cross-entropy and the
+//     SGD update return ops.ErrNotSupported, and the ops run them on the
+//     CPU (memory-bound kernels that would spend their time in the copies).
 //
 // # cuDNN and cuBLAS
 //

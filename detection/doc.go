@@ -48,6 +48,15 @@
 // package train trains on (TrainClassifier: the classes plus
 // BackgroundName, validation on regions of held-out training images).
 //
+// R-CNN starts its region classifier from a network trained on ImageNet
+// classification. Our benchmark's counterpart is ObjectCrops: object crops
+// (tight, or boxes with IoU >= 0.5 around the object) and background crops
+// (IoU < 0.5 with every object) warped from canvases made of the training
+// photographs and the objects' training split, as many as asked; Pretrain
+// trains a region classifier on them, and TrainClassifier's
+// Train.InitFrom fine-tunes it on the proposals (the labels are in the
+// same order, so the classifier carries over too).
+//
 // # Detection and evaluation
 //
 // A Detector holds one or more region classifiers (an ensemble: their

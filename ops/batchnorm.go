@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"math"
-
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -82,35 +80,9 @@ func (op *bnOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.p.N, op.p.C, op.p.H, op.p.W}, nil
 }
 
-// bnStats returns the per-channel mean and 1/sqrt(var+eps) used to
-// normalise: batch statistics (biased variance) in training, running ones
-// in eval. For training it also returns the biased batch variance.
-func bnStats[T float](p bnParams, st *BNStats, x []T, mean, invstd, bvar []float64) {
-	hw := p.H * p.W
-	m := float64(p.N * hw)
-	for c := 0; c < p.C; c++ {
-		if !p.Training {
-			mean[c] = st.Mean[c]
-			invstd[c] = 1 / math.Sqrt(st.Var[c]+st.Eps)
-			continue
-		}
-		var s float64
-		for n := 0; n < p.N; n++ {
-			for _, v := range x[(n*p.C+c)*hw : (n*p.C+c+1)*hw] {
-				s += float64(v)
-			}
-		}
-		mu := s / m
-		var ss float64
-		for n := 0; n < p.N; n++ {
-			for _, v := range x[(n*p.C+c)*hw : (n*p.C+c+1)*hw] {
-				d := float64(v) - mu
-				ss += d * d
-			}
-		}
-		mean[c], bvar[c] = mu, ss/m
-		invstd[c] = 1 / math.Sqrt(ss/m+st.Eps)
-	}
+// geom returns the kernel geometry of the op.
+func (p bnParams) geom(st *BNStats) BNGeom {
+	return BNGeom{N: p.N, C: p.C, H: p.H, W: p.W, Training: p.Training, Eps: st.Eps}
 }
 
 func (op *bnOp) Do(vs ...G.Value) (G.Value, error) {
@@ -142,19 +114,25 @@ func bnDo[T float](op *bnOp, vs []G.Value) (G.Value, error) {
 	if p.Training && m < 2 {
 		return nil, errors.Errorf("BatchNorm: training needs more than one value per channel, got input [%d %d %d %d]", p.N, p.C, p.H, p.W)
 	}
-	mean, invstd, bvar := make([]float64, p.C), make([]float64, p.C), make([]float64, p.C)
-	bnStats(p, st, x, mean, invstd, bvar)
+	// Training computes the batch's statistics into mean and bvar;
+	// inference reads the running ones.
+	mean, bvar := st.Mean, st.Var
+	if p.Training {
+		mean, bvar = make([]float64, p.C), make([]float64, p.C)
+	}
 	out, y := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
-	hw := p.H * p.W
-	for n := 0; n < p.N; n++ {
-		for c := 0; c < p.C; c++ {
-			a := T(float64(gamma[c]) * invstd[c])
-			b := T(float64(beta[c]) - float64(gamma[c])*invstd[c]*mean[c])
-			xs, ys := x[(n*p.C+c)*hw:(n*p.C+c+1)*hw], y[(n*p.C+c)*hw:(n*p.C+c+1)*hw]
-			for i, v := range xs {
-				ys[i] = a*v + b
-			}
+	g := p.geom(st)
+	if x32, ok := any(x).([]float32); ok {
+		g32, b32, y32 := any(gamma).([]float32), any(beta).([]float32), any(y).([]float32)
+		e := op.engine()
+		err := orReference(e.BatchNormForward(g, x32, g32, b32, y32, mean, bvar), func() error {
+			return Reference{}.BatchNormForward(g, x32, g32, b32, y32, mean, bvar)
+		})
+		if err != nil {
+			return nil, errors.Wrapf(err, "BatchNorm on %s", e.Name())
 		}
+	} else {
+		bnForward(g, x, gamma, beta, y, mean, bvar)
 	}
 	if p.Training {
 		mom := st.Momentum
@@ -244,50 +222,27 @@ func bnGradDo[T float](op *bnGradOp, vs []G.Value) (G.Value, error) {
 	if err := checkLen("BatchNorm output gradient", dy, size); err != nil {
 		return nil, err
 	}
-	mean, invstd, bvar := make([]float64, p.C), make([]float64, p.C), make([]float64, p.C)
-	bnStats(p, op.st, x, mean, invstd, bvar)
-	hw := p.H * p.W
-	m := float64(p.N * hw)
-	// Per channel: Σdy and Σdy·x̂.
-	sdy, sdyx := make([]float64, p.C), make([]float64, p.C)
-	for n := 0; n < p.N; n++ {
-		for c := 0; c < p.C; c++ {
-			xs, ds := x[(n*p.C+c)*hw:(n*p.C+c+1)*hw], dy[(n*p.C+c)*hw:(n*p.C+c+1)*hw]
-			var a, b float64
-			for i, v := range xs {
-				d := float64(ds[i])
-				a += d
-				b += d * (float64(v) - mean[c])
-			}
-			sdy[c] += a
-			sdyx[c] += b * invstd[c]
-		}
-	}
+	var out G.Value
+	var dx, dgamma []T
 	if op.p.Which == "gamma" {
-		out, dg := get[T](&op.out, tensor.Shape{p.C})
-		for c := range dg {
-			dg[c] = T(sdyx[c])
+		out, dgamma = get[T](&op.out, tensor.Shape{p.C})
+	} else {
+		out, dx = get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
+	}
+	g := p.geom(op.st)
+	mean, variance := op.st.Mean, op.st.Var // read in inference only
+	if x32, ok := any(x).([]float32); ok {
+		g32, dy32 := any(gamma).([]float32), any(dy).([]float32)
+		dx32, dg32 := any(dx).([]float32), any(dgamma).([]float32)
+		e := op.engine()
+		err := orReference(e.BatchNormBackward(g, x32, g32, dy32, dx32, dg32, mean, variance), func() error {
+			return Reference{}.BatchNormBackward(g, x32, g32, dy32, dx32, dg32, mean, variance)
+		})
+		if err != nil {
+			return nil, errors.Wrapf(err, "BatchNorm gradient on %s", e.Name())
 		}
 		return out, nil
 	}
-	out, dx := get[T](&op.out, tensor.Shape{p.N, p.C, p.H, p.W})
-	for n := 0; n < p.N; n++ {
-		for c := 0; c < p.C; c++ {
-			xs, ds := x[(n*p.C+c)*hw:(n*p.C+c+1)*hw], dy[(n*p.C+c)*hw:(n*p.C+c+1)*hw]
-			dxs := dx[(n*p.C+c)*hw : (n*p.C+c+1)*hw]
-			g := float64(gamma[c]) * invstd[c]
-			if !p.Training {
-				for i, d := range ds {
-					dxs[i] = T(g * float64(d))
-				}
-				continue
-			}
-			mdy, mdyx := sdy[c]/m, sdyx[c]/m
-			for i, v := range xs {
-				xh := (float64(v) - mean[c]) * invstd[c]
-				dxs[i] = T(g * (float64(ds[i]) - mdy - xh*mdyx))
-			}
-		}
-	}
+	bnBackward(g, x, gamma, dy, dx, dgamma, mean, variance)
 	return out, nil
 }

@@ -60,8 +60,11 @@
 //
 // # Engines
 //
-// float32 convolutions, matrix products, pooling and LRN run on an Engine,
-// a value bound to each op when it is built: With(e) returns the
+// Every float32 kernel of a training step runs on an Engine: convolutions,
+// matrix products, pooling, LRN, batch norm, softmax cross-entropy,
+// dropout, channel concatenation, and the SGD update of package solvers
+// (SGDConfig.Engine). The engine is a value bound to each op when it is
+// built: With(e) returns the
 // constructors of ops on e, and the backward ops Gorgonia derives inherit
 // it (graph.Options.Engine and inception.Config.Engine pass it down). The
 // package-level constructors
@@ -69,9 +72,12 @@
 // engines are OpenBLAS on the CPU (package cpu) and CUDA on a GPU (package
 // cuda); graphs on different engines run side by side in one process.
 // Engine methods return errors (a device failure), which the machine
-// running the op returns. float64 always uses the generic reference
-// kernels; it is the type for gradient checks. Package opstest is the
-// conformance suite every engine runs.
+// running the op returns. An engine may leave a kernel out by returning
+// ErrNotSupported: the op then runs the reference kernel on the CPU (the
+// cuda engine does this for batch norm, softmax cross-entropy and the SGD
+// update). float64 always uses
+// the generic reference kernels; it is the type for gradient checks.
+// Package opstest is the conformance suite every engine runs.
 //
 // On amd64 CPUs with AVX the float32 elementwise kernels (ReLU and its
 // masks, LRN's window sums, products, quotient and power, max pooling's

@@ -79,13 +79,14 @@ func (op *dropoutOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dropoutOp) Do(vs ...G.Value) (G.Value, error) {
-	return dispatch(vs[0], func() (G.Value, error) { return dropoutApply[float32](op.p, op.st, &op.out, vs[0]) },
-		func() (G.Value, error) { return dropoutApply[float64](op.p, op.st, &op.out, vs[0]) })
+	e := op.engine()
+	return dispatch(vs[0], func() (G.Value, error) { return dropoutApply[float32](e, false, op.p, op.st, &op.out, vs[0]) },
+		func() (G.Value, error) { return dropoutApply[float64](e, false, op.p, op.st, &op.out, vs[0]) })
 }
 
 // dropoutApply computes out = v·mask/(1-rate): the forward pass on x and the
 // backward pass on dy are the same map.
-func dropoutApply[T float](p dropoutParams, st *RandState, b *outBuf, v G.Value) (G.Value, error) {
+func dropoutApply[T float](e Engine, backward bool, p dropoutParams, st *RandState, b *outBuf, v G.Value) (G.Value, error) {
 	x, err := floats[T](v)
 	if err != nil {
 		return nil, err
@@ -94,15 +95,21 @@ func dropoutApply[T float](p dropoutParams, st *RandState, b *outBuf, v G.Value)
 		return nil, err
 	}
 	out, y := get[T](b, p.Shape)
-	k := dropoutKey(st.Seed, st.Step, p.Index)
-	scale := T(1 / (1 - p.Rate))
-	for i, xv := range x {
-		if dropoutU(k, i) >= p.Rate {
-			y[i] = xv * scale
+	m := DropoutMask{Seed: st.Seed, Step: st.Step, Index: p.Index, Rate: p.Rate}
+	if x32, ok := any(x).([]float32); ok {
+		y32 := any(y).([]float32)
+		var err error
+		if backward {
+			err = orReference(e.DropoutBackward(m, x32, y32), func() error { return Reference{}.DropoutBackward(m, x32, y32) })
 		} else {
-			y[i] = 0
+			err = orReference(e.DropoutForward(m, x32, y32), func() error { return Reference{}.DropoutForward(m, x32, y32) })
 		}
+		if err != nil {
+			return nil, errors.Wrapf(err, "Dropout on %s", e.Name())
+		}
+		return out, nil
 	}
+	dropoutMap(m, x, y)
 	return out, nil
 }
 
@@ -138,6 +145,7 @@ func (op *dropoutGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dropoutGradOp) Do(vs ...G.Value) (G.Value, error) {
-	return dispatch(vs[1], func() (G.Value, error) { return dropoutApply[float32](op.p, op.st, &op.out, vs[1]) },
-		func() (G.Value, error) { return dropoutApply[float64](op.p, op.st, &op.out, vs[1]) })
+	e := op.engine()
+	return dispatch(vs[1], func() (G.Value, error) { return dropoutApply[float32](e, true, op.p, op.st, &op.out, vs[1]) },
+		func() (G.Value, error) { return dropoutApply[float64](e, true, op.p, op.st, &op.out, vs[1]) })
 }

@@ -12,7 +12,9 @@ type ConvGeom struct {
 }
 
 // Engine computes the float32 kernels behind the ops: convolutions, GEMMs,
-// pooling and LRN. The pure-Go
+// pooling, LRN, batch norm, softmax cross-entropy, dropout, channel
+// concatenation, and the SGD update of package solvers: every kernel of a
+// training step. The pure-Go
 // reference engine is the specification; faster engines (OpenBLAS on the CPU,
 // CUDA on a GPU) implement the same methods and run the same conformance
 // suite (package opstest). float64 always uses the reference kernels.
@@ -43,6 +45,38 @@ type Engine interface {
 	LRNForward(g LRNGeom, x, y []float32) error
 	// LRNBackward: dx from x, y = LRN(x) and dy.
 	LRNBackward(g LRNGeom, x, y, dy, dx []float32) error
+	// BatchNormForward: per channel c of x [N,C,H,W],
+	// y = gamma[c]·(x-mean[c])/sqrt(variance[c]+Eps) + beta[c]. In training
+	// the statistics are the batch's (mean and biased variance over N, H,
+	// W), written to mean and variance ([C], float64); otherwise they are
+	// read from them (the running statistics).
+	BatchNormForward(g BNGeom, x, gamma, beta, y []float32, mean, variance []float64) error
+	// BatchNormBackward: dx [N,C,H,W] and dgamma [C] (either may be nil)
+	// from x, gamma and dy, with the batch's statistics (computed again
+	// from x) in training and mean and variance otherwise. The gradient
+	// of beta is the channel sum of dy.
+	BatchNormBackward(g BNGeom, x, gamma, dy, dx, dgamma []float32, mean, variance []float64) error
+	// SoftmaxCrossEntropyForward returns the mean over the n rows of
+	// logits [n,k] of -log softmax(row)[labels[row]], accumulated in
+	// float64.
+	SoftmaxCrossEntropyForward(n, k int, logits []float32, labels []int) (float64, error)
+	// SoftmaxCrossEntropyBackward: dlogits [n,k] = (softmax(logits) -
+	// onehot(labels))·dloss/n.
+	SoftmaxCrossEntropyBackward(n, k int, logits []float32, labels []int, dloss float32, dlogits []float32) error
+	// DropoutForward: y = x·mask/(1-Rate), the mask of m (DropoutKeep).
+	DropoutForward(m DropoutMask, x, y []float32) error
+	// DropoutBackward: dx = dy·mask/(1-Rate), the same mask as the
+	// forward pass of m.
+	DropoutBackward(m DropoutMask, dy, dx []float32) error
+	// ConcatForward: y [n, Σchannels, hw] holds xs[i] [n, channels[i],
+	// hw] one after another along the channels.
+	ConcatForward(n, hw int, channels []int, xs [][]float32, y []float32) error
+	// ConcatBackward: dx [n, to-from, hw] is channels [from, to) of dy
+	// [n, c, hw] (the gradient of one input of a concatenation).
+	ConcatBackward(n, c, hw, from, to int, dy, dx []float32) error
+	// SGDUpdate applies the update s to w in place from the gradient g and
+	// the velocity v (updated too; nil without momentum).
+	SGDUpdate(s SGDStep, w, g, v []float32) error
 }
 
 // NewConvGeom returns the geometry of a convolution of an NCHW input of

@@ -110,19 +110,29 @@ func concatDo[T float](op *concatOp, vs []G.Value) (G.Value, error) {
 	}
 	hw, ct := op.h*op.w, op.total()
 	out, y := get[T](&op.out, tensor.Shape{op.n, ct, op.h, op.w})
-	off := 0
+	xs := make([][]T, len(vs))
 	for i, v := range vs {
 		x, err := floats[T](v)
 		if err != nil {
 			return nil, err
 		}
-		c := op.cs[i]
-		if err := checkLen("concat input", x, op.n*c*hw); err != nil {
+		if err := checkLen("concat input", x, op.n*op.cs[i]*hw); err != nil {
 			return nil, err
 		}
-		copyBlocks(op.n, c*hw, y[off*hw:], ct*hw, x, c*hw)
-		off += c
+		xs[i] = x
 	}
+	if xs32, ok := any(xs).([][]float32); ok {
+		y32 := any(y).([]float32)
+		e := op.engine()
+		err := orReference(e.ConcatForward(op.n, hw, op.cs, xs32, y32), func() error {
+			return Reference{}.ConcatForward(op.n, hw, op.cs, xs32, y32)
+		})
+		if err != nil {
+			return nil, errors.Wrapf(err, "ConcatChannels on %s", e.Name())
+		}
+		return out, nil
+	}
+	concatForward(op.n, hw, op.cs, xs, y)
 	return out, nil
 }
 
@@ -177,6 +187,17 @@ func sliceChannelsDo[T float](op *sliceChannelsOp, vs []G.Value) (G.Value, error
 	}
 	hw, c := p.H*p.W, p.To-p.From
 	out, y := get[T](&op.out, tensor.Shape{p.N, c, p.H, p.W})
-	copyBlocks(p.N, c*hw, y, c*hw, x[p.From*hw:], p.C*hw)
+	if x32, ok := any(x).([]float32); ok {
+		y32 := any(y).([]float32)
+		e := op.engine()
+		err := orReference(e.ConcatBackward(p.N, p.C, hw, p.From, p.To, x32, y32), func() error {
+			return Reference{}.ConcatBackward(p.N, p.C, hw, p.From, p.To, x32, y32)
+		})
+		if err != nil {
+			return nil, errors.Wrapf(err, "ConcatChannels gradient on %s", e.Name())
+		}
+		return out, nil
+	}
+	concatBackward(p.N, p.C, hw, p.From, p.To, x, y)
 	return out, nil
 }

@@ -215,11 +215,19 @@ func sceDo[T float](op *sceOp, vs []G.Value) (G.Value, error) {
 		return nil, err
 	}
 	var loss float64
-	for i, c := range labels {
-		row := x[i*op.k : (i+1)*op.k]
-		loss += softmaxRow[T](row, nil) - float64(row[c])
+	if x32, ok := any(x).([]float32); ok {
+		e := op.engine()
+		loss, err = e.SoftmaxCrossEntropyForward(op.n, op.k, x32, labels)
+		if errors.Is(err, ErrNotSupported) {
+			loss, err = Reference{}.SoftmaxCrossEntropyForward(op.n, op.k, x32, labels)
+		}
+		if err != nil {
+			return nil, errors.Wrapf(err, "SoftmaxCrossEntropy on %s", e.Name())
+		}
+	} else {
+		loss = sceForward(op.n, op.k, x, labels)
 	}
-	return scalarOut(T(loss / float64(op.n))), nil
+	return scalarOut(T(loss)), nil
 }
 
 func (op *sceOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -271,15 +279,18 @@ func sceGradDo[T float](op *sceGradOp, vs []G.Value) (G.Value, error) {
 	if len(d) != 1 {
 		return nil, errors.Errorf("loss gradient has %d values, want 1", len(d))
 	}
-	scale := d[0] / T(op.n)
 	out, dx := get[T](&op.out, tensor.Shape{op.n, op.k})
-	for i, c := range labels {
-		row := dx[i*op.k : (i+1)*op.k]
-		softmaxRow(x[i*op.k:(i+1)*op.k], row)
-		row[c] -= 1
-		for j := range row {
-			row[j] *= scale
+	if x32, ok := any(x).([]float32); ok {
+		d32, dx32 := any(d[0]).(float32), any(dx).([]float32)
+		e := op.engine()
+		err := orReference(e.SoftmaxCrossEntropyBackward(op.n, op.k, x32, labels, d32, dx32), func() error {
+			return Reference{}.SoftmaxCrossEntropyBackward(op.n, op.k, x32, labels, d32, dx32)
+		})
+		if err != nil {
+			return nil, errors.Wrapf(err, "SoftmaxCrossEntropy gradient on %s", e.Name())
 		}
+		return out, nil
 	}
+	sceBackward(op.n, op.k, x, labels, d[0], dx)
 	return out, nil
 }

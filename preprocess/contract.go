@@ -379,6 +379,19 @@ func Decode(s string) (Contract, error) {
 	return c, nil
 }
 
+// ScaledTo returns c for a model whose input is input x input: the crop
+// becomes input and the resize size keeps its ratio to the crop (never
+// below the crop). A contract published for 224x224 inputs (resize 256,
+// crop 224) becomes resize 73, crop 64 for a 64x64 model. The slices are
+// shared with c (see Clone).
+func (c Contract) ScaledTo(input int) Contract {
+	if c.Crop != input && c.Crop > 0 {
+		c.Size = max(input, int(math.Round(float64(c.Size)*float64(input)/float64(c.Crop))))
+		c.Crop = input
+	}
+	return c
+}
+
 // Clone returns a deep copy of c (slices and Affine not shared; empty
 // slices become nil).
 func (c Contract) Clone() Contract {

@@ -155,3 +155,25 @@ func TestPILResizeConstant(t *testing.T) {
 		}
 	}
 }
+
+// TestScaledTo: a published contract moved to another input size keeps its
+// resize-to-crop ratio, and leaves the original alone.
+func TestScaledTo(t *testing.T) {
+	tv := Torchvision()
+	for _, tc := range []struct{ input, size, crop int }{{224, 256, 224}, {64, 73, 64}, {32, 37, 32}, {448, 512, 448}} {
+		c := tv.ScaledTo(tc.input)
+		if c.Size != tc.size || c.Crop != tc.crop {
+			t.Errorf("ScaledTo(%d): resize %d crop %d, want %d and %d", tc.input, c.Size, c.Crop, tc.size, tc.crop)
+		}
+		if err := c.Fits(3, tc.input); err != nil {
+			t.Errorf("ScaledTo(%d): %v", tc.input, err)
+		}
+	}
+	if tv.Size != 256 || tv.Crop != 224 {
+		t.Errorf("ScaledTo changed its receiver: %d, %d", tv.Size, tv.Crop)
+	}
+	// Caffe's whole-image resize: 256x256 stored, 224 crop.
+	if c := Caffe().ScaledTo(112); c.Size != 128 || c.Crop != 112 {
+		t.Errorf("Caffe().ScaledTo(112): resize %d crop %d, want 128 and 112", c.Size, c.Crop)
+	}
+}

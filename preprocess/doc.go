@@ -10,7 +10,7 @@
 // the pixel scale (0..1 or 0..255), per-channel means and standard
 // deviations, and a fixed affine map applied last (torchvision GoogLeNet's
 // transform_input). Checkpoints (package checkpoint) and exported ONNX files
-// (package interchange/convert) store it as JSON (Encode, Decode), and
+// (package interchange/onnxexport) store it as JSON (Encode, Decode), and
 // `googlenet predict`, `eval`, `summary` and the serving API read it from
 // there.
 //

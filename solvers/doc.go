@@ -31,6 +31,11 @@
 //	d = g + mu*v (Nesterov) or d = v
 //	w = w - LR*f * d
 //
+// The element-wise update is a kernel of the model's engine
+// (ops.Engine.SGDUpdate, SGDConfig.Engine; ops.Reference when none is
+// given), the same on every engine; float64 parameters use the reference
+// kernel.
+//
 // The GoogLeNet paper trains with momentum 0.9; Caffe's bvlc_googlenet
 // solver adds weight decay 2e-4 and base rate 0.01.
 //

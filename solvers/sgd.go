@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
+
+	"github.com/goinception/googlenet/ops"
 )
 
 // ErrNonFinite is returned (wrapped) by SGD.Step when a gradient holds a NaN
@@ -44,6 +46,11 @@ type SGDConfig struct {
 	StepsPerEpoch int64
 	// Averaging turns on Polyak averaging of the weights after each step.
 	Averaging AveragingConfig
+	// Engine runs the float32 update (ops.Engine.SGDUpdate); nil means
+	// ops.Reference. Give it the model's engine. float64 parameters use
+	// the reference kernel (ops.SGDUpdateFloat64); an engine that does not
+	// support the update (ops.ErrNotSupported) falls back to ops.Reference.
+	Engine ops.Engine
 }
 
 func (c SGDConfig) resolved() (SGDConfig, error) {
@@ -79,6 +86,9 @@ func (c SGDConfig) resolved() (SGDConfig, error) {
 	}
 	if c.Schedule == nil {
 		c.Schedule = Constant{}
+	}
+	if c.Engine == nil {
+		c.Engine = ops.Reference{}
 	}
 	if err := c.Schedule.Validate(c.StepsPerEpoch); err != nil {
 		return c, errors.Wrap(err, "solvers")
@@ -214,20 +224,30 @@ func (s *SGD) Step(params []*Param) (StepInfo, error) {
 		if c.p.Decay {
 			wd = s.cfg.WeightDecay * mult(c.p.DecayMult)
 		}
-		u := update{lr: info.LR * mult(c.p.LRMult), scale: scale, clip: s.cfg.ClipNorm > 0, wd: wd, mu: mu, nesterov: s.cfg.Nesterov}
+		u := ops.SGDStep{LR: info.LR * mult(c.p.LRMult), Scale: scale, Clip: s.cfg.ClipNorm > 0, WeightDecay: wd, Momentum: mu, Nesterov: s.cfg.Nesterov}
 		var v buffer
 		if mu != 0 {
 			var ok bool
 			if v, ok = s.vel[c.p.Name]; !ok {
 				v = newBuffer(c.shape, c.dt)
 				s.vel[c.p.Name] = v
-				u.first = true
+				u.First = true
 			}
 		}
+		var err error
 		if c.w.f32 != nil {
-			applyParallel(u, c.w.f32, c.g.f32, v.f32)
+			e := s.cfg.Engine
+			if err = e.SGDUpdate(u, c.w.f32, c.g.f32, v.f32); errors.Is(err, ops.ErrNotSupported) {
+				err = ops.Reference{}.SGDUpdate(u, c.w.f32, c.g.f32, v.f32)
+			}
+			err = errors.Wrapf(err, "solvers: parameter %q: update on %s", c.p.Name, e.Name())
 		} else {
-			applyParallel(u, c.w.f64, c.g.f64, v.f64)
+			err = errors.Wrapf(ops.SGDUpdateFloat64(u, c.w.f64, c.g.f64, v.f64), "solvers: parameter %q", c.p.Name)
+		}
+		if err != nil {
+			// The engine failed after validation (a device error): the
+			// parameters updated before this one keep their update.
+			return info, err
 		}
 		c.w.flush()
 	}
@@ -239,52 +259,6 @@ func (s *SGD) Step(params []*Param) (StepInfo, error) {
 		}
 	}
 	return info, nil
-}
-
-type update struct {
-	lr, scale, wd, mu float64
-	clip, first       bool
-	nesterov          bool
-}
-
-// applyParallel runs apply over chunks of a large parameter on all cores
-// (element-wise, so the result is the same bits as one apply).
-func applyParallel[T float32 | float64](u update, w, g, v []T) {
-	forChunks(len(w), func(lo, hi int) {
-		var vc []T
-		if v != nil {
-			vc = v[lo:hi]
-		}
-		apply(u, w[lo:hi], g[lo:hi], vc)
-	})
-}
-
-// apply is the per-element update, written in the order of PyTorch's
-// _single_tensor_sgd so float32 results round the same way.
-func apply[T float32 | float64](u update, w, g, v []T) {
-	lr, scale, wd, mu := T(u.lr), T(u.scale), T(u.wd), T(u.mu)
-	for i := range w {
-		d := g[i]
-		if u.clip {
-			d *= scale
-		}
-		if u.wd != 0 {
-			d += wd * w[i]
-		}
-		if u.mu != 0 {
-			if u.first {
-				v[i] = d
-			} else {
-				v[i] = mu*v[i] + d
-			}
-			if u.nesterov {
-				d += mu * v[i]
-			} else {
-				d = v[i]
-			}
-		}
-		w[i] -= lr * d
-	}
 }
 
 func finite(d data) bool {

@@ -349,7 +349,9 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	if _, err := r.model.PlanTrainingMemory(); err != nil {
 		return errors.Wrap(err, "train")
 	}
-	if r.opt, err = solvers.NewSGD(cfg.sgdConfig(r.steps)); err != nil {
+	sc := cfg.sgdConfig(r.steps)
+	sc.Engine = mc.Engine // the update runs on the model's engine
+	if r.opt, err = solvers.NewSGD(sc); err != nil {
 		return errors.Wrap(err, "train: solver")
 	}
 	r.params = r.model.Trainable()

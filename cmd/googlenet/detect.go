@@ -33,6 +33,7 @@ var detectSubs = []struct {
 }{
 	{"make-data", "write a VOC-layout benchmark of MNIST or Fashion-MNIST objects on photographs", runMakeData},
 	{"proposals", "selective search proposals of a split, cached, with recall@0.5, best overlap, count and time", runProposals},
+	{"pretrain", "pretrain a region classifier on object and background crops of the benchmark's training ingredients", runDetectPretrain},
 	{"train", "fine-tune GoogLeNet as an R-CNN region classifier (classes + background)", runDetectTrain},
 	{"eval", "per-class AP, mAP@0.5 and a Table 4/5-style block for a model or an ensemble", runDetectEval},
 	{"run", "detect objects in images: boxes drawn into PNGs and written as JSON", runDetectRun},

@@ -71,23 +71,14 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 	if *wf.weights == "" {
 		return usageErr("--weights (or --detections) is required")
 	}
-	release, err := wf.use(stderr)
+	det, release, usage, err := openDetector(wf, *nms, *minScore, stderr)
 	if err != nil {
-		if exitCode(err) == 2 {
+		if usage {
 			return usageErr("%v", err)
 		}
 		return fail(err)
 	}
 	defer release()
-	members, err := wf.load()
-	if err != nil {
-		return fail(err)
-	}
-	det, err := detection.NewDetector(members)
-	if err != nil {
-		return fail(err)
-	}
-	det.NMS, det.MinScore = *nms, *minScore
 	set, err := detection.OpenVOC(dir, *split, detection.VOCOptions{Classes: det.Classes, SkipBad: *skipBad})
 	if err != nil {
 		return fail(err)
@@ -160,8 +151,28 @@ func runDetectEval(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, string(b))
 		return 0
 	}
-	writeDetectReport(stdout, rep, members[0].Meta.Config.Variant)
+	writeDetectReport(stdout, rep, det.Members[0].Meta.Config.Variant)
 	return 0
+}
+
+// openDetector selects the device of wf, loads its weights (several are an
+// ensemble) and makes the detector of detect eval and detect run, with
+// their --nms and --min-score. usage says that an error is the flags'
+// (exit status 2); release frees the device.
+func openDetector(wf *weightFlags, nms, minScore float64, stderr io.Writer) (det *detection.Detector, release func(), usage bool, err error) {
+	release, err = wf.use(stderr)
+	if err != nil {
+		return nil, nil, exitCode(err) == 2, err
+	}
+	members, err := wf.load()
+	if err == nil {
+		if det, err = detection.NewDetector(members); err == nil {
+			det.NMS, det.MinScore = nms, minScore
+			return det, release, false, nil
+		}
+	}
+	release()
+	return nil, nil, false, err
 }
 
 // cocoIDsFor returns the image and category ids of a results file: those
@@ -345,23 +356,14 @@ func runDetectRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "googlenet detect run:", err)
 		return 1
 	}
-	release, err := wf.use(stderr)
+	det, release, usage, err := openDetector(wf, *nms, *minScore, stderr)
 	if err != nil {
-		if exitCode(err) == 2 {
+		if usage {
 			return usageErr("%v", err)
 		}
 		return fail(err)
 	}
 	defer release()
-	members, err := wf.load()
-	if err != nil {
-		return fail(err)
-	}
-	det, err := detection.NewDetector(members)
-	if err != nil {
-		return fail(err)
-	}
-	det.NMS, det.MinScore = *nms, *minScore
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fail(err)
 	}

@@ -74,8 +74,15 @@ func TestDetectPipeline(t *testing.T) {
 		t.Fatalf("train --resume: exit %d\n%s\n%s", code, o, e)
 	}
 	weights := filepath.Join(runDir, "model.safetensors")
+	// Pretraining on crops, then fine-tuning from it.
+	pre := filepath.Join(tmp, "pre")
+	code, o, e = runArgs("detect", "pretrain", "--out", pre, "--backgrounds", bg, "--crops", "64", "--val-crops", "16",
+		"--min-canvas", "96", "--max-canvas", "112", "--max-object", "40", "--max-objects", "3", "--epochs", "1", "--batch", "16", "--progress", "none")
+	if code != 0 || !strings.Contains(o, "crop validation top-1") || !strings.Contains(o, "(64 training crops)") {
+		t.Fatalf("pretrain: exit %d\n%s\n%s", code, o, e)
+	}
 	code, o, e = runArgs("detect", "train", "--data", "voc:"+ds, "--out", filepath.Join(tmp, "run-init"), "--epochs", "1", "--batch", "16",
-		"--mode", "single", "--max-per-object", "2", "--progress", "none", "--init-from", weights)
+		"--mode", "single", "--max-per-object", "2", "--progress", "none", "--init-from", filepath.Join(pre, "model.safetensors"))
 	if code != 0 || !strings.Contains(o, "region validation top-1") {
 		t.Fatalf("train --init-from: exit %d\n%s\n%s", code, o, e)
 	}
@@ -149,6 +156,7 @@ func TestDetectPipeline(t *testing.T) {
 	for _, args := range [][]string{
 		{"detect"}, {"detect", "bogus"}, {"detect", "eval", "--data", "voc:" + ds}, {"detect", "proposals", "--data", ds},
 		{"detect", "train", "--data", "voc:" + ds}, {"detect", "run", "--weights", weights},
+		{"detect", "pretrain"}, {"detect", "pretrain", "--out", pre, "--pos-fraction", "2"}, {"detect", "pretrain", "--out", pre, "extra"},
 	} {
 		if code, _, e := runArgs(args...); code != 2 {
 			t.Errorf("%q: exit %d (want 2), %q", args, code, e)

@@ -12,6 +12,7 @@ import (
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/convert"
 	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/onnxexport"
 	"github.com/goinception/googlenet/preprocess"
 )
 
@@ -60,7 +61,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	}
 	var (
 		m    *inception.Model
-		opts convert.ExportOptions
+		opts onnxexport.Options
 		tag  string
 	)
 	ld, err := convert.LoadForeign(pos[0], convert.LoadOptions{})
@@ -68,7 +69,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		return fail(err)
 	case ld != nil:
-		m, opts = ld.Model, convert.ExportOptions{Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input}
+		m, opts = ld.Model, onnxexport.Options{Labels: ld.Labels, Means: ld.Means, Stds: ld.Stds, Input: ld.Input}
 		if opts.Input == nil {
 			cfg := m.Config()
 			in := preprocess.Native(cfg.InChannels, cfg.InputSize, ld.Means, ld.Stds)
@@ -89,7 +90,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		in := ck.Meta.InputContract()
-		opts = convert.ExportOptions{Labels: ck.Meta.Classes, Means: ck.Meta.Means, Stds: ck.Meta.Stds, Input: &in}
+		opts = onnxexport.Options{Labels: ck.Meta.Classes, Means: ck.Meta.Means, Stds: ck.Meta.Stds, Input: &in}
 	}
 	opts.Softmax = *softmax
 	for i, o := range strings.Split(*outputs, ",") {
@@ -105,7 +106,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 			opts.Outputs = append(opts.Outputs, o)
 		}
 	}
-	om, err := convert.ExportONNX(m, opts)
+	om, err := onnxexport.GoogLeNet(m, opts)
 	if err != nil {
 		return fail(err)
 	}
@@ -114,7 +115,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := m.Config()
 	fmt.Fprintf(stdout, "%s: ONNX opset %d, %s variant, input data [N %d %d %d], output %s [N %d], %d nodes%s\n",
-		*out, convert.ExportOpset, cfg.Variant, cfg.InChannels, cfg.InputSize, cfg.InputSize,
+		*out, onnxexport.Opset, cfg.Variant, cfg.InChannels, cfg.InputSize, cfg.InputSize,
 		om.Graph.Outputs[0].Name, cfg.Classes, len(om.Graph.Nodes), tag)
 	for _, v := range om.Graph.Outputs[1:] {
 		fmt.Fprintf(stdout, "%s: output %s %v\n", *out, v.Name, dimString(v.Shape))

@@ -3,6 +3,7 @@
 package emu_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/cuda/cudatest"
 	"github.com/goinception/googlenet/cuda/emu"
+	"github.com/goinception/googlenet/ops"
 	"github.com/goinception/googlenet/ops/opstest"
 )
 
@@ -102,6 +104,33 @@ func Example() {
 	_ = ex.Download(y, py)
 	fmt.Println(g.OutH, g.OutW, y)
 	// Output: 2 2 [5 6 8 9]
+}
+
+// TestEngineNotSupported: the kernels the drop-in engine leaves to the CPU
+// (batch norm, softmax cross-entropy, the SGD update) return
+// ops.ErrNotSupported naming the kernel, never panic; the ops then run them
+// on ops.Reference (TestOpTable). Dropout and concatenation run on the
+// device (TestEngine).
+func TestEngineNotSupported(t *testing.T) {
+	e := cuda.NewEngineOn(emu.New())
+	defer e.Close()
+	f := []float32{1, 2, 3, 4}
+	s := []float64{0, 1}
+	_, sceErr := e.SoftmaxCrossEntropyForward(2, 2, f, []int{0, 1})
+	for _, c := range []struct {
+		kernel string
+		err    error
+	}{
+		{"BatchNormForward", e.BatchNormForward(ops.BNGeom{N: 1, C: 2, H: 2, W: 1, Eps: 1e-5}, f, f[:2], f[:2], f, s, s)},
+		{"BatchNormBackward", e.BatchNormBackward(ops.BNGeom{N: 1, C: 2, H: 2, W: 1, Eps: 1e-5}, f, f[:2], f, f, nil, s, s)},
+		{"SoftmaxCrossEntropyForward", sceErr},
+		{"SoftmaxCrossEntropyBackward", e.SoftmaxCrossEntropyBackward(2, 2, f, []int{0, 1}, 1, f)},
+		{"SGDUpdate", e.SGDUpdate(ops.SGDStep{LR: 1}, f, f, nil)},
+	} {
+		if !errors.Is(c.err, ops.ErrNotSupported) || !strings.Contains(c.err.Error(), c.kernel) {
+			t.Errorf("%s: error %v, want ops.ErrNotSupported naming the kernel", c.kernel, c.err)
+		}
+	}
 }
 
 // TestAsyncLaunchError: with asynchronous launches (as on a GPU) a failed

@@ -12,8 +12,10 @@ import (
 
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/onnximport"
 	"github.com/goinception/googlenet/interchange/safetensors"
 	"github.com/goinception/googlenet/interchange/torchpth"
+	"github.com/goinception/googlenet/interchange/torchvision"
 	"github.com/goinception/googlenet/preprocess"
 )
 
@@ -117,21 +119,23 @@ type Loaded struct {
 	Model  *inception.Model
 	// Labels, Means and Stds (0..255 scale) when known: torchvision's
 	// ImageNet normalisation for torchvision state dicts, the metadata of
-	// files written by ExportONNX.
+	// files written by package interchange/onnxexport.
 	Labels      []string
 	Means, Stds []float32
 	// Softmax: the ONNX file's output is probabilities; Model returns
 	// logits.
 	Softmax bool
 	// Input is the input contract the file's publisher uses, recognised
-	// from the file (TorchvisionContract, the ONNX zoo's, Caffe's, or the
-	// one ExportONNX stored); nil when the file does not say.
+	// from the file (torchvision.Contract, the ONNX zoo's, Caffe's, or the
+	// one onnxexport stored); nil when the file does not say.
 	Input *preprocess.Contract
 }
 
 // Load reads a foreign weight file (see Sniff): a torchvision GoogLeNet
-// state dict (.pth, .pt or .safetensors, see ImportTorchvision) or an ONNX
-// GoogLeNet (see ImportONNX). Our own checkpoints are an error here: read
+// state dict (.pth, .pt or .safetensors, see torchvision.Import), an ONNX
+// GoogLeNet (see onnximport.GoogLeNet) or a Caffe .caffemodel (see
+// caffe.ImportGoogLeNet; LoadOptions.Prototxt adds its deploy.prototxt).
+// Our own checkpoints are an error here: read
 // them with package checkpoint (LoadForeign tells them apart).
 func Load(path string, o LoadOptions) (*Loaded, error) {
 	f, err := Sniff(path)
@@ -165,38 +169,38 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 	ld := &Loaded{Format: f}
 	switch f {
 	case FormatPth, FormatSafetensors:
-		var sd *StateDict
+		var sd *torchvision.StateDict
 		if f == FormatPth {
 			p, err := torchpth.ReadFile(path)
 			if err != nil {
 				return nil, err
 			}
-			sd = FromTorchPth(p)
+			sd = torchvision.FromTorchPth(p)
 		} else {
 			st, err := safetensors.ReadFile(path)
 			if err != nil {
 				return nil, err
 			}
-			if sd, err = FromSafetensors(st); err != nil {
+			if sd, err = torchvision.FromSafetensors(st); err != nil {
 				return nil, errors.Wrap(err, path)
 			}
 		}
-		m, err := ImportTorchvision(sd, TorchvisionOptions{InputSize: o.InputSize})
+		m, err := torchvision.Import(sd, torchvision.Options{InputSize: o.InputSize})
 		if err != nil {
 			return nil, errors.Wrap(err, path)
 		}
 		ld.Model = m
 		if m.Config().InChannels == 3 {
-			ld.Means = append([]float32(nil), TorchvisionMeans...)
-			ld.Stds = append([]float32(nil), TorchvisionStds...)
+			ld.Means = append([]float32(nil), torchvision.Means...)
+			ld.Stds = append([]float32(nil), torchvision.Stds...)
 		}
-		ld.Input = TorchvisionContract(m.Config())
+		ld.Input = torchvision.Contract(m.Config())
 	case FormatONNX:
 		om, err := onnx.ReadFile(path)
 		if err != nil {
 			return nil, err
 		}
-		imp, err := ImportONNX(om, o.InputSize)
+		imp, err := onnximport.GoogLeNet(om, o.InputSize)
 		if err != nil {
 			return nil, errors.Wrap(err, path)
 		}
@@ -207,7 +211,8 @@ func loadForeign(path string, f Format, o LoadOptions) (*Loaded, error) {
 			return nil, err
 		}
 		ld.Model = m
-		ld.Input = fitContract(preprocess.Caffe(), ld.Model.Config().InputSize)
+		c := preprocess.Caffe().ScaledTo(m.Config().InputSize)
+		ld.Input = &c
 	default:
 		return nil, errors.Errorf("convert: format %q", f)
 	}

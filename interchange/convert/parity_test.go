@@ -12,8 +12,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goinception/googlenet/interchange/onnx"
+	"github.com/goinception/googlenet/interchange/onnxexport"
 	"github.com/goinception/googlenet/interchange/onnxnet"
-
 	"github.com/goinception/googlenet/internal/peer"
 )
 
@@ -119,7 +119,7 @@ func TestPyTorchParity(t *testing.T) {
 				continue
 			}
 			// Our export of the imported model passes ONNX's own checker.
-			om, err := ExportONNX(ld.Model, ExportOptions{Means: ld.Means, Stds: ld.Stds})
+			om, err := onnxexport.GoogLeNet(ld.Model, onnxexport.Options{Means: ld.Means, Stds: ld.Stds})
 			if err != nil {
 				t.Fatal(err)
 			}

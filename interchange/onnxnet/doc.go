@@ -18,8 +18,8 @@
 // NewNet validates a model (supported operators only, every input defined,
 // no cycle, finite weights) and Net.Forward runs it on any batch size,
 // building one graph per input shape on first use. Net.Graph exposes the
-// Gorgonia graph, which package convert compares with our own inference
-// graphs to recognise a GoogLeNet (convert.ImportONNX).
+// Gorgonia graph, which package interchange/onnximport compares with our
+// own inference graphs to recognise a GoogLeNet (onnximport.GoogLeNet).
 //
 // # Files
 //

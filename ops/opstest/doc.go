@@ -13,6 +13,14 @@
 // than the matrix) are compared with plain float64 loops that follow the
 // definitions, over a table of geometries: 1x1, 3x3 pad 1, 5x5 pad 2,
 // 7x7 stride 2 pad 3, asymmetric strides, odd sizes, batch > 1.
+// The kernels of the rest of a training step (BatchNormForward and
+// BatchNormBackward in training and inference, the softmax cross-entropy's
+// loss and gradient, DropoutForward and DropoutBackward, ConcatForward and
+// ConcatBackward, SGDUpdate with and without momentum, Nesterov, weight
+// decay and clipping) are compared with float64 loops too (StepTol); an
+// engine that does not implement one (ops.ErrNotSupported) skips it by
+// name. TestOps runs every op of a training step, forward and gradient,
+// through an engine (OpTable).
 //
 // # Tolerance
 //

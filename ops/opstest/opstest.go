@@ -91,6 +91,7 @@ func TestEngine(t *testing.T, e ops.Engine) {
 	for _, tc := range Geometries {
 		t.Run("Conv/"+tc.Name, func(t *testing.T) { testConv(t, e, tc.G) })
 	}
+	testStep(t, e)
 }
 
 func testConv(t *testing.T, e ops.Engine, g ops.ConvGeom) {

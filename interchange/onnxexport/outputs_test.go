@@ -1,4 +1,4 @@
-package convert
+package onnxexport
 
 import (
 	"strings"
@@ -16,7 +16,7 @@ import (
 // Features.
 func TestExportOutputs(t *testing.T) {
 	m := newModel(t, "mini", 0, 6)
-	om, err := ExportONNX(m, ExportOptions{Outputs: []string{"pool5", "inception_3a"}})
+	om, err := GoogLeNet(m, Options{Outputs: []string{"pool5", "inception_3a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +57,51 @@ func TestExportOutputs(t *testing.T) {
 		}
 	}
 	for _, bad := range [][]string{{"inception_9z"}, {"logits"}, {"loss3/classifier"}} {
-		if _, err := ExportONNX(m, ExportOptions{Outputs: bad}); err == nil {
+		if _, err := GoogLeNet(m, Options{Outputs: bad}); err == nil {
 			t.Errorf("outputs %q accepted", bad)
+		}
+	}
+}
+
+// TestExportEveryFeatureLayer exports the mini network with every layer
+// Features takes (and scopes that name a row) as outputs of one file, and
+// compares each with Features: the description's names resolve to the
+// summary's rows.
+func TestExportEveryFeatureLayer(t *testing.T) {
+	m := newModel(t, "mini", 0, 0)
+	perturbBN(m)
+	var names []string
+	for _, n := range m.FeatureLayers() {
+		if n != "loss3/classifier" { // the logits
+			names = append(names, n)
+		}
+	}
+	names = append(names, "pool5", "conv1", "pool1")
+	om, err := GoogLeNet(m, Options{Outputs: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := onnxnet.NewNet(om)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randInput(2, 1, 28, 5)
+	ys, err := net.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := m.Features(x, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range fs {
+		got := ys[i+1]
+		if !got.Shape().Eq(want.Shape()) {
+			t.Errorf("%s: shape %v, Features %v", names[i], got.Shape(), want.Shape())
+			continue
+		}
+		if e := relL2(got.Data().([]float32), want.Data().([]float32)); e > parityTol {
+			t.Errorf("%s: relative L2 error %g", names[i], e)
 		}
 	}
 }

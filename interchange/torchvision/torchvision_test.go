@@ -1,16 +1,42 @@
-package convert
+package torchvision
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/goinception/googlenet/inception"
-	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/interchange/safetensors"
+	"github.com/goinception/googlenet/interchange/torchpth"
 )
+
+func newModel(t testing.TB, size, classes int) *inception.Model {
+	t.Helper()
+	cfg := inception.Torchvision()
+	cfg.BatchSize, cfg.Seed = 1, 7
+	if size > 0 {
+		cfg.InputSize = size
+	}
+	if classes > 0 {
+		cfg.Classes = classes
+	}
+	m, err := inception.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// perturbBN gives a model's batch-norm statistics non-trivial values so that
+// a mapping error shows.
+func perturbBN(m *inception.Model) {
+	for i, e := range m.BNStats() {
+		for j := range e.Stats.Mean {
+			e.Stats.Mean[j] = 0.01 * float64((i+j)%7-3)
+			e.Stats.Var[j] = 0.5 + 0.1*float64((i*3+j)%5)
+		}
+	}
+}
 
 // tvStateDict returns the torchvision state dict of our torchvision model m
 // (every parameter and statistic by torchvision's key, plus the
@@ -59,14 +85,14 @@ func (sd *StateDict) clone() *StateDict {
 	return c
 }
 
-func TestImportTorchvisionRoundTrip(t *testing.T) {
+func TestImportRoundTrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping torchvision-size model in -short mode")
 	}
-	m := newModel(t, "torchvision", 0, 10)
+	m := newModel(t, 0, 10)
 	perturbBN(m)
 	sd := tvStateDict(t, m)
-	got, err := ImportTorchvision(sd, TorchvisionOptions{InputSize: 64})
+	got, err := Import(sd, Options{InputSize: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +113,11 @@ func TestImportTorchvisionRoundTrip(t *testing.T) {
 	}
 }
 
-func TestImportTorchvisionErrors(t *testing.T) {
+func TestImportErrors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping torchvision-size model in -short mode")
 	}
-	m := newModel(t, "torchvision", 0, 10)
+	m := newModel(t, 0, 10)
 	good := tvStateDict(t, m)
 	for _, tc := range []struct {
 		name   string
@@ -118,84 +144,77 @@ func TestImportTorchvisionErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sd := good.clone()
 			tc.change(sd)
-			_, err := ImportTorchvision(sd, TorchvisionOptions{InputSize: 64})
+			_, err := Import(sd, Options{InputSize: 64})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
 	}
-	if _, err := ImportTorchvision(&StateDict{}, TorchvisionOptions{}); err == nil {
+	if _, err := Import(&StateDict{}, Options{}); err == nil {
 		t.Error("empty state dict accepted")
 	}
 }
 
-// tinyONNX is a two-node graph: y = Relu(Conv(x, w)).
-func tinyONNX() *onnx.Model {
-	return &onnx.Model{
-		IRVersion: 8, Opsets: []onnx.OpsetImport{{Version: 13}},
-		Graph: onnx.Graph{
-			Nodes: []*onnx.Node{
-				{Name: "c", OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"h"}},
-				{Name: "r", OpType: "Relu", Inputs: []string{"h"}, Outputs: []string{"y"}},
-			},
-			Initializers: []*onnx.Tensor{{Name: "w", DataType: onnx.Float, Dims: []int64{2, 1, 1, 1}, Floats: []float32{1, -1}}},
-			Inputs:       []onnx.ValueInfo{{Name: "x", ElemType: onnx.Float, Shape: []onnx.Dim{{Value: -1, Param: "N"}, {Value: 1}, {Value: 2}, {Value: 2}}}},
-			Outputs:      []onnx.ValueInfo{{Name: "y", ElemType: onnx.Float}},
-		},
+// TestFromSafetensors: floating-point tensors become float32, I64 counters
+// integer tensors, in file order; other dtypes are an error naming the
+// tensor.
+func TestFromSafetensors(t *testing.T) {
+	w, err := safetensors.NewF32("fc.weight", []int{2, 2}, []float32{1, 2, 3, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := safetensors.NewI64("bn.num_batches_tracked", nil, []int64{7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := safetensors.Marshal([]safetensors.Tensor{w, n}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := FromSafetensors(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sd.Names) != 2 || sd.Tensors["fc.weight"].Int || !sd.Tensors["bn.num_batches_tracked"].Int ||
+		sd.Tensors["bn.num_batches_tracked"].Data[0] != 7 || sd.Tensors["fc.weight"].Data[3] != 4 {
+		t.Errorf("state dict %+v", sd)
+	}
+	f.Tensors[0].DType = safetensors.DType("U8")
+	if _, err := FromSafetensors(f); err == nil || !strings.Contains(err.Error(), `"fc.weight" has dtype U8`) {
+		t.Errorf("a U8 tensor: %v", err)
 	}
 }
 
-// TestImportONNXNotGoogLeNet: a graph that runs (see package onnxnet) but
-// is not a GoogLeNet cannot become an inception model.
-func TestImportONNXNotGoogLeNet(t *testing.T) {
-	if _, err := ImportONNX(tinyONNX(), 0); err == nil || !strings.Contains(err.Error(), "want [1 classes]") {
-		t.Errorf("ImportONNX of a tiny graph: %v", err)
+// TestFromTorchPth keeps names, shapes, values and the integer flag.
+func TestFromTorchPth(t *testing.T) {
+	in := &torchpth.StateDict{Names: []string{"a", "n"}, Tensors: map[string]torchpth.Tensor{
+		"a": {DType: "float32", Shape: []int{2}, Data: []float32{1, 2}},
+		"n": {DType: "int64", Data: []float32{3}, Ints: []int64{3}},
+	}}
+	sd := FromTorchPth(in)
+	if strings.Join(sd.Names, ",") != "a,n" || sd.Tensors["a"].Int || !sd.Tensors["n"].Int || sd.Tensors["a"].Shape[0] != 2 {
+		t.Errorf("state dict %+v", sd)
 	}
 }
 
-func TestLoadBadFiles(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
+// TestContract: the published 1000-class layout gets transform_input, other
+// three-channel models the plain ImageNet normalisation, both at the
+// model's input size; other channel counts none.
+func TestContract(t *testing.T) {
+	cfg := inception.Torchvision()
+	if c := Contract(cfg); c == nil || c.Affine == nil || c.Crop != 224 || c.Size != 256 {
+		t.Errorf("1000 classes: %v", c)
 	}
-	good, err := onnx.Marshal(tinyONNX())
-	if err != nil {
-		t.Fatal(err)
+	cfg.Classes, cfg.InputSize = 10, 64
+	if c := Contract(cfg); c == nil || c.Affine != nil || c.Crop != 64 || c.Size != 73 {
+		t.Errorf("10 classes at 64: %v", c)
 	}
-	st, err := safetensors.NewF32("fc.weight", []int{2, 2}, []float32{1, 2, 3, 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb, err := safetensors.Marshal([]safetensors.Tensor{st}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	huge := append([]byte(nil), sb...)
-	huge[0], huge[1], huge[2] = 0xff, 0xff, 0x0f // header length beyond the file
-	for _, tc := range []struct {
-		name string
-		data []byte
-		want string
-	}{
-		{"empty.onnx", nil, ""},
-		{"truncated.onnx", good[:len(good)/2], ""},
-		{"garbage.bin", []byte("hello, world, not weights"), "unknown weight format"},
-		{"tiny.onnx", good, "want [1 classes]"},
-		{"sd.safetensors", sb, "conv1.conv.weight"},
-		{"header.safetensors", huge, "beyond the end"},
-		{"trunc.safetensors", sb[:len(sb)-3], ""},
-		{"bad.pth", []byte("PK\x03\x04 truncated zip"), ""},
-		{"pickle.pt", []byte{0x80, 0x02, 'c', 'o', 's', '\n', 's', 'y', 's', 't', 'e', 'm', '\n'}, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(write(tc.name, tc.data), LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want one containing %q", err, tc.want)
-			}
-		})
+	cfg.InChannels = 1
+	if c := Contract(cfg); c != nil {
+		t.Errorf("one channel: %v", c)
 	}
 }

@@ -1,4 +1,4 @@
-package convert
+package torchvision
 
 import (
 	"fmt"
@@ -47,20 +47,20 @@ func FromSafetensors(f *safetensors.File) (*StateDict, error) {
 		case safetensors.F32, safetensors.F64, safetensors.F16, safetensors.BF16:
 			v, err := t.Float32s()
 			if err != nil {
-				return nil, errors.Wrapf(err, "convert: tensor %q", t.Name)
+				return nil, errors.Wrapf(err, "torchvision: tensor %q", t.Name)
 			}
 			d = Tensor{Shape: t.Shape, Data: v}
 		case safetensors.I64:
 			v, err := t.Int64s()
 			if err != nil {
-				return nil, errors.Wrapf(err, "convert: tensor %q", t.Name)
+				return nil, errors.Wrapf(err, "torchvision: tensor %q", t.Name)
 			}
 			d = Tensor{Shape: t.Shape, Data: make([]float32, len(v)), Int: true}
 			for i, x := range v {
 				d.Data[i] = float32(x)
 			}
 		default:
-			return nil, errors.Errorf("convert: tensor %q has dtype %s, want a floating-point type", t.Name, t.DType)
+			return nil, errors.Errorf("torchvision: tensor %q has dtype %s, want a floating-point type", t.Name, t.DType)
 		}
 		out.Names = append(out.Names, t.Name)
 		out.Tensors[t.Name] = d
@@ -71,13 +71,12 @@ func FromSafetensors(f *safetensors.File) (*StateDict, error) {
 // ImageNet normalisation of torchvision's pretrained models on the 0..255
 // scale: mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225) times 255.
 var (
-	TorchvisionMeans = []float32{123.675, 116.28, 103.53}
-	TorchvisionStds  = []float32{58.395, 57.12, 57.375}
+	Means = []float32{123.675, 116.28, 103.53}
+	Stds  = []float32{58.395, 57.12, 57.375}
 )
 
-// TorchvisionOptions configures ImportTorchvision. The zero value imports
-// for 224x224 inputs.
-type TorchvisionOptions struct {
+// Options configures Import. The zero value imports for 224x224 inputs.
+type Options struct {
 	InputSize int // 0 means 224
 }
 
@@ -92,7 +91,7 @@ func list(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// ImportTorchvision builds our torchvision variant from a state dict of
+// Import builds our torchvision variant from a state dict of
 // torchvision.models.googlenet: every parameter and batch-norm running
 // statistic by torchvision's key (see inception.TorchvisionName). Input
 // channels and classes come from conv1.conv.weight and fc.weight. The
@@ -101,15 +100,15 @@ func list(names []string) string {
 // ignored. It is strict, and each error names the tensors: missing or
 // unexpected keys, shapes that differ from the variant's, integer tensors
 // where weights belong, NaN or Inf values.
-func ImportTorchvision(sd *StateDict, o TorchvisionOptions) (*inception.Model, error) {
+func Import(sd *StateDict, o Options) (*inception.Model, error) {
 	if sd == nil || len(sd.Tensors) == 0 {
-		return nil, errors.New("convert: empty state dict")
+		return nil, errors.New("torchvision: empty state dict")
 	}
 	for _, k := range sd.sorted() {
 		t := sd.Tensors[k]
 		for i, v := range t.Data {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, errors.Errorf("convert: tensor %q holds %v at flat index %d", k, v, i)
+				return nil, errors.Errorf("torchvision: tensor %q holds %v at flat index %d", k, v, i)
 			}
 		}
 	}
@@ -120,12 +119,12 @@ func ImportTorchvision(sd *StateDict, o TorchvisionOptions) (*inception.Model, e
 	}
 	fc, ok := sd.Tensors["fc.weight"]
 	if !ok || len(fc.Shape) != 2 {
-		return nil, errors.New("convert: not a torchvision GoogLeNet state dict: no 2-D fc.weight")
+		return nil, errors.New("torchvision: not a torchvision GoogLeNet state dict: no 2-D fc.weight")
 	}
 	cfg.Classes = fc.Shape[0]
 	c1, ok := sd.Tensors["conv1.conv.weight"]
 	if !ok || len(c1.Shape) != 4 {
-		return nil, errors.New("convert: not a torchvision GoogLeNet state dict: no 4-D conv1.conv.weight")
+		return nil, errors.New("torchvision: not a torchvision GoogLeNet state dict: no 4-D conv1.conv.weight")
 	}
 	cfg.InChannels = c1.Shape[1]
 	aux := false
@@ -142,7 +141,7 @@ func ImportTorchvision(sd *StateDict, o TorchvisionOptions) (*inception.Model, e
 	}
 	m, err := inception.New(cfg)
 	if err != nil {
-		return nil, errors.Wrap(err, "convert: torchvision model")
+		return nil, errors.Wrap(err, "torchvision: model")
 	}
 	// Our tensors by torchvision key: parameters and running statistics.
 	type target struct {
@@ -155,7 +154,7 @@ func ImportTorchvision(sd *StateDict, o TorchvisionOptions) (*inception.Model, e
 	for _, p := range m.Params() {
 		tv, err := inception.TorchvisionName(p.Name)
 		if err != nil {
-			return nil, errors.Wrap(err, "convert")
+			return nil, errors.Wrap(err, "torchvision")
 		}
 		tg := target{name: p.Name, shape: p.Shape}
 		switch d := p.Value.Data().(type) {
@@ -171,7 +170,7 @@ func ImportTorchvision(sd *StateDict, o TorchvisionOptions) (*inception.Model, e
 		for suffix, dst := range map[string][]float64{"/running_mean": e.Stats.Mean, "/running_var": e.Stats.Var} {
 			tv, err := inception.TorchvisionName(e.Name + suffix)
 			if err != nil {
-				return nil, errors.Wrap(err, "convert")
+				return nil, errors.Wrap(err, "torchvision")
 			}
 			want[tv] = target{name: e.Name + suffix, shape: []int{len(dst)}, f64: dst}
 			bnPrefixes[strings.TrimSuffix(tv, suffix[strings.LastIndex(suffix, "/")+1:])] = true
@@ -200,12 +199,12 @@ func ImportTorchvision(sd *StateDict, o TorchvisionOptions) (*inception.Model, e
 	}
 	switch {
 	case len(bad) > 0:
-		return nil, errors.Errorf("convert: torchvision state dict does not fit the %s variant (%d inputs, %d classes): %s",
+		return nil, errors.Errorf("torchvision: state dict does not fit the %s variant (%d inputs, %d classes): %s",
 			cfg.Variant, cfg.InChannels, cfg.Classes, list(bad))
 	case len(missing) > 0:
-		return nil, errors.Errorf("convert: torchvision state dict lacks %d tensors: %s", len(missing), list(missing))
+		return nil, errors.Errorf("torchvision: state dict lacks %d tensors: %s", len(missing), list(missing))
 	case len(unexpected) > 0:
-		return nil, errors.Errorf("convert: torchvision state dict has %d unexpected tensors: %s", len(unexpected), list(unexpected))
+		return nil, errors.Errorf("torchvision: state dict has %d unexpected tensors: %s", len(unexpected), list(unexpected))
 	}
 	for k, tg := range want {
 		src := sd.Tensors[k].Data

@@ -1,4 +1,4 @@
-package convert
+package onnxexport
 
 import (
 	"math"
@@ -89,7 +89,7 @@ func TestExportRunsLikeForward(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			om, err := ExportONNX(m, ExportOptions{})
+			om, err := GoogLeNet(m, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,56 +113,6 @@ func TestExportRunsLikeForward(t *testing.T) {
 				t.Errorf("ONNX net vs Forward: relative L2 error %.3g > %g", e, parityTol)
 			} else {
 				t.Logf("ONNX net vs Forward: relative L2 error %.3g", e)
-			}
-		})
-	}
-}
-
-func TestExportImportRoundTrip(t *testing.T) {
-	for _, tc := range []struct {
-		variant       string
-		size, classes int
-		softmax       bool
-	}{{"mini", 0, 0, false}, {"mini", 0, 0, true}, {"paper", 96, 10, false}, {"torchvision", 64, 10, true}} {
-		t.Run(tc.variant, func(t *testing.T) {
-			if testing.Short() && tc.variant != "mini" {
-				t.Skip("skipping large variant in -short mode")
-			}
-			m := newModel(t, tc.variant, tc.size, tc.classes)
-			perturbBN(m)
-			cfg := m.Config()
-			x := randInput(2, cfg.InChannels, cfg.InputSize, 2)
-			want, err := m.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			om, err := ExportONNX(m, ExportOptions{Softmax: tc.softmax, Labels: []string{"a"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := onnx.Marshal(om)
-			if err != nil {
-				t.Fatal(err)
-			}
-			back, err := onnx.Parse(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			imp, err := ImportONNX(back, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if imp.Softmax != tc.softmax || len(imp.Labels) != 1 {
-				t.Errorf("softmax %v labels %v", imp.Softmax, imp.Labels)
-			}
-			got, err := imp.Model.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if e := relL2(got.Data().([]float32), want.Data().([]float32)); e > parityTol {
-				t.Errorf("imported vs original: relative L2 error %.3g > %g", e, parityTol)
-			} else {
-				t.Logf("imported vs original: relative L2 error %.3g", e)
 			}
 		})
 	}

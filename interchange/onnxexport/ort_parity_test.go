@@ -1,4 +1,4 @@
-package convert
+package onnxexport
 
 import (
 	"math"
@@ -18,7 +18,7 @@ import (
 const ortTol = 1e-4
 
 // TestONNXRuntimeParity exports the paper, torchvision and mini networks
-// (random weights, batch-norm statistics made non-trivial) with ExportONNX,
+// (random weights, batch-norm statistics made non-trivial) with GoogLeNet,
 // runs the files with ONNX Runtime (onnxruntime-node, the runtime Go
 // services use through onnxruntime_go) on random inputs, and compares with
 // Model.Forward: logits, and the probabilities of an export with a final
@@ -59,7 +59,7 @@ func TestONNXRuntimeParity(t *testing.T) {
 			t.Fatal(err)
 		}
 		logits := y.Data().([]float32)
-		om, err := ExportONNX(m, ExportOptions{Softmax: tc.softmax})
+		om, err := GoogLeNet(m, Options{Softmax: tc.softmax})
 		if err != nil {
 			t.Fatal(err)
 		}
