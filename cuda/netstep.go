@@ -195,3 +195,26 @@ func (n *Net) Close() error {
 	n.bufs = nil
 	return first
 }
+
+// Infer runs inference (Logits, evaluation mode) over images images in x
+// ([images, C, H, W], any count) in batches of the Net's batch size, the
+// last one padded with zeros, and returns the logits [images, Classes].
+func (n *Net) Infer(x []float32, images int) ([]float32, error) {
+	per := n.input.c * n.input.h * n.input.w
+	if images < 0 || len(x) != images*per {
+		return nil, errors.Errorf("cuda: Net.Infer: %d values for %d images of %dx%dx%d", len(x), images, n.input.c, n.input.h, n.input.w)
+	}
+	out := make([]float32, 0, images*n.classes)
+	buf := make([]float32, n.batch*per)
+	for i := 0; i < images; i += n.batch {
+		j := min(images, i+n.batch)
+		copy(buf, x[i*per:j*per])
+		clear(buf[(j-i)*per:])
+		y, err := n.Logits(buf)
+		if err != nil {
+			return nil, errors.Wrapf(err, "cuda: Net.Infer: images %d..%d", i, j-1)
+		}
+		out = append(out, y[:(j-i)*n.classes]...)
+	}
+	return out, nil
+}

@@ -209,19 +209,11 @@ func CheckInput(shape []int, cfg inception.Config) error {
 // error (they would make every logit of their image NaN).
 func Infer(m *inception.Model, x *Array, batch int) (*Array, error) {
 	cfg := m.Config()
-	if err := CheckInput(x.Shape, cfg); err != nil {
+	if err := checkInferInput(cfg, x); err != nil {
 		return nil, err
 	}
 	plane := cfg.InChannels * cfg.InputSize * cfg.InputSize
 	n := x.Shape[0]
-	if len(x.Data) != n*plane {
-		return nil, errors.Errorf("eval: input shape %v with %d values", x.Shape, len(x.Data))
-	}
-	for i, v := range x.Data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, errors.Errorf("eval: input value %v at image %d, index %d", v, i/plane, i%plane)
-		}
-	}
 	if batch < 0 {
 		return nil, errors.Errorf("eval: batch size %d", batch)
 	}
@@ -242,4 +234,22 @@ func Infer(m *inception.Model, x *Array, batch int) (*Array, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkInferInput checks x's shape against cfg and that every value is
+// finite.
+func checkInferInput(cfg inception.Config, x *Array) error {
+	if err := CheckInput(x.Shape, cfg); err != nil {
+		return err
+	}
+	plane := cfg.InChannels * cfg.InputSize * cfg.InputSize
+	if len(x.Data) != x.Shape[0]*plane {
+		return errors.Errorf("eval: input shape %v with %d values", x.Shape, len(x.Data))
+	}
+	for i, v := range x.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return errors.Errorf("eval: input value %v at image %d, index %d", v, i/plane, i%plane)
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/eval"
 )
 
@@ -65,7 +66,13 @@ func runInfer(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	y, err := eval.Infer(m, x, *batch)
+	var y *eval.Array
+	if ce, ok := wf.eng.(*cuda.Engine); ok {
+		// --device gpu: the whole forward pass stays on the device.
+		y, err = eval.InferDevice(ce.Device(), m, x, *batch)
+	} else {
+		y, err = eval.Infer(m, x, *batch)
+	}
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", *in, err))
 	}

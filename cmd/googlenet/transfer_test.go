@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/goinception/googlenet/checkpoint"
+	"github.com/goinception/googlenet/data"
+	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/train"
 )
 
@@ -80,19 +82,15 @@ func TestTrainInitInput(t *testing.T) {
 	}
 }
 
-// TestTrainFineTune224 fine-tunes the 224x224 torchvision network end to
-// end from a torchvision-layout state dict (10 classes) onto a folder of 5
-// classes, trunk frozen through inception_4e, and checks the frozen weights
-// and the new classifier.
-func TestTrainFineTune224(t *testing.T) {
-	dir := t.TempDir()
-	sd := filepath.Join(dir, "tv.safetensors")
-	tvStateDictFile(t, sd, 10)
-	data := filepath.Join(dir, "photos")
+// fiveClasses makes a folder dataset of 5 classes, 2 images each in train
+// and val, and returns its path and class names.
+func fiveClasses(t *testing.T, dir string) (string, []string) {
+	t.Helper()
+	folder := filepath.Join(dir, "photos")
 	classes := []string{"amber", "blue", "cyan", "dune", "ember"}
 	for ci, c := range classes {
 		for _, split := range []string{"train", "val"} {
-			if err := os.MkdirAll(filepath.Join(data, split, c), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Join(folder, split, c), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			for k := 0; k < 2; k++ {
@@ -102,53 +100,96 @@ func TestTrainFineTune224(t *testing.T) {
 						img.Set(x, y, color.RGBA{uint8(50 * ci), uint8(x * 5), uint8(y*7 + 30*k), 255})
 					}
 				}
-				writeImage(t, filepath.Join(data, split, c, string(rune('a'+k))+".png"), img)
+				writeImage(t, filepath.Join(folder, split, c, string(rune('a'+k))+".png"), img)
 			}
 		}
 	}
-	out := filepath.Join(dir, "run")
-	code, o, e := runArgs("train", "--init-from", sd, "--data", "folder:"+data, "--freeze-through", "inception_4e",
-		"--lr-mult", "loss3/classifier=10", "--out", out, "--epochs", "1", "--steps", "1", "--batch", "2",
-		"--eval-limit", "2", "--progress", "log", "--verbose")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, e)
-	}
-	for _, want := range []string{"init from " + sd + ": ", " re-initialised", "new classes", "loaded conv1/7x7_s2/w", "re-initialised loss3/classifier/w", "training torchvision"} {
-		if !strings.Contains(e, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, e)
-		}
-	}
-	if !strings.Contains(o, "model: ") {
-		t.Errorf("stdout %q", o)
-	}
-	src, err := train.LoadInit(sd)
+	return folder, classes
+}
+
+// paperCheckpointFile writes a paper GoogLeNet (224x224, the paper's
+// architecture: LRN, no batch norm) of classes classes as our checkpoint.
+func paperCheckpointFile(t *testing.T, path string, classes int) {
+	t.Helper()
+	cfg := inception.Paper()
+	cfg.Classes, cfg.BatchSize, cfg.Seed = classes, 1, 7
+	m, err := inception.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := checkpoint.Load(filepath.Join(out, train.ModelFile))
+	ck, err := checkpoint.FromModel(m, nil, checkpoint.Meta{Means: data.ImageNetMeans, Stds: data.ImageNetStds})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Meta.Config.Classes != 5 || got.Meta.Config.InputSize != 224 || strings.Join(got.Meta.Classes, ",") != strings.Join(classes, ",") {
-		t.Errorf("model: %d classes %v, input %d", got.Meta.Config.Classes, got.Meta.Classes, got.Meta.Config.InputSize)
+	if err := ck.Save(path); err != nil {
+		t.Fatal(err)
 	}
-	for _, name := range []string{"conv1/7x7_s2/w", "inception_4e/5x5/w", "inception_4e/pool_proj/bn/scale"} {
-		a, b := got.Weights[name].Float32, src.Weights.Weights[name].Float32
-		if len(a) == 0 || len(a) != len(b) {
-			t.Fatalf("%s: %d and %d values", name, len(a), len(b))
-		}
-		for i := range a {
-			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-				t.Fatalf("frozen %s[%d] changed: %v -> %v", name, i, b[i], a[i])
+}
+
+// TestTrainFineTune224 fine-tunes the 224x224 networks end to end onto a
+// folder of 5 classes, trunk frozen through inception_4e: the torchvision
+// network from a torchvision-layout state dict, and the paper's network
+// from our checkpoint (both of 10 classes). It checks the new classifier,
+// that frozen weights are bit-identical and that trained ones moved.
+func TestTrainFineTune224(t *testing.T) {
+	for _, c := range []struct {
+		variant, file string
+		write         func(*testing.T, string, int)
+		frozen        []string
+	}{
+		{"torchvision", "tv.safetensors", tvStateDictFile, []string{"conv1/7x7_s2/w", "inception_4e/5x5/w", "inception_4e/pool_proj/bn/scale"}},
+		{"paper", "paper.safetensors", paperCheckpointFile, []string{"conv1/7x7_s2/w", "conv2/3x3/w", "inception_4e/5x5/w", "inception_4e/pool_proj/b"}},
+	} {
+		t.Run(c.variant, func(t *testing.T) {
+			dir := t.TempDir()
+			sd := filepath.Join(dir, c.file)
+			c.write(t, sd, 10)
+			folder, classes := fiveClasses(t, dir)
+			out := filepath.Join(dir, "run")
+			code, o, e := runArgs("train", "--init-from", sd, "--data", "folder:"+folder, "--freeze-through", "inception_4e",
+				"--lr-mult", "loss3/classifier=10", "--out", out, "--epochs", "1", "--steps", "1", "--batch", "2",
+				"--eval-limit", "2", "--progress", "log", "--verbose")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, e)
 			}
-		}
-	}
-	a, b := got.Weights["inception_5b/1x1/w"].Float32, src.Weights.Weights["inception_5b/1x1/w"].Float32
-	moved := false
-	for i := range a {
-		moved = moved || a[i] != b[i]
-	}
-	if !moved {
-		t.Error("inception_5b/1x1/w did not move")
+			for _, want := range []string{"init from " + sd + ": ", " re-initialised", "new classes", "loaded conv1/7x7_s2/w", "re-initialised loss3/classifier/w", "training " + c.variant} {
+				if !strings.Contains(e, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, e)
+				}
+			}
+			if !strings.Contains(o, "model: ") {
+				t.Errorf("stdout %q", o)
+			}
+			src, err := train.LoadInit(sd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := checkpoint.Load(filepath.Join(out, train.ModelFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Meta.Config.Variant != c.variant || got.Meta.Config.Classes != 5 || got.Meta.Config.InputSize != 224 || strings.Join(got.Meta.Classes, ",") != strings.Join(classes, ",") {
+				t.Errorf("model: %s, %d classes %v, input %d", got.Meta.Config.Variant, got.Meta.Config.Classes, got.Meta.Classes, got.Meta.Config.InputSize)
+			}
+			for _, name := range c.frozen {
+				a, b := got.Weights[name].Float32, src.Weights.Weights[name].Float32
+				if len(a) == 0 || len(a) != len(b) {
+					t.Fatalf("%s: %d and %d values", name, len(a), len(b))
+				}
+				for i := range a {
+					if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+						t.Fatalf("frozen %s[%d] changed: %v -> %v", name, i, b[i], a[i])
+					}
+				}
+			}
+			a, b := got.Weights["inception_5b/1x1/w"].Float32, src.Weights.Weights["inception_5b/1x1/w"].Float32
+			moved := false
+			for i := range a {
+				moved = moved || a[i] != b[i]
+			}
+			if !moved {
+				t.Error("inception_5b/1x1/w did not move")
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/cuda/emu"
+	"github.com/goinception/googlenet/eval"
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/solvers"
@@ -410,6 +411,41 @@ func TestNetLogitsEval(t *testing.T) {
 		}
 	}
 	close("paper", got, want)
+	// Infer: three images in batches of two (the last padded) give the
+	// same rows as Logits on the first two.
+	per := 3 * cfg.InputSize * cfg.InputSize
+	x3 := make([]float32, 3*per)
+	for i := range x3 {
+		x3[i] = float32(math.Sin(float64(i)))
+	}
+	rows, err := net.Infer(x3, 3)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	first, err := net.Logits(x3[:2*per])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3*cfg.Classes {
+		t.Fatalf("Infer returned %d values for 3 images of %d classes", len(rows), cfg.Classes)
+	}
+	for i := range first {
+		if rows[i] != first[i] {
+			t.Fatalf("Infer row value %d = %v, Logits %v", i, rows[i], first[i])
+		}
+	}
+	third, err := net.Logits(append(append([]float32(nil), x3[2*per:]...), make([]float32, per)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < cfg.Classes; i++ {
+		if rows[2*cfg.Classes+i] != third[i] {
+			t.Fatalf("Infer's padded batch: class %d = %v, Logits %v", i, rows[2*cfg.Classes+i], third[i])
+		}
+	}
+	if _, err := net.Infer(x3[:per+1], 1); err == nil {
+		t.Error("Infer of a ragged input: no error")
+	}
 	// Batch norm in evaluation mode normalises with the running statistics.
 	mini := inception.Mini()
 	mini.InChannels, mini.InputSize, mini.Classes, mini.BatchSize = 3, 32, 5, 2
@@ -454,5 +490,43 @@ func TestBenchNet(t *testing.T) {
 	}
 	if _, err := cuda.BenchNet(d, m, cuda.NetBenchOptions{Batch: 2, Iters: 0}); err == nil {
 		t.Error("no iterations: no error")
+	}
+}
+
+// TestInferDevice: eval.InferDevice (googlenet infer --device gpu) gives
+// the CPU's eval.Infer logits for five images in batches of two.
+func TestInferDevice(t *testing.T) {
+	cfg := tinyPaper()
+	cfg.Dtype = tensor.Float32
+	m, err := inception.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	x := &eval.Array{Shape: []int{n, 3, cfg.InputSize, cfg.InputSize}, Data: make([]float32, n*3*cfg.InputSize*cfg.InputSize)}
+	for i := range x.Data {
+		x.Data[i] = float32(math.Cos(float64(i) * 0.37))
+	}
+	want, err := eval.Infer(m, x, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cuda.NewDevice(emu.New())
+	defer d.Close()
+	got, err := eval.InferDevice(d, m, x, 2)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	if len(got.Data) != len(want.Data) || got.Shape[0] != n || got.Shape[1] != cfg.Classes {
+		t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
+	}
+	for i := range want.Data {
+		if d := math.Abs(float64(got.Data[i] - want.Data[i])); d > 1e-4*(1+math.Abs(float64(want.Data[i]))) {
+			t.Fatalf("logit %d: device %v, CPU %v", i, got.Data[i], want.Data[i])
+		}
+	}
+	x.Data[7] = float32(math.NaN())
+	if _, err := eval.InferDevice(d, m, x, 2); err == nil {
+		t.Error("a NaN input: no error")
 	}
 }
