@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -206,7 +207,7 @@ func compatible(t solvers.Tensor, d *tensor.Dense) error {
 	if d == nil {
 		return errors.New("the model's parameter has no value")
 	}
-	if !sameShape(t.Shape, d.Shape()) {
+	if !slices.Equal(t.Shape, d.Shape()) {
 		return errors.Errorf("shape %v, the model has %v", t.Shape, []int(d.Shape()))
 	}
 	switch d.Data().(type) {
@@ -222,18 +223,6 @@ func compatible(t solvers.Tensor, d *tensor.Dense) error {
 		return errors.Errorf("model dtype %v not supported", d.Dtype())
 	}
 	return nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // nameErrors formats lists of missing, unexpected and mismatched names (at

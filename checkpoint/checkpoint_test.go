@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,7 +83,7 @@ func sameBits64(a, b []float64) bool {
 }
 
 func sameTensor(a, b solvers.Tensor) bool {
-	return sameShape(a.Shape, b.Shape) && sameBits32(a.Float32, b.Float32) && sameBits64(a.Float64, b.Float64)
+	return slices.Equal(a.Shape, b.Shape) && sameBits32(a.Float32, b.Float32) && sameBits64(a.Float64, b.Float64)
 }
 
 func TestRoundTrip(t *testing.T) {

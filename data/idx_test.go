@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -42,7 +43,7 @@ func TestIdxRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Type != x.Type || !equalInts(got.Dims, x.Dims) || !bytes.Equal(got.Data, x.Data) {
+			if got.Type != x.Type || !slices.Equal(got.Dims, x.Dims) || !bytes.Equal(got.Data, x.Data) {
 				t.Errorf("%s: round trip of %s gave %s", name, idxString(x), idxString(got))
 			}
 		}
@@ -52,18 +53,6 @@ func TestIdxRoundTrip(t *testing.T) {
 	if len(entries) != 2 {
 		t.Errorf("folder holds %d entries, want 2", len(entries))
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestIdxMalformed(t *testing.T) {

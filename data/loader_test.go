@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,7 +106,7 @@ func TestLoaderOrderAndDeterminism(t *testing.T) {
 			}
 			break
 		}
-		if err != nil || b.Step != k || !equalInts(b.Indices, runs[0][k].Indices) || b.X[100] != runs[0][k].X[100] {
+		if err != nil || b.Step != k || !slices.Equal(b.Indices, runs[0][k].Indices) || b.X[100] != runs[0][k].X[100] {
 			t.Fatalf("resumed batch %d differs (%v)", k, err)
 		}
 	}
@@ -125,7 +126,7 @@ func TestLoaderOrderAndDeterminism(t *testing.T) {
 		}
 	}
 	// Epochs reshuffle; no shuffle means dataset order.
-	if o3, o4 := l.Order(3), l.Order(4); equalInts(o3, o4) {
+	if o3, o4 := l.Order(3), l.Order(4); slices.Equal(o3, o4) {
 		t.Error("epochs 3 and 4 have the same order")
 	}
 	l2, _ := NewLoader(s.Train, LoaderOptions{BatchSize: 8})

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -325,23 +326,11 @@ func (b *Builder) checkShape(name string, t *Tensor) *Tensor {
 		return t
 	}
 	got := []int(t.Node.Shape())
-	if !equalInts(got, t.Shape) {
+	if !slices.Equal(got, t.Shape) {
 		b.failf(name, "op produced shape %v, want %v", got, t.Shape)
 		return nil
 	}
 	return t
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func prod(s []int) int64 {

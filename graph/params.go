@@ -3,6 +3,7 @@ package graph
 import (
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -154,7 +155,7 @@ func (b *Builder) newParam(layer, suffix string, kind Kind, fanIn int, shape ...
 		var val *tensor.Dense
 		if b.opts.Values != nil {
 			val = b.opts.Values(name)
-			if val != nil && (!equalInts(val.Shape(), shape) || val.Dtype() != b.opts.Dtype) {
+			if val != nil && (!slices.Equal(val.Shape(), shape) || val.Dtype() != b.opts.Dtype) {
 				b.err = errors.Errorf("graph: parameter %s: given value is %v %v, want %v %v",
 					name, val.Dtype(), val.Shape(), b.opts.Dtype, shape)
 				return nil

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -78,7 +79,7 @@ func TestEveryLayerRuns(t *testing.T) {
 		run(t, b.Graph())
 		for _, tt := range []*Tensor{c, bn, r, mp, ap, cat, n, ad, gp, f, d, y} {
 			got := []int(tt.Node.Value().Shape())
-			if !equalInts(got, tt.Shape) {
+			if !slices.Equal(got, tt.Shape) {
 				t.Fatalf("node %s: shape %v, builder says %v", tt.Node.Name(), got, tt.Shape)
 			}
 			for _, v := range tt.Node.Value().Data().([]float32) {

@@ -113,18 +113,6 @@ func numElems(shape []int) int {
 	return n
 }
 
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // data is direct access to the elements of a *tensor.Dense. A scalar Dense
 // does not expose its backing slice, so its single element is copied out and
 // written back by flush.

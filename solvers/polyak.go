@@ -3,6 +3,7 @@ package solvers
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/pkg/errors"
@@ -148,7 +149,7 @@ func (a *Averager) Update(params []*Param, step int64) error {
 // average's.
 func (a *Averager) checkShapes(cs []checked) error {
 	for _, c := range cs {
-		if b, ok := a.avg[c.p.Name]; ok && (!sameShape(b.shape, c.shape) || b.dtype() != c.dt) {
+		if b, ok := a.avg[c.p.Name]; ok && (!slices.Equal(b.shape, c.shape) || b.dtype() != c.dt) {
 			return errors.Errorf("solvers: parameter %q is %v %v but its average is %v %v",
 				c.p.Name, c.dt, c.shape, b.dtype(), b.shape)
 		}
@@ -245,7 +246,7 @@ func (a *Averager) exchange(params []*Param) error {
 		if !ok {
 			return errors.Errorf("solvers: no average for parameter %q", c.p.Name)
 		}
-		if !sameShape(b.shape, c.shape) || b.dtype() != c.dt {
+		if !slices.Equal(b.shape, c.shape) || b.dtype() != c.dt {
 			return errors.Errorf("solvers: parameter %q is %v %v but its average is %v %v",
 				c.p.Name, c.dt, c.shape, b.dtype(), b.shape)
 		}

@@ -2,6 +2,7 @@ package solvers
 
 import (
 	"math"
+	"slices"
 
 	"github.com/pkg/errors"
 
@@ -186,7 +187,7 @@ func (s *SGD) Step(params []*Param) (StepInfo, error) {
 		return StepInfo{}, err
 	}
 	for _, c := range cs {
-		if v, ok := s.vel[c.p.Name]; ok && (!sameShape(v.shape, c.shape) || v.dtype() != c.dt) {
+		if v, ok := s.vel[c.p.Name]; ok && (!slices.Equal(v.shape, c.shape) || v.dtype() != c.dt) {
 			return StepInfo{}, errors.Errorf("solvers: parameter %q is %v %v but its velocity is %v %v",
 				c.p.Name, c.dt, c.shape, v.dtype(), v.shape)
 		}

@@ -3,6 +3,7 @@ package caffe
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -97,7 +98,7 @@ func ImportGoogLeNet(w *Net, o Options) (*inception.Model, error) {
 		used[layer]++
 		b := l.Blobs[bi]
 		shape := squeeze(b.Shape, len(p.Shape))
-		if !sameInts(shape, p.Shape) {
+		if !slices.Equal(shape, p.Shape) {
 			bad = append(bad, fmt.Sprintf("%s blob %d has shape %v, want %v", layer, bi, b.Shape, p.Shape))
 			continue
 		}
@@ -207,16 +208,4 @@ func list(names []string) string {
 		return strings.Join(names[:maxListed], "; ") + fmt.Sprintf("; and %d more", len(names)-maxListed)
 	}
 	return strings.Join(names, "; ")
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package torchvision
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -188,7 +189,7 @@ func Import(sd *StateDict, o Options) (*inception.Model, error) {
 		}
 		if t.Int {
 			bad = append(bad, fmt.Sprintf("%s is an integer tensor", k))
-		} else if !sameInts(t.Shape, tg.shape) {
+		} else if !slices.Equal(t.Shape, tg.shape) {
 			bad = append(bad, fmt.Sprintf("%s has shape %v, want %v", k, t.Shape, tg.shape))
 		}
 	}
@@ -226,16 +227,4 @@ func (sd *StateDict) sorted() []string {
 	}
 	sort.Strings(ks)
 	return ks
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
