@@ -2,6 +2,7 @@ package inception
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -140,6 +141,16 @@ func ConfigFor(variant string) (Config, error) {
 		return Mini(), nil
 	}
 	return Config{}, errors.Errorf("inception: unknown variant %q (want one of %v)", variant, Variants)
+}
+
+// WithoutAux returns c without auxiliary classifiers: its own copy of
+// the table with every row's Aux cleared (c's table is not changed).
+func (c Config) WithoutAux() Config {
+	c.Table = slices.Clone(c.Table)
+	for i := range c.Table {
+		c.Table[i].Aux = 0
+	}
+	return c
 }
 
 // Validate checks the configuration (sizes positive, rates in range, aux

@@ -293,3 +293,31 @@ func TestTorchvisionNames(t *testing.T) {
 		t.Error("num_batches_tracked mapped")
 	}
 }
+
+func TestWithoutAux(t *testing.T) {
+	c := Paper()
+	n := 0
+	for _, r := range c.Table {
+		if r.Aux != 0 {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("paper table has %d aux rows, want 2", n)
+	}
+	d := c.WithoutAux()
+	for i, r := range d.Table {
+		if r.Aux != 0 {
+			t.Errorf("row %d (%s) still feeds aux %d", i, r.Name, r.Aux)
+		}
+	}
+	m := 0
+	for _, r := range c.Table {
+		if r.Aux != 0 {
+			m++
+		}
+	}
+	if m != 2 {
+		t.Errorf("WithoutAux changed the original table: %d aux rows left, want 2", m)
+	}
+}

@@ -287,7 +287,7 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	}
 	mc.BatchSize = cfg.Batch
 	if cfg.NoAux && ck == nil {
-		mc = withoutAux(mc)
+		mc = mc.WithoutAux()
 	}
 	if mc.Classes != len(r.classes) || mc.InChannels != c {
 		return errors.Errorf("train: the checkpoint's model takes %d classes of %d channels, the dataset has %d of %d", mc.Classes, mc.InChannels, len(r.classes), c)

@@ -182,15 +182,6 @@ func (c Config) initConfig(w *InitWeights, classes, channels int) (inception.Con
 	return mc, nil
 }
 
-// withoutAux returns mc without auxiliary heads.
-func withoutAux(mc inception.Config) inception.Config {
-	mc.Table = slices.Clone(mc.Table)
-	for i := range mc.Table {
-		mc.Table[i].Aux = 0
-	}
-	return mc
-}
-
 // frozenPrefixes returns the parameter-name prefixes that Freeze and
 // FreezeThrough freeze in the network mc.
 func (c Config) frozenPrefixes(mc inception.Config) ([]string, error) {

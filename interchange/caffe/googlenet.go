@@ -62,10 +62,7 @@ func ImportGoogLeNet(w *Net, o Options) (*inception.Model, error) {
 		}
 	}
 	if !aux {
-		cfg.Table = append([]inception.Row(nil), cfg.Table...)
-		for i := range cfg.Table {
-			cfg.Table[i].Aux = 0
-		}
+		cfg = cfg.WithoutAux()
 	}
 	m, err := inception.New(cfg)
 	if err != nil {

@@ -111,10 +111,7 @@ func GoogLeNet(m *onnx.Model, inputSize int) (*Result, error) {
 	var reasons []string
 	for _, cfg := range cands {
 		cfg.BatchSize, cfg.Dtype = 1, tensor.Float32
-		cfg.Table = append([]inception.Row(nil), cfg.Table...)
-		for i := range cfg.Table {
-			cfg.Table[i].Aux = 0
-		}
+		cfg = cfg.WithoutAux()
 		if cfg.InChannels != c || cfg.InputSize != h || cfg.Classes != os[1] {
 			reasons = append(reasons, fmt.Sprintf("%s: stored config takes [%d %d %d] -> %d, the graph [%d %d %d] -> %d",
 				cfg.Variant, cfg.InChannels, cfg.InputSize, cfg.InputSize, cfg.Classes, c, h, w, os[1]))

@@ -135,10 +135,7 @@ func Import(sd *StateDict, o Options) (*inception.Model, error) {
 		}
 	}
 	if !aux {
-		cfg.Table = append([]inception.Row(nil), cfg.Table...)
-		for i := range cfg.Table {
-			cfg.Table[i].Aux = 0
-		}
+		cfg = cfg.WithoutAux()
 	}
 	m, err := inception.New(cfg)
 	if err != nil {
