@@ -361,20 +361,26 @@ func (d *Device) workspace(bytes uint64) (Ptr, error) {
 
 var one, zero = float32(1), float32(0)
 
+// dnnPrep gets a cuDNN call for g ready: the library state, g's plan and
+// a workspace for the algorithm that pick chooses from it. s is nil when
+// the PTX kernels run g (no libraries, or a shape cuDNN cannot run).
+func (d *Device) dnnPrep(g ops.ConvGeom, pick func(*convPlan) algoChoice) (s *libState, p *convPlan, ws Ptr, err error) {
+	if s = d.libp.Load(); s == nil {
+		return nil, nil, 0, nil
+	}
+	if p = d.plan(g); !p.dnn {
+		return nil, nil, 0, nil
+	}
+	ws, err = d.workspace(pick(p).ws)
+	return s, p, ws, err
+}
+
 // dnnForward runs y = relu?(conv(x, w) + b) through cuDNN; ok false means
 // the PTX kernels run g. d.mu must be held.
 func (d *Device) dnnForward(g ops.ConvGeom, x, w, b, y Ptr, yStride int, relu bool) (ok bool, err error) {
-	s := d.libp.Load()
-	if s == nil {
-		return false, nil
-	}
-	p := d.plan(g)
-	if !p.dnn {
-		return false, nil
-	}
-	ws, err := d.workspace(p.fwd.ws)
-	if err != nil {
-		return true, err
+	s, p, ws, err := d.dnnPrep(g, func(p *convPlan) algoChoice { return p.fwd })
+	if s == nil || err != nil {
+		return s != nil, err
 	}
 	a := s.libs.dnn
 	return true, s.host.Call("cudnnConvolutionForward", func() error {
@@ -400,17 +406,9 @@ func (d *Device) dnnForward(g ops.ConvGeom, x, w, b, y Ptr, yStride int, relu bo
 
 // dnnBackwardData runs dx = convᵀ(dy, w) through cuDNN (ok false: PTX).
 func (d *Device) dnnBackwardData(g ops.ConvGeom, w, dy, dx Ptr) (ok bool, err error) {
-	s := d.libp.Load()
-	if s == nil {
-		return false, nil
-	}
-	p := d.plan(g)
-	if !p.dnn {
-		return false, nil
-	}
-	ws, err := d.workspace(p.bwdData.ws)
-	if err != nil {
-		return true, err
+	s, p, ws, err := d.dnnPrep(g, func(p *convPlan) algoChoice { return p.bwdData })
+	if s == nil || err != nil {
+		return s != nil, err
 	}
 	a := s.libs.dnn
 	return true, s.host.Call("cudnnConvolutionBackwardData", func() error {
@@ -421,17 +419,9 @@ func (d *Device) dnnBackwardData(g ops.ConvGeom, w, dy, dx Ptr) (ok bool, err er
 
 // dnnBackwardFilter runs dw (and db) through cuDNN (ok false: PTX).
 func (d *Device) dnnBackwardFilter(g ops.ConvGeom, x, dy, dw, db Ptr) (ok bool, err error) {
-	s := d.libp.Load()
-	if s == nil {
-		return false, nil
-	}
-	p := d.plan(g)
-	if !p.dnn {
-		return false, nil
-	}
-	ws, err := d.workspace(p.bwdFilter.ws)
-	if err != nil {
-		return true, err
+	s, p, ws, err := d.dnnPrep(g, func(p *convPlan) algoChoice { return p.bwdFilter })
+	if s == nil || err != nil {
+		return s != nil, err
 	}
 	a := s.libs.dnn
 	return true, s.host.Call("cudnnConvolutionBackwardFilter", func() error {
