@@ -94,6 +94,13 @@ var larger = []struct {
 	{"5x5/batch1", ops.ConvGeom{N: 1, C: 16, H: 7, W: 7, K: 32, R: 5, S: 5, StrideH: 1, StrideW: 1, PadTop: 2, PadLeft: 2, OutH: 7, OutW: 7}},
 	{"3x3/batch4/plane100", ops.ConvGeom{N: 4, C: 8, H: 10, W: 10, K: 12, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 10, OutW: 10}},
 	{"conv1/7x7s2", ops.ConvGeom{N: 1, C: 3, H: 40, W: 40, K: 64, R: 7, S: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, OutH: 20, OutW: 20}},
+	// Fewer images than workers: the GEMM is split by output columns
+	// when the plane is at least K wide, by output channels otherwise.
+	{"1x1/batch1/narrow", ops.ConvGeom{N: 1, C: 50, H: 4, W: 5, K: 70, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 4, OutW: 5}},
+	{"1x1/batch1/wide", ops.ConvGeom{N: 1, C: 33, H: 11, W: 9, K: 20, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 11, OutW: 9}},
+	{"3x3/batch1/narrow", ops.ConvGeom{N: 1, C: 20, H: 5, W: 5, K: 40, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 5, OutW: 5}},
+	{"3x3/batch1/wide", ops.ConvGeom{N: 1, C: 7, H: 19, W: 17, K: 9, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 19, OutW: 17}},
+	{"3x3s2/batch1/wide", ops.ConvGeom{N: 1, C: 5, H: 23, W: 22, K: 6, R: 3, S: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, OutH: 12, OutW: 11}},
 }
 
 func TestLargerGeometries(t *testing.T) {
