@@ -106,44 +106,29 @@ func (e *Engine) convForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
 }
 
 // convForwardImage computes one image's convolution on all workers (the
-// batch has fewer images than workers). The GEMM Y[K,OHW] = W · cols is
-// split along its wider side: when the output plane is at least as wide as
-// K (the stem and the 28x28 stages), each worker takes blocks of output
-// columns, so it packs only its own columns and the small W; a convolution
-// that needs im2col then unrolls just its own row tiles, which stay in
-// cache until its GEMM reads them (conv1's whole unrolled image is 7.4
-// MB). Otherwise (the 14x14 and 7x7 stages, K up to 384) each worker takes
-// blocks of output channels.
+// batch has fewer images than workers). An image unrolled in row tiles
+// (conv1 and conv2/3x3, whose whole unrolled image is 7.4 MB) gives each
+// worker whole tiles: it unrolls only its own tiles, whose columns are
+// still in cache when its GEMM reads them. Otherwise the GEMM is split by
+// output channels. Either way every output element is computed by the
+// same GEMM shape as in a larger batch, so an image gets bit for bit the
+// result it gets in any batch (package serve relies on it).
 func (e *Engine) convForwardImage(q geom, workers int, xn, w, b, yn []float32, relu bool) {
 	g := q.ConvGeom
-	if q.ohw >= g.K {
-		if q.pointwise {
-			blocks := (q.ohw + colBlock - 1) / colBlock
-			parallelRanges(blocks, workers, func(_, lo, hi int) {
-				c0, c1 := lo*colBlock, min(q.ohw, hi*colBlock)
-				e.sgemm(false, false, g.K, c1-c0, q.crs, 1, w, q.crs, xn[c0:], q.ohw, 0, yn[c0:], q.ohw)
-				epilogue(yn, b, q.ohw, 0, g.K, c0, c1, relu)
-			})
-			return
-		}
+	if ts := q.tiles(); len(ts) >= workers && !q.pointwise {
 		ph := e.phaseBuf(q)
 		defer e.putPhases(ph)
 		if ph != nil {
 			parallelRanges(g.C, workers, func(_, lo, hi int) { phases(q, xn, ph, lo, hi) })
 		}
-		// Row tiles: at most tileElems of columns each, and at least one
-		// per worker.
-		rows := min(q.tileRows, (g.OutH+workers-1)/workers)
-		tiles := (g.OutH + rows - 1) / rows
-		eachUnit(tiles, workers, func(_ int, next func() int) {
-			col := e.pool.get(q.crs * rows * g.OutW)
+		eachUnit(len(ts), workers, func(_ int, next func() int) {
+			col := e.pool.get(q.colLen())
 			defer e.pool.put(col)
-			for t := next(); t >= 0; t = next() {
-				oh0, oh1 := t*rows, min(g.OutH, (t+1)*rows)
-				off, cols := oh0*g.OutW, (oh1-oh0)*g.OutW
-				im2col(q, xn, ph, col, 0, g.C, oh0, oh1)
-				e.sgemm(false, false, g.K, cols, q.crs, 1, w, q.crs, col, cols, 0, yn[off:], q.ohw)
-				epilogue(yn, b, q.ohw, 0, g.K, off, off+cols, relu)
+			for i := next(); i >= 0; i = next() {
+				t := ts[i]
+				im2col(q, xn, ph, col, 0, g.C, t.oh0, t.oh1)
+				e.sgemm(false, false, g.K, t.cols, q.crs, 1, w, q.crs, col, t.cols, 0, yn[t.off:], q.ohw)
+				epilogue(yn, b, q.ohw, 0, g.K, t.off, t.off+t.cols, relu)
 			}
 		})
 		return
@@ -169,11 +154,6 @@ func (e *Engine) convForwardImage(q geom, workers int, xn, w, b, yn []float32, r
 		epilogue(yn, b, q.ohw, k0, k1, 0, q.ohw, relu)
 	})
 }
-
-// colBlock is the granularity of a column split of one image's GEMM: a
-// whole number of 16-float vectors, so every worker's columns start
-// aligned as the whole row does.
-const colBlock = 16
 
 // epilogue adds b[k] (when b is non-nil) to columns c0..c1 of rows k0..k1
 // of y[K,ohw] and clamps at zero when relu, in one pass.

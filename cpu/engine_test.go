@@ -551,3 +551,46 @@ func TestSum32(t *testing.T) {
 		}
 	}
 }
+
+// TestImageAloneMatchesBatch checks that a convolution gives an image bit
+// for bit the same output alone (fewer images than workers: the image's
+// own work is split) as in a batch (whole images per worker), for every
+// path: pointwise, im2col in one piece, im2col in row tiles, strided.
+// Package serve's guarantee that batching never changes an answer rests
+// on it.
+func TestImageAloneMatchesBatch(t *testing.T) {
+	defer func(v int) { tileElems = v }(tileElems)
+	tileElems = 600
+	geoms := []ops.ConvGeom{
+		{N: 3, C: 33, H: 11, W: 9, K: 20, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 11, OutW: 9},
+		{N: 3, C: 50, H: 4, W: 5, K: 70, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 4, OutW: 5},
+		{N: 3, C: 7, H: 19, W: 17, K: 9, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 19, OutW: 17},
+		{N: 3, C: 3, H: 5, W: 5, K: 40, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 5, OutW: 5},
+		{N: 3, C: 3, H: 40, W: 40, K: 64, R: 7, S: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, OutH: 20, OutW: 20},
+	}
+	rng := rand.New(rand.NewPCG(4, 2))
+	for gi, g := range geoms {
+		q := newGeom(g)
+		x := randSlice(rng, g.N*q.chw)
+		w := randSlice(rng, g.K*q.crs)
+		b := randSlice(rng, g.K)
+		for ename, e := range engines(t) {
+			if e.nworkers() > g.N {
+				continue // the batch itself would be split per image
+			}
+			batch := make([]float32, g.N*q.kohw)
+			e.ConvForward(g, x, w, b, batch, true)
+			g1 := g
+			g1.N = 1
+			for n := 0; n < g.N; n++ {
+				alone := make([]float32, q.kohw)
+				e.ConvForward(g1, x[n*q.chw:(n+1)*q.chw], w, b, alone, true)
+				for i, v := range alone {
+					if math.Float32bits(v) != math.Float32bits(batch[n*q.kohw+i]) {
+						t.Fatalf("geometry %d, %s, image %d: y[%d] alone %v, in the batch %v", gi, ename, n, i, v, batch[n*q.kohw+i])
+					}
+				}
+			}
+		}
+	}
+}
