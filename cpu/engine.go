@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/goinception/googlenet/internal/par"
 	"github.com/goinception/googlenet/ops"
 )
 
@@ -132,7 +133,8 @@ func (p *bufPool) put(b []float32) {
 }
 
 // parallelRanges splits [0, n) into at most workers contiguous ranges and
-// calls f(w, lo, hi) for each on its own goroutine (the last on the caller's).
+// calls f(w, lo, hi) for each on its own goroutine (par.Do: the first on
+// the caller's).
 func parallelRanges(n, workers int, f func(w, lo, hi int)) {
 	workers = max(1, min(workers, n))
 	if workers == 1 {
@@ -141,20 +143,7 @@ func parallelRanges(n, workers int, f func(w, lo, hi int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*n/workers, (w+1)*n/workers
-		if w == workers-1 {
-			f(w, lo, hi)
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(w, lo, hi)
-		}()
-	}
-	wg.Wait()
+	par.Do(workers, func(w int) { f(w, w*n/workers, (w+1)*n/workers) })
 }
 
 // eachUnit runs f on up to workers goroutines (the caller's is worker 0).
@@ -172,16 +161,7 @@ func eachUnit(n, workers int, f func(w int, next func() int)) {
 		}
 		return -1
 	}
-	var wg sync.WaitGroup
-	wg.Add(workers - 1)
-	for w := 1; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			f(w, next)
-		}()
-	}
-	f(0, next)
-	wg.Wait()
+	par.Do(workers, func(w int) { f(w, next) })
 }
 
 // checkConv panics (a programmer error) when g is inconsistent or a slice

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+
+	"github.com/goinception/googlenet/internal/par"
 )
 
 // Block sizes of the pure-Go GEMM (Goto's algorithm): a kc x nc panel of B
@@ -295,8 +297,8 @@ func splitGemm[T float32 | float64](workers int, ta, tb bool, m, n, k int, alpha
 	}
 	chunk := (size + workers - 1) / workers
 	chunk = (chunk + unit - 1) / unit * unit
-	var wg sync.WaitGroup
-	for lo := 0; lo < size; lo += chunk {
+	par.Do((size+chunk-1)/chunk, func(i int) {
+		lo := i * chunk
 		hi := min(size, lo+chunk)
 		var sa, sb, sc []T
 		var sm, sn int
@@ -319,17 +321,8 @@ func splitGemm[T float32 | float64](workers int, ta, tb bool, m, n, k int, alpha
 				sb = b[lo:]
 			}
 		}
-		if hi == size {
-			f(ta, tb, sm, sn, k, alpha, sa, lda, sb, ldb, beta, sc, ldc)
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(ta, tb, sm, sn, k, alpha, sa, lda, sb, ldb, beta, sc, ldc)
-		}()
-	}
-	wg.Wait()
+		f(ta, tb, sm, sn, k, alpha, sa, lda, sb, ldb, beta, sc, ldc)
+	})
 }
 
 // defaultWorkers is the number of goroutines work is split over.

@@ -2,8 +2,9 @@ package ops
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
+
+	"github.com/goinception/googlenet/internal/par"
 )
 
 // parallelMinWork is the least work (in elements touched) worth handing to
@@ -47,16 +48,7 @@ func parallelFor(n, work int, f func(lo, hi int)) {
 			f(c*n/chunks, (c+1)*n/chunks)
 		}
 	}
-	var wg sync.WaitGroup
-	wg.Add(workers - 1)
-	for w := 1; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			run()
-		}()
-	}
-	run()
-	wg.Wait()
+	par.Do(workers, func(int) { run() })
 }
 
 // chunksPerWorker is how many pieces parallelFor cuts each worker's share

@@ -3,8 +3,8 @@ package ops
 import (
 	"math"
 	"runtime"
-	"sync"
 
+	"github.com/goinception/googlenet/internal/par"
 	"github.com/pkg/errors"
 )
 
@@ -301,24 +301,14 @@ func sgdUpdate[T float](s SGDStep, w, g, v []T) {
 		sgdApply(s, w, g, v)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(workers - 1)
-	part := func(w0 int) {
+	par.Do(workers, func(w0 int) {
 		lo, hi := w0*n/workers, (w0+1)*n/workers
 		var vc []T
 		if v != nil {
 			vc = v[lo:hi]
 		}
 		sgdApply(s, w[lo:hi], g[lo:hi], vc)
-	}
-	for k := 1; k < workers; k++ {
-		go func() {
-			defer wg.Done()
-			part(k)
-		}()
-	}
-	part(0)
-	wg.Wait()
+	})
 }
 
 func sgdApply[T float](s SGDStep, w, g, v []T) {

@@ -2,8 +2,9 @@ package solvers
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
+
+	"github.com/goinception/googlenet/internal/par"
 )
 
 // parallelMin is the number of elements below which an element-wise pass
@@ -23,16 +24,7 @@ func forChunks(n int, f func(lo, hi int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(workers - 1)
-	for w := 1; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			f(w*n/workers, (w+1)*n/workers)
-		}()
-	}
-	f(0, n/workers)
-	wg.Wait()
+	par.Do(workers, func(w int) { f(w*n/workers, (w+1)*n/workers) })
 }
 
 // forEach calls f(i) for i in [0, n) on up to GOMAXPROCS goroutines that
@@ -47,19 +39,13 @@ func forEach(n int, f func(i int)) {
 		return
 	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(i)
+	par.Do(workers, func(int) {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			f(i)
+		}
+	})
 }
