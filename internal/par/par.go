@@ -11,9 +11,16 @@
 // waiting for the second core. Do hands the work to helper goroutines that
 // stay on their core for a short while after their last job (SetSpin) and
 // sleep only when no job came.
+//
+// Spinning only pays while the process has its cores. When other
+// processes take them, a helper's thread is often off its core when its
+// job comes; the caller then runs the helper's share itself (Do never
+// waits for a helper that has not started), and nobody spins for the next
+// 50 ms, so the process behaves as with plain goroutines.
 package par
 
 import (
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +33,30 @@ import (
 // delayed by no more than a scheduler time slice would.
 var spin atomic.Int64
 
-func init() { spin.Store(int64(100 * time.Microsecond)) }
+// EnvSpin names the environment variable that sets the spin time for the
+// process: a Go duration ("100us", "0" to never spin). Unset or invalid:
+// DefaultSpin.
+const EnvSpin = "GOOGLENET_SPIN"
+
+// DefaultSpin is the spin time when EnvSpin is unset.
+const DefaultSpin = 100 * time.Microsecond
+
+func init() { spin.Store(int64(spinFromEnv(os.Getenv(EnvSpin)))) }
+
+// spinFromEnv parses EnvSpin's value.
+func spinFromEnv(v string) time.Duration {
+	if v == "" {
+		return DefaultSpin
+	}
+	if v == "0" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > time.Second {
+		return DefaultSpin
+	}
+	return d
+}
 
 // SetSpin sets how long helpers wait on their core for the next job (0:
 // they sleep at once, as plain goroutines do) and returns the old value.
@@ -39,6 +69,9 @@ func SetSpin(d time.Duration) time.Duration { return time.Duration(spin.Swap(int
 func spinFor(done func() bool) bool {
 	limit := time.Duration(spin.Load())
 	start := time.Now()
+	if start.UnixNano() < calmUntil.Load() {
+		limit = 0
+	}
 	for i := 0; ; i++ {
 		if done() {
 			return true
@@ -67,11 +100,18 @@ func Do(n int, f func(w int)) {
 	j := &job{f: f, n: int32(n)}
 	j.next.Store(1)
 	j.wg.Add(n - 1)
+	spinning := false
 	for w := 1; w < n; w++ {
-		get().assign(j)
+		spinning = get().assign(j) || spinning
 	}
 	f(0)
-	j.work()
+	if j.work() && spinning {
+		// A helper that was waiting on its core did not take its index
+		// while the caller ran f(0): its thread is not on a core (the
+		// machine is busy with other processes), and spinning would only
+		// take time from the threads that are.
+		calmUntil.Store(time.Now().Add(calm).UnixNano())
+	}
 	// The helpers usually finish within a few microseconds of the caller:
 	// wait on the core first, then sleep.
 	spinFor(func() bool { return j.done.Load() == j.n-1 })
@@ -87,18 +127,26 @@ type job struct {
 	wg   sync.WaitGroup
 }
 
-// work runs the indices nobody has taken yet.
-func (j *job) work() {
+// work runs the indices nobody has taken yet and reports whether there
+// were any.
+func (j *job) work() (ran bool) {
 	for {
 		i := j.next.Add(1) - 1
 		if i >= j.n {
-			return
+			return ran
 		}
 		j.f(int(i))
 		j.done.Add(1)
 		j.wg.Done()
+		ran = true
 	}
 }
+
+// calm is how long nobody spins after a spinning helper missed its job.
+const calm = 50 * time.Millisecond
+
+// calmUntil is the time (Unix nanoseconds) until which nobody spins.
+var calmUntil atomic.Int64
 
 // The states of a helper.
 const (
@@ -134,14 +182,17 @@ func get() *helper {
 	return h
 }
 
-// assign gives h its next job. The field is written before the state
+// assign gives h its next job and reports whether h was waiting on its
+// core (rather than asleep). The field is written before the state
 // changes, and read by the helper after it sees the change (or after the
 // wake-up that follows it).
-func (h *helper) assign(j *job) {
+func (h *helper) assign(j *job) bool {
 	h.j = j
 	if h.state.Swap(given) == asleep {
 		h.wake <- struct{}{}
+		return false
 	}
+	return true
 }
 
 func (h *helper) loop() {

@@ -55,6 +55,12 @@ func TestDoRunsEachOnce(t *testing.T) {
 			t.Fatalf("nested Do ran %d inner calls, want 12", total.Load())
 		}
 	})
+	t.Run("no spin", func(t *testing.T) {
+		defer SetSpin(SetSpin(0))
+		for i := 0; i < 100; i++ {
+			check(t, 2+i%3)
+		}
+	})
 	t.Run("after sleep", func(t *testing.T) {
 		defer SetSpin(SetSpin(10 * time.Microsecond))
 		for i := 0; i < 50; i++ {
@@ -96,4 +102,18 @@ func BenchmarkRegion(b *testing.B) {
 			gap()
 		}
 	})
+}
+
+func TestSpinFromEnv(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want time.Duration
+	}{
+		{"", DefaultSpin}, {"0", 0}, {"0s", 0}, {"50us", 50 * time.Microsecond},
+		{"1ms", time.Millisecond}, {"-5us", DefaultSpin}, {"fast", DefaultSpin}, {"2s", DefaultSpin},
+	} {
+		if got := spinFromEnv(c.v); got != c.want {
+			t.Errorf("spinFromEnv(%q) = %v, want %v", c.v, got, c.want)
+		}
+	}
 }
