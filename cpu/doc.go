@@ -48,6 +48,14 @@
 // threads never run beside the engine's goroutines, and the engine's calls
 // from several goroutines at once stay correct (TestConcurrentUse).
 //
+// The goroutines are helpers of package internal/par, which wait on their
+// core for up to 100 µs after a job before they sleep: a batch-1 forward
+// pass is a few hundred parallel regions, and waking a sleeping thread
+// for each took 25-30 µs on the 2-core development machine. When the
+// machine is busy with other processes (a helper misses its job), nobody
+// spins for 50 ms. GOOGLENET_SPIN sets the wait ("0": never, as plain
+// goroutines; "50us"); it is read once, at start.
+//
 // The alternative, one goroutine and OpenBLAS's threads inside each GEMM, is
 // kept in the benchmarks ("openblas_threads"). On the 2-core development
 // machines (shared, so differences under about 30% are noise) it was faster
