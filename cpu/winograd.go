@@ -1,6 +1,10 @@
 package cpu
 
-import "os"
+import (
+	"os"
+
+	"github.com/goinception/googlenet/ops"
+)
 
 // EnvWinograd is the environment variable that turns the Winograd
 // convolution off for every engine made afterwards when set to "0" (as
@@ -22,11 +26,23 @@ func winoApplies(q geom) bool {
 		g.PadTop == 1 && g.PadLeft == 1 && g.OutH == g.H && g.OutW == g.W
 }
 
-// winoBlockBytes bounds the transformed inputs and products of one block of
-// tiles, V[16][C][tb] and M[16][K][tb] in float32, so that the GEMMs and
-// the output transform find them in the core's L2 cache. A variable so that
-// tests can force many small blocks.
-var winoBlockBytes = 1 << 20
+// winoBlockBytes bounds the transformed inputs and products of one block
+// of tiles, V[16][C][tb] and M[16][K][tb] in float32, and winoMinTiles is
+// the fewest tiles a block is cut to when there are enough: OpenBLAS packs
+// all of U_ξ (K x C) for each GEMM, which costs as much as 2*tb flops per
+// element: wide blocks amortize it. Variables so that tests can force many
+// small blocks and benchmarks can try other sizes.
+var (
+	winoBlockBytes = 4 << 20
+	winoMinTiles   = 64
+)
+
+// winoSplitTiles is the number of tiles per worker below which the workers
+// share each block (the input transform split by channels, the GEMMs and
+// the output transform by output channels) instead of taking blocks of
+// their own: a small layer at batch 1 (14x14: 49 tiles) would otherwise
+// leave a worker idle or cut the GEMMs too narrow.
+var winoSplitTiles = 128
 
 // wino holds the derived sizes of a Winograd F(2x2,3x3) convolution. Its
 // output is cut into 2x2 tiles, th x tw per image (the last row and column
@@ -34,29 +50,44 @@ var winoBlockBytes = 1 << 20
 // numbered t = (n*th + i)*tw + j across the batch.
 type wino struct {
 	geom
-	th, tw int // tile rows and columns of one image
-	tiles  int // th*tw
-	total  int // N*tiles
-	tb     int // tiles per block (the width of the GEMMs)
-	blocks int // ceil(total/tb)
+	th, tw int  // tile rows and columns of one image
+	tiles  int  // th*tw
+	total  int  // N*tiles
+	split  bool // the workers share each block
+	tb     int  // tiles per block (the width of the GEMMs)
+	blocks int  // ceil(total/tb)
+	vs, ms int  // distances between the ξ planes of V[16][C][tb] and M[16][K][tb]
 }
 
+// planeStride returns the distance between the 16 planes of a
+// transformed block of n floats each: n rounded up to a multiple of 1024,
+// plus 16, so that the planes start one cache line apart modulo 4 KiB.
+// The transforms read or write one value of every plane at a time; at
+// multiples of 4 KiB apart, the 16 streams would fall into the same sets of
+// the L1 cache and evict each other (measured: 2.4x slower on conv2/3x3).
+// The 16 floats past the last plane also let the output transform's
+// vector loads read past a row.
+func planeStride(n int) int { return (n+1023)/1024*1024 + 16 }
+
 // newWino sizes the blocks for workers goroutines: at most winoBlockBytes
-// of V and M per block, and at least as many blocks as workers when there
-// are enough tiles (a multiple of workers when there are few blocks, so
-// that no worker is left alone with the last one).
+// of V and M per block (but winoMinTiles tiles), and, when the workers take
+// blocks of their own, at least as many blocks as workers (a multiple of
+// workers when there are few, so that no worker is left alone with the
+// last one).
 func newWino(q geom, workers int) wino {
 	wq := wino{geom: q, th: (q.OutH + 1) / 2, tw: (q.OutW + 1) / 2}
 	wq.tiles = wq.th * wq.tw
 	wq.total = q.N * wq.tiles
-	tbMax := max(16, winoBlockBytes/(4*16*(q.C+q.K)))
+	wq.split = workers > 1 && wq.total < workers*winoSplitTiles
+	tbMax := max(winoMinTiles, winoBlockBytes/(4*16*(q.C+q.K)))
 	blocks := (wq.total + tbMax - 1) / tbMax
-	if blocks < 4*workers {
+	if !wq.split && blocks < 4*workers {
 		blocks = (blocks + workers - 1) / workers * workers
 	}
 	blocks = max(1, min(blocks, wq.total))
 	wq.tb = (wq.total + blocks - 1) / blocks
 	wq.blocks = (wq.total + wq.tb - 1) / wq.tb
+	wq.vs, wq.ms = planeStride(q.C*wq.tb), planeStride(q.K*wq.tb)
 	return wq
 }
 
@@ -91,14 +122,18 @@ func (e *Engine) winogradForward(q geom, x, w, b, y []float32, relu bool) {
 	g := q.ConvGeom
 	workers := e.nworkers()
 	wq := newWino(q, workers)
-	kc := g.K * g.C
-	u := e.pool.get(16 * kc)
+	us := planeStride(g.K * g.C)
+	u := e.pool.get(16 * us)
 	defer e.pool.put(u)
-	parallelRanges(g.K, workers, func(_, lo, hi int) { winoFilter(w, u, g.K, g.C, lo, hi) })
+	e.winoFilters(g, w, u, us, workers)
+	if wq.split {
+		e.winoShared(&wq, u, us, x, b, y, relu, workers)
+		return
+	}
 	eachUnit(wq.blocks, workers, func(_ int, next func() int) {
-		v := e.pool.get(16 * g.C * wq.tb)
-		m := e.pool.get(16 * g.K * wq.tb)
-		pad := e.pool.get(4 * (g.W + 3))
+		v := e.pool.get(16 * wq.vs)
+		m := e.pool.get(16 * wq.ms)
+		pad, scratch := e.winoPad(&wq)
 		defer e.pool.put(v)
 		defer e.pool.put(m)
 		defer e.pool.put(pad)
@@ -106,13 +141,84 @@ func (e *Engine) winogradForward(q geom, x, w, b, y []float32, relu bool) {
 		for blk := next(); blk >= 0; blk = next() {
 			t0 := blk * wq.tb
 			t1 := min(wq.total, t0+wq.tb)
-			nt := t1 - t0
 			segs = wq.segments(segs, t0, t1)
 			winoInput(&wq, x, v, wq.tb, segs, 0, g.C, pad)
 			for xi := 0; xi < 16; xi++ {
-				e.sgemm(false, false, g.K, nt, g.C, 1, u[xi*kc:], g.C, v[xi*g.C*wq.tb:], wq.tb, 0, m[xi*g.K*wq.tb:], wq.tb)
+				e.sgemm(false, false, g.K, t1-t0, g.C, 1, u[xi*us:], g.C, v[xi*wq.vs:], wq.tb, 0, m[xi*wq.ms:], wq.tb)
 			}
-			winoOutput(&wq, m, wq.tb, segs, b, y, 0, g.K, relu)
+			winoOutput(&wq, m, wq.tb, segs, b, y, 0, g.K, relu, scratch)
 		}
+	})
+}
+
+// winoShared is winogradForward with the workers sharing each block: the
+// input transform is split over input channels, then the 16 GEMMs and the
+// output transform over blocks of output channels.
+func (e *Engine) winoShared(wq *wino, u []float32, us int, x, b, y []float32, relu bool, workers int) {
+	g := wq.ConvGeom
+	v := e.pool.get(16 * wq.vs)
+	m := e.pool.get(16 * wq.ms)
+	defer e.pool.put(v)
+	defer e.pool.put(m)
+	kblocks := (g.K + winoKBlock - 1) / winoKBlock
+	var segs []winoSegment
+	for blk := 0; blk < wq.blocks; blk++ {
+		t0 := blk * wq.tb
+		t1 := min(wq.total, t0+wq.tb)
+		segs = wq.segments(segs, t0, t1)
+		parallelRanges(g.C, workers, func(_, lo, hi int) {
+			pad, _ := e.winoPad(wq)
+			defer e.pool.put(pad)
+			winoInput(wq, x, v, wq.tb, segs, lo, hi, pad)
+		})
+		parallelRanges(kblocks, workers, func(_, lo, hi int) {
+			k0, k1 := lo*winoKBlock, min(g.K, hi*winoKBlock)
+			for xi := 0; xi < 16; xi++ {
+				e.sgemm(false, false, k1-k0, t1-t0, g.C, 1, u[xi*us+k0*g.C:], g.C, v[xi*wq.vs:], wq.tb, 0, m[xi*wq.ms+k0*wq.tb:], wq.tb)
+			}
+			pad, scratch := e.winoPad(wq)
+			defer e.pool.put(pad)
+			winoOutput(wq, m, wq.tb, segs, b, y, k0, k1, relu, scratch)
+		})
+	}
+}
+
+// winoKBlock is the granularity of the output channels split between
+// workers (a multiple of the GEMM micro-tile heights).
+const winoKBlock = 48
+
+// winoPad returns a zeroed buffer for winoInput's padded rows and, after
+// them, winoOutput's scratch row (both in one pooled buffer, pad).
+func (e *Engine) winoPad(wq *wino) (pad, scratch []float32) {
+	pw := winoPadW(wq.W)
+	pad = e.pool.get(4*pw + 2*wq.tw)
+	clear(pad)
+	return pad, pad[4*pw:]
+}
+
+// winoG is G ⊗ G, the filter transform as a 16x9 matrix: U[ξ] = Σ_j
+// winoG[ξ][j] g[j] for ξ = 4*i+i', j = 3*r+s, winoG[ξ][j] = G[i][r]·G[i'][s].
+var winoG = func() (t [16 * 9]float32) {
+	gm := [4][3]float32{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+	for i := 0; i < 4; i++ {
+		for i2 := 0; i2 < 4; i2++ {
+			for r := 0; r < 3; r++ {
+				for s := 0; s < 3; s++ {
+					t[(4*i+i2)*9+3*r+s] = gm[i][r] * gm[i2][s]
+				}
+			}
+		}
+	}
+	return t
+}()
+
+// winoFilters computes U = G g Gᵀ of every filter g = w[k, c] into
+// u[ξ][K][C] (planes us apart) as one GEMM, U[16, K*C] = winoG · Wᵀ, split
+// over the workers by output channels.
+func (e *Engine) winoFilters(g ops.ConvGeom, w, u []float32, us, workers int) {
+	kblocks := (g.K + winoKBlock - 1) / winoKBlock
+	parallelRanges(kblocks, workers, func(_, lo, hi int) {
+		k0, k1 := lo*winoKBlock, min(g.K, hi*winoKBlock)
+		e.sgemm(false, true, 16, (k1-k0)*g.C, 9, 1, winoG[:], 9, w[k0*g.C*9:], 9, 0, u[k0*g.C:], us)
 	})
 }

@@ -47,12 +47,19 @@ var winoGeometries = []ops.ConvGeom{
 // definition (opstest.RefConvForward, the conformance suite's tolerance
 // relative to the sum of the terms' magnitudes) and against the im2col
 // path, with and without bias and ReLU, on every engine configuration
-// (BLAS and pure-Go GEMM, 1, 4 and GOMAXPROCS workers), and with blocks
-// so small that they split tile rows and straddle images.
+// (BLAS and pure-Go GEMM, 1, 4 and GOMAXPROCS workers), with blocks so
+// small that they split tile rows and straddle images, and with the
+// workers sharing blocks or taking their own.
 func TestWinogradForward(t *testing.T) {
 	es, im2col := winoEngines(t)
 	worst := 0.0
-	for _, blockBytes := range []int{winoBlockBytes, 4 << 10} {
+	type config struct{ blockBytes, minTiles, splitTiles int }
+	for _, cf := range []config{
+		{winoBlockBytes, winoMinTiles, winoSplitTiles}, // the defaults
+		{4 << 10, 5, 0},                         // small blocks of their own
+		{4 << 10, 5, 1 << 30},                   // small shared blocks
+		{winoBlockBytes, winoMinTiles, 1 << 30}, // shared blocks
+	} {
 		for _, g := range winoGeometries {
 			rng := rand.New(rand.NewPCG(uint64(g.H*100+g.W), uint64(g.C*100+g.K)))
 			x := randSlice(rng, g.N*g.C*g.H*g.W)
@@ -74,15 +81,15 @@ func TestWinogradForward(t *testing.T) {
 					}
 					ref := make([]float32, len(want))
 					im2col.ConvForward(g, x, w, bb, ref, relu)
-					name := fmt.Sprintf("N%dC%dH%dW%dK%d/bias=%v/relu=%v/block=%d", g.N, g.C, g.H, g.W, g.K, bias, relu, blockBytes)
+					name := fmt.Sprintf("N%dC%dH%dW%dK%d/bias=%v/relu=%v/%v", g.N, g.C, g.H, g.W, g.K, bias, relu, cf)
 					for ename, e := range es {
 						y := make([]float32, len(want))
 						for i := range y {
 							y[i] = float32(math.NaN()) // every output must be written
 						}
 						func() {
-							defer func(old int) { winoBlockBytes = old }(winoBlockBytes)
-							winoBlockBytes = blockBytes
+							defer func(a, b, c int) { winoBlockBytes, winoMinTiles, winoSplitTiles = a, b, c }(winoBlockBytes, winoMinTiles, winoSplitTiles)
+							winoBlockBytes, winoMinTiles, winoSplitTiles = cf.blockBytes, cf.minTiles, cf.splitTiles
 							e.ConvForward(g, x, w, bb, y, relu)
 						}()
 						t.Run(name+"/"+ename, func(t *testing.T) {
