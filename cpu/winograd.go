@@ -19,12 +19,23 @@ func winogradEnabled(o Options) bool {
 
 // winoApplies reports whether the forward convolution q is one the Winograd
 // path computes: a 3x3 kernel, stride 1 and padding 1 on every side (the
-// output as large as the input). Every other geometry takes im2col+GEMM.
+// output as large as the input), with at least winoMinTotal output tiles
+// in the batch. Every other geometry takes im2col+GEMM.
 func winoApplies(q geom) bool {
 	g := q.ConvGeom
 	return g.R == 3 && g.S == 3 && q.sh == 1 && q.sw == 1 &&
-		g.PadTop == 1 && g.PadLeft == 1 && g.OutH == g.H && g.OutW == g.W
+		g.PadTop == 1 && g.PadLeft == 1 && g.OutH == g.H && g.OutW == g.W &&
+		g.N*((g.OutH+1)/2)*((g.OutW+1)/2) >= winoMinTotal
 }
+
+// winoMinTotal is the fewest 2x2 output tiles (over the whole batch) for
+// which Winograd is used. Below it, the filter transform (U is 16/9 the
+// size of w and is made on every call) and GEMMs only a few tiles wide
+// cost more than the multiplications saved: GoogLeNet's 7x7 layers
+// (16 tiles an image, 49 outputs for 64 tiles' worth of work) measured
+// slower at batch 1 and level at batch 2, faster from batch 4; the 14x14
+// layers (49 tiles) level or faster at batch 1.
+var winoMinTotal = 48
 
 // winoBlockBytes bounds the transformed inputs and products of one block
 // of tiles, V[16][C][tb] and M[16][K][tb] in float32, and winoMinTiles is
@@ -122,6 +133,10 @@ func (e *Engine) winogradForward(q geom, x, w, b, y []float32, relu bool) {
 	g := q.ConvGeom
 	workers := e.nworkers()
 	wq := newWino(q, workers)
+	if wq.split && wq.blocks == 1 {
+		e.winoOneBlock(&wq, w, x, b, y, relu, workers)
+		return
+	}
 	us := planeStride(g.K * g.C)
 	u := e.pool.get(16 * us)
 	defer e.pool.put(u)
@@ -166,11 +181,7 @@ func (e *Engine) winoShared(wq *wino, u []float32, us int, x, b, y []float32, re
 		t0 := blk * wq.tb
 		t1 := min(wq.total, t0+wq.tb)
 		segs = wq.segments(segs, t0, t1)
-		parallelRanges(g.C, workers, func(_, lo, hi int) {
-			pad, _ := e.winoPad(wq)
-			defer e.pool.put(pad)
-			winoInput(wq, x, v, wq.tb, segs, lo, hi, pad)
-		})
+		e.winoInputShared(wq, x, v, segs, workers)
 		parallelRanges(kblocks, workers, func(_, lo, hi int) {
 			k0, k1 := lo*winoKBlock, min(g.K, hi*winoKBlock)
 			for xi := 0; xi < 16; xi++ {
@@ -181,6 +192,49 @@ func (e *Engine) winoShared(wq *wino, u []float32, us int, x, b, y []float32, re
 			winoOutput(wq, m, wq.tb, segs, b, y, k0, k1, relu, scratch)
 		})
 	}
+}
+
+// winoOneBlock is winoShared for a convolution whose tiles all fit in one
+// block (the small layers at small batches), with the filter transform
+// fused in: each worker transforms the filters of winoKBlock output
+// channels at a time into a small buffer and multiplies them while they are
+// in cache. Transforming all filters first would write U (16/9 the size of
+// w) to memory and read it back, which dominated these layers (7x7 at
+// batch 1: 0.5 ms of 1 ms).
+func (e *Engine) winoOneBlock(wq *wino, w, x, b, y []float32, relu bool, workers int) {
+	g := wq.ConvGeom
+	v := e.pool.get(16 * wq.vs)
+	m := e.pool.get(16 * wq.ms)
+	defer e.pool.put(v)
+	defer e.pool.put(m)
+	segs := wq.segments(nil, 0, wq.total)
+	e.winoInputShared(wq, x, v, segs, workers)
+	kblocks := (g.K + winoKBlock - 1) / winoKBlock
+	us := planeStride(winoKBlock * g.C)
+	parallelRanges(kblocks, workers, func(_, lo, hi int) {
+		u := e.pool.get(16 * us)
+		pad, scratch := e.winoPad(wq)
+		defer e.pool.put(u)
+		defer e.pool.put(pad)
+		for kb := lo; kb < hi; kb++ {
+			k0, k1 := kb*winoKBlock, min(g.K, (kb+1)*winoKBlock)
+			winoFilterRow(w[k0*g.C*9:k1*g.C*9], u, us, (k1-k0)*g.C)
+			for xi := 0; xi < 16; xi++ {
+				e.sgemm(false, false, k1-k0, wq.total, g.C, 1, u[xi*us:], g.C, v[xi*wq.vs:], wq.tb, 0, m[xi*wq.ms+k0*wq.tb:], wq.tb)
+			}
+			winoOutput(wq, m, wq.tb, segs, b, y, k0, k1, relu, scratch)
+		}
+	})
+}
+
+// winoInputShared runs winoInput for the tiles of segs split over the
+// workers by input channels.
+func (e *Engine) winoInputShared(wq *wino, x, v []float32, segs []winoSegment, workers int) {
+	parallelRanges(wq.C, workers, func(_, lo, hi int) {
+		pad, _ := e.winoPad(wq)
+		defer e.pool.put(pad)
+		winoInput(wq, x, v, wq.tb, segs, lo, hi, pad)
+	})
 }
 
 // winoKBlock is the granularity of the output channels split between
@@ -196,29 +250,12 @@ func (e *Engine) winoPad(wq *wino) (pad, scratch []float32) {
 	return pad, pad[4*pw:]
 }
 
-// winoG is G ⊗ G, the filter transform as a 16x9 matrix: U[ξ] = Σ_j
-// winoG[ξ][j] g[j] for ξ = 4*i+i', j = 3*r+s, winoG[ξ][j] = G[i][r]·G[i'][s].
-var winoG = func() (t [16 * 9]float32) {
-	gm := [4][3]float32{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
-	for i := 0; i < 4; i++ {
-		for i2 := 0; i2 < 4; i2++ {
-			for r := 0; r < 3; r++ {
-				for s := 0; s < 3; s++ {
-					t[(4*i+i2)*9+3*r+s] = gm[i][r] * gm[i2][s]
-				}
-			}
-		}
-	}
-	return t
-}()
-
 // winoFilters computes U = G g Gᵀ of every filter g = w[k, c] into
-// u[ξ][K][C] (planes us apart) as one GEMM, U[16, K*C] = winoG · Wᵀ, split
-// over the workers by output channels.
+// u[ξ][K][C] (planes us apart), split over the workers by output channels.
 func (e *Engine) winoFilters(g ops.ConvGeom, w, u []float32, us, workers int) {
 	kblocks := (g.K + winoKBlock - 1) / winoKBlock
 	parallelRanges(kblocks, workers, func(_, lo, hi int) {
 		k0, k1 := lo*winoKBlock, min(g.K, hi*winoKBlock)
-		e.sgemm(false, true, 16, (k1-k0)*g.C, 9, 1, winoG[:], 9, w[k0*g.C*9:], 9, 0, u[k0*g.C:], us)
+		winoFilterRow(w[k0*g.C*9:k1*g.C*9], u[k0*g.C:], us, (k1-k0)*g.C)
 	})
 }

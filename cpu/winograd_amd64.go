@@ -13,6 +13,24 @@ func winoInputAVX512(p *float32, pw int, v *float32, vs int, n int)
 //go:noescape
 func winoOutputAVX512(m *float32, ms int, n int, nf int, b float32, relu int, out0, out1 *float32)
 
+// winoFilterAVX512 is winoFilterGo in AVX-512 assembly for n a multiple
+// of 16.
+//
+//go:noescape
+func winoFilterAVX512(w *float32, u *float32, us int, n int)
+
+// winoFilterRow computes the filter transform of n filters (see
+// winoFilterGo).
+func winoFilterRow(w, u []float32, us, n int) {
+	if n16 := n &^ 15; hasAVX512 && n16 > 0 {
+		_ = w[9*n16-1]
+		_ = u[15*us+n16-1]
+		winoFilterAVX512(&w[0], &u[0], us, n16)
+		w, u, n = w[9*n16:], u[n16:], n-n16
+	}
+	winoFilterGo(w, u, us, n)
+}
+
 // winoInputRow computes the input transform of n tiles (see winoInputGo).
 func winoInputRow(p []float32, pw int, v []float32, vs, n int) {
 	if !hasAVX512 || n <= 0 {

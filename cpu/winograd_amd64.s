@@ -394,3 +394,156 @@ norelu:
 outdone:
 	VZEROUPPER
 	RET
+
+// Gather indices of winoFilterAVX512: lane i reads filter i's first value.
+
+DATA ·winoNine<>+0(SB)/4, $0
+DATA ·winoNine<>+4(SB)/4, $9
+DATA ·winoNine<>+8(SB)/4, $18
+DATA ·winoNine<>+12(SB)/4, $27
+DATA ·winoNine<>+16(SB)/4, $36
+DATA ·winoNine<>+20(SB)/4, $45
+DATA ·winoNine<>+24(SB)/4, $54
+DATA ·winoNine<>+28(SB)/4, $63
+DATA ·winoNine<>+32(SB)/4, $72
+DATA ·winoNine<>+36(SB)/4, $81
+DATA ·winoNine<>+40(SB)/4, $90
+DATA ·winoNine<>+44(SB)/4, $99
+DATA ·winoNine<>+48(SB)/4, $108
+DATA ·winoNine<>+52(SB)/4, $117
+DATA ·winoNine<>+56(SB)/4, $126
+DATA ·winoNine<>+60(SB)/4, $135
+GLOBL ·winoNine<>(SB), RODATA|NOPTR, $64
+
+// func winoFilterAVX512(w *float32, u *float32, us int, n int)
+//
+// winoFilterGo in AVX-512 for n a multiple of 16: 16 filters a step, each
+// of their 9 values gathered into a vector (VGATHERDPS), the transforms
+// computed in the same order as winoFilterGo.
+TEXT ·winoFilterAVX512(SB), NOSPLIT, $0-32
+	MOVQ         w+0(FP), SI
+	MOVQ         u+8(FP), DI
+	MOVQ         us+16(FP), R9
+	SHLQ         $2, R9
+	MOVQ         n+24(FP), CX
+	VMOVUPS      ·winoNine<>(SB), Z30
+	MOVL         $0x3f000000, AX // 0.5
+	VPBROADCASTD AX, Z31
+	SHRQ         $4, CX
+	JZ           fdone
+
+floop:
+
+	KXNORW K1, K1, K1
+	VGATHERDPS 0(SI)(Z30*4), K1, Z0
+	KXNORW K1, K1, K1
+	VGATHERDPS 4(SI)(Z30*4), K1, Z1
+	KXNORW K1, K1, K1
+	VGATHERDPS 8(SI)(Z30*4), K1, Z2
+	KXNORW K1, K1, K1
+	VGATHERDPS 12(SI)(Z30*4), K1, Z3
+	KXNORW K1, K1, K1
+	VGATHERDPS 16(SI)(Z30*4), K1, Z4
+	KXNORW K1, K1, K1
+	VGATHERDPS 20(SI)(Z30*4), K1, Z5
+	KXNORW K1, K1, K1
+	VGATHERDPS 24(SI)(Z30*4), K1, Z6
+	KXNORW K1, K1, K1
+	VGATHERDPS 28(SI)(Z30*4), K1, Z7
+	KXNORW K1, K1, K1
+	VGATHERDPS 32(SI)(Z30*4), K1, Z8
+
+	// a = G g, column s of g (g[r][s] in Z(3r+s)): a0 = g0, a1 = (g0+g2+g1)/2,
+	// a2 = (g0+g2-g1)/2, a3 = g2; a[i][s] goes to Z(10+3i+s).
+	VADDPS Z6, Z0, Z9
+	VADDPS Z3, Z9, Z13
+	VMULPS Z31, Z13, Z13
+	VSUBPS Z3, Z9, Z16
+	VMULPS Z31, Z16, Z16
+	VMOVAPS Z0, Z10
+	VMOVAPS Z6, Z19
+	VADDPS Z7, Z1, Z9
+	VADDPS Z4, Z9, Z14
+	VMULPS Z31, Z14, Z14
+	VSUBPS Z4, Z9, Z17
+	VMULPS Z31, Z17, Z17
+	VMOVAPS Z1, Z11
+	VMOVAPS Z7, Z20
+	VADDPS Z8, Z2, Z9
+	VADDPS Z5, Z9, Z15
+	VMULPS Z31, Z15, Z15
+	VSUBPS Z5, Z9, Z18
+	VMULPS Z31, Z18, Z18
+	VMOVAPS Z2, Z12
+	VMOVAPS Z8, Z21
+
+	// U = a Gᵀ, row i of a: U[i][0..3] into planes 4i..4i+3, us apart.
+	MOVQ DI, R11
+	VADDPS Z12, Z10, Z9
+	VADDPS Z11, Z9, Z23
+	VMULPS Z31, Z23, Z23
+	VSUBPS Z11, Z9, Z24
+	VMULPS Z31, Z24, Z24
+	VMOVAPS Z10, Z22
+	VMOVAPS Z12, Z25
+	VMOVUPS Z22, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z23, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z24, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z25, (R11)
+	ADDQ R9, R11
+	VADDPS Z15, Z13, Z9
+	VADDPS Z14, Z9, Z23
+	VMULPS Z31, Z23, Z23
+	VSUBPS Z14, Z9, Z24
+	VMULPS Z31, Z24, Z24
+	VMOVAPS Z13, Z22
+	VMOVAPS Z15, Z25
+	VMOVUPS Z22, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z23, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z24, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z25, (R11)
+	ADDQ R9, R11
+	VADDPS Z18, Z16, Z9
+	VADDPS Z17, Z9, Z23
+	VMULPS Z31, Z23, Z23
+	VSUBPS Z17, Z9, Z24
+	VMULPS Z31, Z24, Z24
+	VMOVAPS Z16, Z22
+	VMOVAPS Z18, Z25
+	VMOVUPS Z22, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z23, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z24, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z25, (R11)
+	ADDQ R9, R11
+	VADDPS Z21, Z19, Z9
+	VADDPS Z20, Z9, Z23
+	VMULPS Z31, Z23, Z23
+	VSUBPS Z20, Z9, Z24
+	VMULPS Z31, Z24, Z24
+	VMOVAPS Z19, Z22
+	VMOVAPS Z21, Z25
+	VMOVUPS Z22, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z23, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z24, (R11)
+	ADDQ R9, R11
+	VMOVUPS Z25, (R11)
+
+	ADDQ $576, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  floop
+
+fdone:
+	VZEROUPPER
+	RET

@@ -51,6 +51,8 @@ var winoGeometries = []ops.ConvGeom{
 // small that they split tile rows and straddle images, and with the
 // workers sharing blocks or taking their own.
 func TestWinogradForward(t *testing.T) {
+	defer func(old int) { winoMinTotal = old }(winoMinTotal)
+	winoMinTotal = 1
 	es, im2col := winoEngines(t)
 	worst := 0.0
 	type config struct{ blockBytes, minTiles, splitTiles int }
@@ -115,6 +117,8 @@ func TestWinogradForward(t *testing.T) {
 // whose windows hold them non-finite, and only those, as in the definition
 // (an Inf may come out as NaN: the transforms subtract it from itself).
 func TestWinogradNonFinite(t *testing.T) {
+	defer func(old int) { winoMinTotal = old }(winoMinTotal)
+	winoMinTotal = 1
 	es, _ := winoEngines(t)
 	g := square3x3(2, 4, 9, 8, 5)
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -153,17 +157,22 @@ func TestWinogradNonFinite(t *testing.T) {
 
 // TestWinogradApplies pins which geometries take the Winograd path.
 func TestWinogradApplies(t *testing.T) {
+	if winoMinTotal != 48 {
+		t.Fatalf("winoMinTotal = %d, the cases below assume 48", winoMinTotal)
+	}
 	for _, tc := range []struct {
 		g    ops.ConvGeom
 		want bool
 	}{
 		{square3x3(1, 8, 14, 14, 8), true},
+		{square3x3(1, 8, 7, 7, 8), false},   // 16 tiles
+		{square3x3(3, 8, 7, 7, 8), true},    // 48 tiles
 		{conv(1, 8, 14, 8, 3, 2, 1), false}, // stride 2
 		{conv(1, 8, 14, 8, 3, 1, 0), false}, // unpadded
 		{conv(1, 8, 14, 8, 5, 1, 2), false}, // 5x5
 		{conv(1, 8, 14, 8, 1, 1, 0), false}, // 1x1
-		{ops.ConvGeom{N: 1, C: 2, H: 6, W: 6, K: 2, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 5, OutW: 6}, false}, // no bottom pad
-		{ops.ConvGeom{N: 1, C: 2, H: 6, W: 6, K: 2, R: 3, S: 3, PadTop: 1, PadLeft: 1, OutH: 6, OutW: 6}, true},                          // stride 0 = 1
+		{ops.ConvGeom{N: 1, C: 2, H: 16, W: 16, K: 2, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 15, OutW: 16}, false}, // no bottom pad
+		{ops.ConvGeom{N: 1, C: 2, H: 16, W: 16, K: 2, R: 3, S: 3, PadTop: 1, PadLeft: 1, OutH: 16, OutW: 16}, true},                          // stride 0 = 1
 	} {
 		if got := winoApplies(newGeom(tc.g)); got != tc.want {
 			t.Errorf("winoApplies(%+v) = %v, want %v", tc.g, got, tc.want)

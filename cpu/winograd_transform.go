@@ -8,8 +8,31 @@ package cpu
 //	     | 1/2 -1/2  1/2|        | 0 -1  1  0 |        | 0  1 -1 -1 |
 //	     | 0    0    1  |        | 0  1  0 -1 |
 //
-// Transformed values are indexed ξ = 4*row + column. The filter transform
-// is a GEMM (winoFilters).
+// Transformed values are indexed ξ = 4*row + column.
+
+// winoFilterGo writes U = G g Gᵀ of n filters g = w[9f:9f+9] (3x3, row
+// major) into u[ξ*us + f].
+func winoFilterGo(w, u []float32, us, n int) {
+	for f := 0; f < n; f++ {
+		g := w[9*f : 9*f+9 : 9*f+9]
+		// a = G g, column by column.
+		var a [4][3]float32
+		for s := 0; s < 3; s++ {
+			a[0][s], a[1][s], a[2][s], a[3][s] = winoG(g[s], g[3+s], g[6+s])
+		}
+		// U = a Gᵀ, row by row.
+		uu := u[f:]
+		for i := 0; i < 4; i++ {
+			uu[(4*i)*us], uu[(4*i+1)*us], uu[(4*i+2)*us], uu[(4*i+3)*us] = winoG(a[i][0], a[i][1], a[i][2])
+		}
+	}
+}
+
+// winoG returns G (g0, g1, g2): g0, (g0+g2+g1)/2, (g0+g2-g1)/2, g2.
+func winoG(g0, g1, g2 float32) (float32, float32, float32, float32) {
+	t := g0 + g2
+	return g0, (t + g1) * 0.5, (t - g1) * 0.5, g2
+}
 
 // winoPadW is the row length of the padded input rows winoInput builds:
 // the row of W values between one zero on the left and two on the right,
