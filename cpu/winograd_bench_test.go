@@ -51,3 +51,24 @@ func BenchmarkWinograd(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWinogradFilter measures the filter transform of inception_5b's
+// 3x3 filters (384 x 192), which every Winograd call does, in ns/filter.
+func BenchmarkWinogradFilter(b *testing.B) {
+	const n = 384 * 192
+	w := randSlice(rand.New(rand.NewPCG(1, 9)), 9*n)
+	us := planeStride(n)
+	u := make([]float32, 16*us)
+	b.Run("asm", func(b *testing.B) {
+		for b.Loop() {
+			winoFilterRow(w, u, us, n)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/filter")
+	})
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			winoFilterGo(w, u, us, n)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/filter")
+	})
+}
