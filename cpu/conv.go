@@ -104,33 +104,59 @@ func (e *Engine) convForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
 		return
 	}
 	// Fewer images than workers: split each image's work.
-	var col []float32
-	if !q.pointwise {
-		col = e.pool.get(q.crs * q.ohw)
-		defer e.pool.put(col)
-	}
-	ph := e.phaseBuf(q)
-	defer e.putPhases(ph)
 	for n := 0; n < g.N; n++ {
-		xn := x[n*q.chw : (n+1)*q.chw]
-		yn := y[n*q.kohw : (n+1)*q.kohw]
-		src := xn
-		if !q.pointwise {
-			parallelRanges(g.C, workers, func(_, lo, hi int) {
-				phases(q, xn, ph, lo, hi)
-				im2col(q, xn, ph, col, lo, hi, 0, g.OutH)
-			})
-			src = col
-		}
-		// Rows of Y (output channels) in blocks of mr, bias and ReLU fused
-		// per block while it is still in cache.
-		blocks := (g.K + mr - 1) / mr
-		parallelRanges(blocks, workers, func(_, lo, hi int) {
-			k0, k1 := lo*mr, min(g.K, hi*mr)
-			e.sgemm(false, false, k1-k0, q.ohw, q.crs, 1, w[k0*q.crs:], q.crs, src, q.ohw, 0, yn[k0*q.ohw:], q.ohw)
-			epilogue(yn, b, q.ohw, k0, k1, 0, q.ohw, relu)
-		})
+		e.convForwardImage(q, workers, x[n*q.chw:(n+1)*q.chw], w, b, y[n*q.kohw:(n+1)*q.kohw], relu)
 	}
+}
+
+// convForwardImage computes one image's convolution on all workers (the
+// batch has fewer images than workers). An image unrolled in row tiles
+// (conv1 and conv2/3x3, whose whole unrolled image is 7.4 MB) gives each
+// worker whole tiles: it unrolls only its own tiles, whose columns are
+// still in cache when its GEMM reads them. Otherwise the GEMM is split by
+// output channels. Either way every output element is computed by the
+// same GEMM shape as in a larger batch, so an image gets bit for bit the
+// result it gets in any batch (package serve relies on it).
+func (e *Engine) convForwardImage(q geom, workers int, xn, w, b, yn []float32, relu bool) {
+	g := q.ConvGeom
+	if ts := q.tiles(); len(ts) >= workers && !q.pointwise {
+		ph := e.phaseBuf(q)
+		defer e.putPhases(ph)
+		if ph != nil {
+			parallelRanges(g.C, workers, func(_, lo, hi int) { phases(q, xn, ph, lo, hi) })
+		}
+		eachUnit(len(ts), workers, func(_ int, next func() int) {
+			col := e.pool.get(q.colLen())
+			defer e.pool.put(col)
+			for i := next(); i >= 0; i = next() {
+				t := ts[i]
+				im2col(q, xn, ph, col, 0, g.C, t.oh0, t.oh1)
+				e.sgemm(false, false, g.K, t.cols, q.crs, 1, w, q.crs, col, t.cols, 0, yn[t.off:], q.ohw)
+				epilogue(yn, b, q.ohw, 0, g.K, t.off, t.off+t.cols, relu)
+			}
+		})
+		return
+	}
+	src := xn
+	if !q.pointwise {
+		col := e.pool.get(q.crs * q.ohw)
+		defer e.pool.put(col)
+		ph := e.phaseBuf(q)
+		defer e.putPhases(ph)
+		parallelRanges(g.C, workers, func(_, lo, hi int) {
+			phases(q, xn, ph, lo, hi)
+			im2col(q, xn, ph, col, lo, hi, 0, g.OutH)
+		})
+		src = col
+	}
+	// Rows of Y (output channels) in blocks of mr, bias and ReLU fused per
+	// block while it is still in cache.
+	blocks := (g.K + mr - 1) / mr
+	parallelRanges(blocks, workers, func(_, lo, hi int) {
+		k0, k1 := lo*mr, min(g.K, hi*mr)
+		e.sgemm(false, false, k1-k0, q.ohw, q.crs, 1, w[k0*q.crs:], q.crs, src, q.ohw, 0, yn[k0*q.ohw:], q.ohw)
+		epilogue(yn, b, q.ohw, k0, k1, 0, q.ohw, relu)
+	})
 }
 
 // epilogue adds b[k] (when b is non-nil) to columns c0..c1 of rows k0..k1

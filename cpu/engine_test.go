@@ -94,6 +94,13 @@ var larger = []struct {
 	{"5x5/batch1", ops.ConvGeom{N: 1, C: 16, H: 7, W: 7, K: 32, R: 5, S: 5, StrideH: 1, StrideW: 1, PadTop: 2, PadLeft: 2, OutH: 7, OutW: 7}},
 	{"3x3/batch4/plane100", ops.ConvGeom{N: 4, C: 8, H: 10, W: 10, K: 12, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 10, OutW: 10}},
 	{"conv1/7x7s2", ops.ConvGeom{N: 1, C: 3, H: 40, W: 40, K: 64, R: 7, S: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, OutH: 20, OutW: 20}},
+	// Fewer images than workers: the GEMM is split by output columns
+	// when the plane is at least K wide, by output channels otherwise.
+	{"1x1/batch1/narrow", ops.ConvGeom{N: 1, C: 50, H: 4, W: 5, K: 70, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 4, OutW: 5}},
+	{"1x1/batch1/wide", ops.ConvGeom{N: 1, C: 33, H: 11, W: 9, K: 20, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 11, OutW: 9}},
+	{"3x3/batch1/narrow", ops.ConvGeom{N: 1, C: 20, H: 5, W: 5, K: 40, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 5, OutW: 5}},
+	{"3x3/batch1/wide", ops.ConvGeom{N: 1, C: 7, H: 19, W: 17, K: 9, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 19, OutW: 17}},
+	{"3x3s2/batch1/wide", ops.ConvGeom{N: 1, C: 5, H: 23, W: 22, K: 6, R: 3, S: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, OutH: 12, OutW: 11}},
 }
 
 func TestLargerGeometries(t *testing.T) {
@@ -541,6 +548,49 @@ func TestSum32(t *testing.T) {
 		}
 		if got := float64(sum32(v)); math.Abs(got-want) > opstest.RelTol*mag+opstest.AbsTol {
 			t.Errorf("n=%d: sum32 = %v, want %v", n, got, want)
+		}
+	}
+}
+
+// TestImageAloneMatchesBatch checks that a convolution gives an image bit
+// for bit the same output alone (fewer images than workers: the image's
+// own work is split) as in a batch (whole images per worker), for every
+// path: pointwise, im2col in one piece, im2col in row tiles, strided.
+// Package serve's guarantee that batching never changes an answer rests
+// on it.
+func TestImageAloneMatchesBatch(t *testing.T) {
+	defer func(v int) { tileElems = v }(tileElems)
+	tileElems = 600
+	geoms := []ops.ConvGeom{
+		{N: 3, C: 33, H: 11, W: 9, K: 20, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 11, OutW: 9},
+		{N: 3, C: 50, H: 4, W: 5, K: 70, R: 1, S: 1, StrideH: 1, StrideW: 1, OutH: 4, OutW: 5},
+		{N: 3, C: 7, H: 19, W: 17, K: 9, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 19, OutW: 17},
+		{N: 3, C: 3, H: 5, W: 5, K: 40, R: 3, S: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: 5, OutW: 5},
+		{N: 3, C: 3, H: 40, W: 40, K: 64, R: 7, S: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, OutH: 20, OutW: 20},
+	}
+	rng := rand.New(rand.NewPCG(4, 2))
+	for gi, g := range geoms {
+		q := newGeom(g)
+		x := randSlice(rng, g.N*q.chw)
+		w := randSlice(rng, g.K*q.crs)
+		b := randSlice(rng, g.K)
+		for ename, e := range engines(t) {
+			if e.nworkers() > g.N {
+				continue // the batch itself would be split per image
+			}
+			batch := make([]float32, g.N*q.kohw)
+			e.ConvForward(g, x, w, b, batch, true)
+			g1 := g
+			g1.N = 1
+			for n := 0; n < g.N; n++ {
+				alone := make([]float32, q.kohw)
+				e.ConvForward(g1, x[n*q.chw:(n+1)*q.chw], w, b, alone, true)
+				for i, v := range alone {
+					if math.Float32bits(v) != math.Float32bits(batch[n*q.kohw+i]) {
+						t.Fatalf("geometry %d, %s, image %d: y[%d] alone %v, in the batch %v", gi, ename, n, i, v, batch[n*q.kohw+i])
+					}
+				}
+			}
 		}
 	}
 }
