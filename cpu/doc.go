@@ -87,7 +87,7 @@
 // conv2/3x3 and every inception module's 3x3 branch, 61% of its
 // multiply-adds) use Winograd's minimal filtering F(2x2,3x3) (Lavin and
 // Gray, "Fast Algorithms for Convolutional Neural Networks", 2016). The
-// output is cut into 2x2 tiles across the whole batch; each 4x4 input tile
+// output is cut into 2x2 tiles; each 4x4 input tile
 // d and filter g give Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, 16 multiplications instead
 // of 36, and the products summed over input channels are 16 GEMMs per block
 // of tiles, M_ξ[K,tiles] = U_ξ[K,C] · V_ξ[C,tiles], on the engine's GEMM
@@ -96,14 +96,17 @@
 // assembly with portable twins; the output transform adds the bias and
 // applies the ReLU as it writes y.
 //
-// Blocks of at least 64 tiles (V and M up to 4 MiB) go to the workers one
-// at a time. With fewer than 128 tiles per worker the workers share each
-// block instead (the input transform split by channels, the GEMMs and the
-// output transform by output channels), and when all tiles fit in one
-// block each worker transforms the filters of 48 output channels at a time
-// right before multiplying them, while they are in cache. Batches of fewer
-// than 48 tiles (7x7 planes at batch 1 and 2) keep im2col, which measured
-// faster there.
+// Each image's tiles are cut into blocks of at least 64 (V and M up to
+// 4 MiB), and the blocks go to the workers one at a time. When an image has
+// fewer blocks than workers, each block's GEMMs are also cut by output
+// channels, as many parts as the workers need, and a lone image's block is
+// shared: the input transform split by channels, the GEMMs and the output
+// transform by the output-channel parts, each worker transforming its own
+// filters right before multiplying them, while they are in cache. Blocks
+// never span images and their shapes never depend on the batch, so an image
+// gets the same result bit for bit alone as in any batch (OpenBLAS rounds
+// an element differently in GEMMs of other shapes; package serve relies on
+// it). Planes of fewer than 16 tiles (smaller than 7x7) keep im2col.
 //
 // Results differ from im2col's in the last bits (the transforms add and
 // subtract inputs before multiplying; the largest error measured is 2e-7 of

@@ -11,10 +11,10 @@ import (
 // im2col+GEMM, on the system BLAS (when found) and the pure-Go GEMM. It
 // reports the direct convolution's GFLOP/s (2 per multiply-add), so the
 // two paths compare as speeds of the same work. Winograd runs even where
-// winoMinTotal would turn it off (the measurements behind that rule).
+// winoMinTiles would turn it off (the measurements behind that rule).
 func BenchmarkWinograd(b *testing.B) {
-	defer func(old int) { winoMinTotal = old }(winoMinTotal)
-	winoMinTotal = 1
+	defer func(old int) { winoMinTiles = old }(winoMinTiles)
+	winoMinTiles = 1
 	type variant struct {
 		name string
 		e    *Engine

@@ -47,20 +47,18 @@ var winoGeometries = []ops.ConvGeom{
 // definition (opstest.RefConvForward, the conformance suite's tolerance
 // relative to the sum of the terms' magnitudes) and against the im2col
 // path, with and without bias and ReLU, on every engine configuration
-// (BLAS and pure-Go GEMM, 1, 4 and GOMAXPROCS workers), with blocks so
-// small that they split tile rows and straddle images, and with the
-// workers sharing blocks or taking their own.
+// (BLAS and pure-Go GEMM, 1, 4 and GOMAXPROCS workers: blocks of their own
+// or shared, output channels split or not), and with blocks so small that
+// they split tile rows.
 func TestWinogradForward(t *testing.T) {
-	defer func(old int) { winoMinTotal = old }(winoMinTotal)
-	winoMinTotal = 1
+	defer func(old int) { winoMinTiles = old }(winoMinTiles)
+	winoMinTiles = 1
 	es, im2col := winoEngines(t)
 	worst := 0.0
-	type config struct{ blockBytes, minTiles, splitTiles int }
+	type config struct{ blockBytes, minBlock int }
 	for _, cf := range []config{
-		{winoBlockBytes, winoMinTiles, winoSplitTiles}, // the defaults
-		{4 << 10, 5, 0},                         // small blocks of their own
-		{4 << 10, 5, 1 << 30},                   // small shared blocks
-		{winoBlockBytes, winoMinTiles, 1 << 30}, // shared blocks
+		{winoBlockBytes, winoMinBlock}, // the defaults
+		{4 << 10, 3},                   // many small blocks per image
 	} {
 		for _, g := range winoGeometries {
 			rng := rand.New(rand.NewPCG(uint64(g.H*100+g.W), uint64(g.C*100+g.K)))
@@ -90,8 +88,8 @@ func TestWinogradForward(t *testing.T) {
 							y[i] = float32(math.NaN()) // every output must be written
 						}
 						func() {
-							defer func(a, b, c int) { winoBlockBytes, winoMinTiles, winoSplitTiles = a, b, c }(winoBlockBytes, winoMinTiles, winoSplitTiles)
-							winoBlockBytes, winoMinTiles, winoSplitTiles = cf.blockBytes, cf.minTiles, cf.splitTiles
+							defer func(a, b int) { winoBlockBytes, winoMinBlock = a, b }(winoBlockBytes, winoMinBlock)
+							winoBlockBytes, winoMinBlock = cf.blockBytes, cf.minBlock
 							e.ConvForward(g, x, w, bb, y, relu)
 						}()
 						t.Run(name+"/"+ename, func(t *testing.T) {
@@ -117,8 +115,8 @@ func TestWinogradForward(t *testing.T) {
 // whose windows hold them non-finite, and only those, as in the definition
 // (an Inf may come out as NaN: the transforms subtract it from itself).
 func TestWinogradNonFinite(t *testing.T) {
-	defer func(old int) { winoMinTotal = old }(winoMinTotal)
-	winoMinTotal = 1
+	defer func(old int) { winoMinTiles = old }(winoMinTiles)
+	winoMinTiles = 1
 	es, _ := winoEngines(t)
 	g := square3x3(2, 4, 9, 8, 5)
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -157,16 +155,16 @@ func TestWinogradNonFinite(t *testing.T) {
 
 // TestWinogradApplies pins which geometries take the Winograd path.
 func TestWinogradApplies(t *testing.T) {
-	if winoMinTotal != 48 {
-		t.Fatalf("winoMinTotal = %d, the cases below assume 48", winoMinTotal)
+	if winoMinTiles != 16 {
+		t.Fatalf("winoMinTiles = %d, the cases below assume 16", winoMinTiles)
 	}
 	for _, tc := range []struct {
 		g    ops.ConvGeom
 		want bool
 	}{
 		{square3x3(1, 8, 14, 14, 8), true},
-		{square3x3(1, 8, 7, 7, 8), false},   // 16 tiles
-		{square3x3(3, 8, 7, 7, 8), true},    // 48 tiles
+		{square3x3(1, 8, 7, 7, 8), true},    // 16 tiles
+		{square3x3(8, 8, 6, 7, 8), false},   // 12 tiles an image
 		{conv(1, 8, 14, 8, 3, 2, 1), false}, // stride 2
 		{conv(1, 8, 14, 8, 3, 1, 0), false}, // unpadded
 		{conv(1, 8, 14, 8, 5, 1, 2), false}, // 5x5
@@ -184,5 +182,46 @@ func TestWinogradApplies(t *testing.T) {
 	t.Setenv(EnvWinograd, "0")
 	if New(Options{}).winograd {
 		t.Errorf("%s=0 does not turn Winograd off", EnvWinograd)
+	}
+}
+
+// TestWinogradImageAloneMatchesBatch checks that the Winograd path gives
+// an image bit for bit the same output alone as in a batch, on every
+// engine configuration: the blocks and GEMM shapes must not depend on the
+// batch (package serve relies on it; see TestImageAloneMatchesBatch).
+func TestWinogradImageAloneMatchesBatch(t *testing.T) {
+	defer func(a, b int) { winoBlockBytes, winoMinBlock = a, b }(winoBlockBytes, winoMinBlock)
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, cf := range [][2]int{{winoBlockBytes, winoMinBlock}, {4 << 10, 3}} {
+		winoBlockBytes, winoMinBlock = cf[0], cf[1]
+		for _, g := range []ops.ConvGeom{
+			square3x3(3, 20, 14, 14, 40), // one block an image
+			square3x3(5, 7, 19, 17, 9),
+			square3x3(2, 3, 57, 28, 4),
+		} {
+			if !winoApplies(newGeom(g)) {
+				t.Fatalf("%+v does not take the Winograd path", g)
+			}
+			q := newGeom(g)
+			x := randSlice(rng, g.N*q.chw)
+			w := randSlice(rng, g.K*q.crs)
+			b := randSlice(rng, g.K)
+			es, _ := winoEngines(t)
+			for ename, e := range es {
+				batch := make([]float32, g.N*q.kohw)
+				e.ConvForward(g, x, w, b, batch, true)
+				g1 := g
+				g1.N = 1
+				for n := 0; n < g.N; n++ {
+					alone := make([]float32, q.kohw)
+					e.ConvForward(g1, x[n*q.chw:(n+1)*q.chw], w, b, alone, true)
+					for i, v := range alone {
+						if math.Float32bits(v) != math.Float32bits(batch[n*q.kohw+i]) {
+							t.Fatalf("%+v, blocks %v, %s, image %d: y[%d] alone %v, in the batch %v", g, cf, ename, n, i, v, batch[n*q.kohw+i])
+						}
+					}
+				}
+			}
+		}
 	}
 }
