@@ -70,6 +70,10 @@ func (e *Engine) convForward(g ops.ConvGeom, x, w, b, y []float32, relu bool) {
 	if b != nil {
 		checkConv(g, size{"b", len(b), g.K})
 	}
+	if e.winograd && g.N > 0 && winoApplies(q) {
+		e.winogradForward(q, x, w, b, y, relu)
+		return
+	}
 	workers := e.nworkers()
 	if g.N >= workers {
 		eachUnit(g.N, workers, func(_ int, next func() int) {

@@ -79,6 +79,7 @@
 //     GEMM reads columns still in cache. A strided convolution first splits
 //     each input row into its column phases (x[.,.,j*sw+p]), so that im2col
 //     copies contiguous runs instead of gathering every sw-th element.
+//   - Forward, 3x3, stride 1, padding 1: Winograd (next section).
 //   - Backward data: dcol = Wᵀ · dY_n (the transpose is the GEMM's flag, not
 //     a copy), written into dX_n directly for 1x1 convolutions, otherwise
 //     folded back by col2im (by the same row blocks).
@@ -87,6 +88,51 @@
 //     For small output planes (OH*OW < 64, GoogLeNet's 7x7 stages) the
 //     rows of all images are gathered side by side and dW is one GEMM of
 //     depth N*OH*OW instead of N GEMMs that each sweep all of dW.
+//
+// # Winograd convolutions
+//
+// Forward 3x3 convolutions with stride 1 and padding 1 (GoogLeNet's
+// conv2/3x3 and every inception module's 3x3 branch, 61% of its
+// multiply-adds) use Winograd's minimal filtering F(2x2,3x3) (Lavin and
+// Gray, "Fast Algorithms for Convolutional Neural Networks", 2016). The
+// output is cut into 2x2 tiles; each 4x4 input tile
+// d and filter g give Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, 16 multiplications instead
+// of 36, and the products summed over input channels are 16 GEMMs per block
+// of tiles, M_ξ[K,tiles] = U_ξ[K,C] · V_ξ[C,tiles], on the engine's GEMM
+// (OpenBLAS or pure Go). The filters are transformed on every call (weights
+// change between training steps); the three transforms are AVX-512
+// assembly with portable twins; the output transform adds the bias and
+// applies the ReLU as it writes y.
+//
+// Each image's tiles are cut into blocks of at least 64 (V and M up to
+// 4 MiB), and the blocks go to the workers one at a time. When an image has
+// fewer blocks than workers, each block's GEMMs are also cut by output
+// channels, as many parts as the workers need, and a lone image's block is
+// shared: the input transform split by channels, the GEMMs and the output
+// transform by the output-channel parts, each worker transforming its own
+// filters right before multiplying them, while they are in cache. Blocks
+// never span images and their shapes never depend on the batch, so an image
+// gets the same result bit for bit alone as in any batch (OpenBLAS rounds
+// an element differently in GEMMs of other shapes; package serve relies on
+// it). Planes of fewer than 16 tiles (smaller than 7x7) keep im2col.
+//
+// Results differ from im2col's in the last bits (the transforms add and
+// subtract inputs before multiplying; the largest error measured is 2e-7 of
+// the sum of the terms' magnitudes, the conformance tolerance 1e-5), and an
+// infinite input can come out as NaN instead of ±Inf (Inf - Inf inside a
+// transform); NaN propagates to the same outputs. Options.NoWinograd, or
+// GOOGLENET_WINOGRAD=0 (EnvWinograd) for every engine, turns it off.
+//
+// Measured on the 2-core AVX-512 development machine (OpenBLAS native
+// kernels; shared, so best of 3 alternating runs): BenchmarkWinograd's
+// conv2/3x3 at batch 8 took 19 ms instead of 40 ms, the 14x14 3x3 layers
+// were 1.2-1.8x faster at batch 8 and 1.3-1.6x at batch 1, the 7x7 ones
+// 1.0-2.0x. The whole paper network (googlenet bench --variant paper,
+// old and new binaries alternating, medians of 3, a loaded machine) took
+// 207 instead of 238 CPU ms per inference batch of 8 (39.1 against 33.9
+// img/s), 29.5 instead of 33.5 CPU ms per single image (34.9 against 29.6
+// img/s), and 993 instead of 1067 CPU ms per training step of 8. The
+// scratch buffers add about 13 MB to the peak RSS of inference at batch 8.
 //
 // Scratch buffers (im2col columns, partial sums, GEMM packing) are kept in
 // free lists and reused across calls; an engine is safe for concurrent use.

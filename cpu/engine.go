@@ -22,14 +22,20 @@ type Options struct {
 	// Workers is the number of goroutines a call splits its work over;
 	// 0 or less means runtime.GOMAXPROCS(0) at the time of each call.
 	Workers int
+	// NoWinograd turns off the Winograd convolution (3x3, stride 1, pad 1
+	// forward passes then take im2col+GEMM, as every other geometry), for
+	// comparisons. The environment variable GOOGLENET_WINOGRAD=0
+	// (EnvWinograd) does the same for every engine.
+	NoWinograd bool
 }
 
 // Engine is the fast CPU implementation of ops.Engine. It is safe for
 // concurrent use; its scratch buffers are reused across calls.
 type Engine struct {
-	lib     *Library // nil: pure-Go GEMM
-	workers int
-	pool    bufPool
+	lib      *Library // nil: pure-Go GEMM
+	workers  int
+	winograd bool // 3x3 stride-1 pad-1 forward convolutions by Winograd
+	pool     bufPool
 }
 
 var _ ops.Engine = (*Engine)(nil)
@@ -39,7 +45,7 @@ var _ ops.Engine = (*Engine)(nil)
 //
 //	cfg.Engine = cpu.New(cpu.Options{}) // an inception.Config
 func New(o Options) *Engine {
-	e := &Engine{workers: o.Workers}
+	e := &Engine{workers: o.Workers, winograd: winogradEnabled(o)}
 	switch {
 	case o.PureGo:
 	case o.Library != nil:

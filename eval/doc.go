@@ -79,4 +79,11 @@
 // size matches the shape) so that a malformed file is an error rather than a
 // crash; float64 input is converted to float32 (an error if a value does not
 // fit), and files are written atomically.
+//
+// # On a GPU
+//
+// Evaluate (Options.Device), NewPredictor and InferDevice run the forward
+// passes on a cuda.Device as a device-resident cuda.Net in evaluation mode
+// (googlenet eval, predict and infer --device gpu); decoding, crops,
+// normalisation and averaging are the same code as on the CPU.
 package eval

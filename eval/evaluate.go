@@ -9,6 +9,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/data"
 )
 
@@ -39,6 +40,11 @@ type Options struct {
 	// Progress, if set, is called after each group of images with the
 	// number of images done and the total.
 	Progress func(done, total int)
+	// Device, when not nil, runs every member's forward passes on it as a
+	// device-resident cuda.Net in evaluation mode (googlenet eval --device
+	// gpu); the crops, their preprocessing and the averaging are the
+	// same. nil runs each member's inference graph on its engine.
+	Device *cuda.Device
 }
 
 // ModelScore is one ensemble member's own score, measured in the same pass.
@@ -115,7 +121,7 @@ func checkMembers(members []Member) error {
 // are compared with the labels. Each member's own score comes from the same
 // pass. Members must agree on input size, channels, classes and
 // normalisation; when they carry labels, these must equal ds's classes.
-func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options) (*Result, error) {
+func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options) (res *Result, err error) {
 	start := time.Now()
 	if err := checkMembers(members); err != nil {
 		return nil, err
@@ -148,13 +154,20 @@ func Evaluate(ctx context.Context, members []Member, ds data.Dataset, o Options)
 	if o.Limit > 0 && o.Limit < n {
 		n = o.Limit
 	}
-	res := &Result{Models: len(members), Scheme: o.Crops, Crops: o.Crops.N(), Cost: len(members) * o.Crops.N()}
+	res = &Result{Models: len(members), Scheme: o.Crops, Crops: o.Crops.N(), Cost: len(members) * o.Crops.N()}
 	for _, m := range members {
 		res.PerModel = append(res.PerModel, ModelScore{Source: m.Name(), Polyak: m.Meta.Polyak})
 	}
-	fw := make([]*forwarder, len(members))
+	fw := make([]forwarder, len(members))
+	defer func() {
+		if e := closeAll(fw); e != nil && err == nil {
+			res, err = nil, errors.Wrap(e, "eval: releasing the device network")
+		}
+	}()
 	for i, m := range members {
-		fw[i] = newForwarder(m.Model, o.BatchSize)
+		if fw[i], err = newForwarder(o.Device, m.Model, o.BatchSize); err != nil {
+			return nil, errors.Wrapf(err, "eval: %s", m.Name())
+		}
 	}
 	plane := cfg.InChannels * cfg.InputSize * cfg.InputSize
 	prep := func(i int) prepared {

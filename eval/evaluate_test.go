@@ -85,7 +85,7 @@ func manual(t *testing.T, members []Member, img image.Image, s Scheme) []float64
 	}
 	ens := make([]float64, cfg.Classes)
 	for _, m := range members {
-		f := newForwarder(m.Model, 1)
+		f := newGraphForwarder(m.Model, 1)
 		avg := make([]float64, cfg.Classes)
 		for c := range crops {
 			y, err := f.run(x[c*plane:(c+1)*plane], 1)

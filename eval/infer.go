@@ -12,6 +12,7 @@ import (
 	"github.com/pkg/errors"
 	"github.com/sbinet/npyio"
 
+	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/internal/atomicfile"
 )
@@ -207,7 +208,10 @@ func CheckInput(shape []int, cfg inception.Config) error {
 // channels and input size), batch images per forward pass (0: 32), and
 // returns the logits as an [N, classes] array. Non-finite inputs are an
 // error (they would make every logit of their image NaN).
-func Infer(m *inception.Model, x *Array, batch int) (*Array, error) {
+func Infer(m *inception.Model, x *Array, batch int) (*Array, error) { return infer(nil, m, x, batch) }
+
+// infer is Infer on d (nil: the model's graph), see newForwarder.
+func infer(d *cuda.Device, m *inception.Model, x *Array, batch int) (*Array, error) {
 	cfg := m.Config()
 	if err := checkInferInput(cfg, x); err != nil {
 		return nil, err
@@ -221,7 +225,11 @@ func Infer(m *inception.Model, x *Array, batch int) (*Array, error) {
 		batch = 32
 	}
 	batch = min(batch, n)
-	f := newForwarder(m, batch)
+	f, err := newForwarder(d, m, batch)
+	if err != nil {
+		return nil, err
+	}
+	defer f.close()
 	out := &Array{Shape: []int{n, cfg.Classes}, Data: make([]float32, 0, n*cfg.Classes)}
 	for i := 0; i < n; i += batch {
 		j := min(n, i+batch)

@@ -4,6 +4,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/preprocess"
 )
@@ -64,9 +65,58 @@ func (m Member) Name() string {
 }
 
 // forwarder runs a model on fixed-size batches: every call uses the same
-// batch size, the tail padded with zeros, so only one inference graph is
-// built per model.
-type forwarder struct {
+// batch size, the tail padded with zeros, so only one inference graph (or
+// one device network) is built per model. run returns the logits (float64,
+// n rows of classes values) of the n CHW inputs in x (n*C*S*S values,
+// n <= batch).
+type forwarder interface {
+	run(x []float32, n int) ([]float64, error)
+	close() error
+}
+
+// newForwarder returns the forwarder of m for batches of batch images: on
+// d when it is not nil (a device-resident cuda.Net in evaluation mode:
+// no dropout, no auxiliary heads, batch norm with the running
+// statistics; only the images go to the device and the logits come
+// back), else m's inference graph on its engine.
+func newForwarder(d *cuda.Device, m *inception.Model, batch int) (forwarder, error) {
+	if d == nil {
+		return newGraphForwarder(m, batch), nil
+	}
+	cfg := m.Config()
+	net, err := cuda.NewNet(d, m, batch)
+	if err != nil {
+		return nil, errors.Wrap(err, "eval: building the device network")
+	}
+	return &deviceForwarder{net: net, batch: batch, plane: cfg.InChannels * cfg.InputSize * cfg.InputSize,
+		classes: cfg.Classes, buf: make([]float32, batch*cfg.InChannels*cfg.InputSize*cfg.InputSize)}, nil
+}
+
+// closeAll closes every forwarder of fs that is not nil and returns the
+// first error.
+func closeAll(fs []forwarder) error {
+	var first error
+	for _, f := range fs {
+		if f == nil {
+			continue
+		}
+		if err := f.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// checkRun checks run's arguments.
+func checkRun(x []float32, n, batch, plane int) error {
+	if n <= 0 || n > batch || len(x) != n*plane {
+		return errors.Errorf("eval: forward of %d inputs (%d values) on batches of %d", n, len(x), batch)
+	}
+	return nil
+}
+
+// graphForwarder runs the model's inference graph (Model.Forward).
+type graphForwarder struct {
 	model   *inception.Model
 	batch   int
 	c, s    int
@@ -76,9 +126,9 @@ type forwarder struct {
 	x       *tensor.Dense
 }
 
-func newForwarder(m *inception.Model, batch int) *forwarder {
+func newGraphForwarder(m *inception.Model, batch int) *graphForwarder {
 	cfg := m.Config()
-	f := &forwarder{model: m, batch: batch, c: cfg.InChannels, s: cfg.InputSize, classes: cfg.Classes}
+	f := &graphForwarder{model: m, batch: batch, c: cfg.InChannels, s: cfg.InputSize, classes: cfg.Classes}
 	n := batch * f.c * f.s * f.s
 	if cfg.Dtype == tensor.Float64 {
 		f.f64 = make([]float64, n)
@@ -90,12 +140,11 @@ func newForwarder(m *inception.Model, batch int) *forwarder {
 	return f
 }
 
-// run returns the logits (float64, n rows of classes values) of the n
-// CHW inputs in x (n*C*S*S values, n <= batch).
-func (f *forwarder) run(x []float32, n int) ([]float64, error) {
-	plane := f.c * f.s * f.s
-	if n <= 0 || n > f.batch || len(x) != n*plane {
-		return nil, errors.Errorf("eval: forward of %d inputs (%d values) on batches of %d", n, len(x), f.batch)
+func (f *graphForwarder) close() error { return nil }
+
+func (f *graphForwarder) run(x []float32, n int) ([]float64, error) {
+	if err := checkRun(x, n, f.batch, f.c*f.s*f.s); err != nil {
+		return nil, err
 	}
 	if f.f64 != nil {
 		for i, v := range x {
@@ -120,6 +169,33 @@ func (f *forwarder) run(x []float32, n int) ([]float64, error) {
 		copy(out, v[:len(out)])
 	default:
 		return nil, errors.Errorf("eval: logits of dtype %v", y.Dtype())
+	}
+	return out, nil
+}
+
+// deviceForwarder runs a device-resident cuda.Net in evaluation mode
+// (Net.Logits).
+type deviceForwarder struct {
+	net                   *cuda.Net
+	batch, plane, classes int
+	buf                   []float32
+}
+
+func (f *deviceForwarder) close() error { return f.net.Close() }
+
+func (f *deviceForwarder) run(x []float32, n int) ([]float64, error) {
+	if err := checkRun(x, n, f.batch, f.plane); err != nil {
+		return nil, err
+	}
+	copy(f.buf, x)
+	clear(f.buf[len(x):])
+	y, err := f.net.Logits(f.buf)
+	if err != nil {
+		return nil, errors.Wrap(err, "eval: forward on the device")
+	}
+	out := make([]float64, n*f.classes)
+	for i := range out {
+		out[i] = float64(y[i])
 	}
 	return out, nil
 }

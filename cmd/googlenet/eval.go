@@ -13,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/eval"
 	"github.com/goinception/googlenet/ops"
@@ -57,6 +58,16 @@ func (w *weightFlags) use(stderr io.Writer) (func(), error) {
 	eng, release, err := useDevice(*w.device, *w.engine, stderr)
 	w.eng = eng
 	return release, err
+}
+
+// gpu returns the device of --device gpu (after use), nil for cpu: the
+// commands then run their forward passes as a device-resident cuda.Net
+// (eval.Options.Device, eval.NewPredictor, eval.InferDevice).
+func (w *weightFlags) gpu() *cuda.Device {
+	if ce, ok := w.eng.(*cuda.Engine); ok {
+		return ce.Device()
+	}
+	return nil
 }
 
 // loadOptions are the eval.LoadOptions of the flags, with use's engine.
@@ -166,7 +177,8 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	}
 	var results []*eval.Result
 	for _, s := range schemes {
-		o := eval.Options{Crops: s, BatchSize: *batch, Limit: *limit, Workers: *workers, Strict: *strict, Dedup: *dedup}
+		o := eval.Options{Crops: s, BatchSize: *batch, Limit: *limit, Workers: *workers, Strict: *strict, Dedup: *dedup,
+			Device: wf.gpu()}
 		desc := fmt.Sprintf("%d model(s), %s crop(s)", len(members), s)
 		var bar *progressbar.ProgressBar
 		switch mode {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 
-	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/eval"
 )
 
@@ -67,9 +66,9 @@ func runInfer(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	var y *eval.Array
-	if ce, ok := wf.eng.(*cuda.Engine); ok {
+	if d := wf.gpu(); d != nil {
 		// --device gpu: the whole forward pass stays on the device.
-		y, err = eval.InferDevice(ce.Device(), m, x, *batch)
+		y, err = eval.InferDevice(d, m, x, *batch)
 	} else {
 		y, err = eval.Infer(m, x, *batch)
 	}

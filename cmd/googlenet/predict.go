@@ -117,13 +117,23 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	if labels == nil && members[0].Meta.Labels == nil {
 		labels = imagenet.For(members[0].Model.Config().Classes)
 	}
+	pr, err := eval.NewPredictor(members, wf.gpu())
+	if err != nil {
+		fmt.Fprintln(stderr, "googlenet predict:", err)
+		return 1
+	}
+	defer func() {
+		if err := pr.Close(); err != nil {
+			fmt.Fprintln(stderr, "googlenet predict:", err)
+		}
+	}()
 	failed := 0
 	var all []prediction
 	for _, path := range fs.Args() {
 		p := prediction{Path: path}
 		img, err := decodeImage(path)
 		if err == nil {
-			p.Top, err = eval.Predict(members, img, scheme, *topk, labels)
+			p.Top, err = pr.Predict(img, scheme, *topk, labels)
 		}
 		if err != nil {
 			failed++

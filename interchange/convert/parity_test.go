@@ -2,6 +2,7 @@ package convert
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/goinception/googlenet/cpu"
+	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/interchange/onnx"
 	"github.com/goinception/googlenet/interchange/onnxexport"
 	"github.com/goinception/googlenet/interchange/onnxnet"
@@ -74,6 +77,23 @@ func checkParity(t *testing.T, what string, got, want []float32) {
 // heads), a paper-faithful GoogLeNet exported by torch.onnx, and the same
 // network in the ONNX model zoo's style. The fixtures are made at test time by
 // testdata/make_models.py.
+// checkOnCPU runs m on the fast CPU engine, with its Winograd 3x3
+// convolutions and without, and checks both against PyTorch's outputs.
+func checkOnCPU(t *testing.T, m *inception.Model, in *tensor.Dense, want []float32) {
+	t.Helper()
+	for _, o := range []cpu.Options{{}, {NoWinograd: true}} {
+		mc, err := m.OnEngine(cpu.New(o))
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := mc.Forward(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkParity(t, fmt.Sprintf("%s on %s (NoWinograd %v)", m.Config().Variant, mc.Config().Engine.Name(), o.NoWinograd), y.Data().([]float32), want)
+	}
+}
+
 func TestPyTorchParity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping PyTorch parity test in -short mode")
@@ -118,6 +138,7 @@ func TestPyTorchParity(t *testing.T) {
 			if tc.file != "tv.pth" {
 				continue
 			}
+			checkOnCPU(t, ld.Model, in, want)
 			// Our export of the imported model passes ONNX's own checker.
 			om, err := onnxexport.GoogLeNet(ld.Model, onnxexport.Options{Means: ld.Means, Stds: ld.Stds})
 			if err != nil {
@@ -186,6 +207,9 @@ func TestPyTorchParity(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkParity(t, tc.file+" as inception paper model", y.Data().([]float32), logits)
+			if tc.file == "paper.onnx" {
+				checkOnCPU(t, ld.Model, in, logits)
+			}
 		}
 	})
 }
