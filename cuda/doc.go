@@ -37,6 +37,17 @@
 //     SGD update return ops.ErrNotSupported, and the ops run them on the
 //     CPU (memory-bound kernels that would spend their time in the copies).
 //
+// # Net
+//
+// Net is the device-resident training step and inference of a described
+// network: weights, gradients, momentum buffers, Polyak averages and every
+// activation stay on the device; per step only the batch goes up and the
+// losses (and, on request, the logits) come down. googlenet train, eval,
+// predict, infer and bench with --device gpu run it (train.Config.Device,
+// eval.Options.Device, eval.NewPredictor, eval.InferDevice, BenchNet);
+// checkpoints are written from its state (SyncToSource, Velocity,
+// Averaged) and resumed onto it (SetVelocity, SetAverage).
+//
 // # cuDNN and cuBLAS
 //
 // LoadLibraries opens cuDNN 9 and cuBLAS at run time (dlopen through

@@ -37,16 +37,21 @@ type Losses struct {
 //
 // NewNet walks the description of its Source layer by layer, so any
 // network the builder makes runs here when its layers are ones the device
-// implements: convolutions (with bias and fused ReLU or none), max and
-// average pooling (ceil mode, padding), global average pooling, adaptive
-// average pooling whose windows are uniform, LRN, dropout, flatten, linear
-// layers (with ReLU or none), channel concatenation, and softmax
-// cross-entropy losses (main and auxiliary). Dropout masks are those of the
-// CPU graph (ops.DropoutKeep with the model's seed, step and the layer's
-// index), so a Net step and the CPU graph's step compute the same function.
-// It rejects, naming the layer, what the device does not implement: batch
-// norm, a ReLU of its own, adaptive pools with uneven windows, layers
-// without a bias. Not safe for concurrent use.
+// implements: convolutions (with or without bias, fused ReLU or none, batch
+// norm), max and average pooling (ceil mode, padding), global and adaptive
+// average pooling, batch norm, LRN, dropout, flatten, linear layers (with
+// ReLU or none), channel concatenation, and softmax cross-entropy losses
+// (main and auxiliary). Dropout masks are those of the CPU graph
+// (ops.DropoutKeep with the model's seed, step and the layer's index), so a
+// Net step and the CPU graph's step compute the same function. It rejects,
+// naming the layer, what the device does not implement: a ReLU of its own,
+// a batch norm whose scale and shift are both frozen.
+//
+// The solver's state lives on the device too: momentum buffers (SGD,
+// Update, with each parameter's Frozen, LRMult and DecayMult) and Polyak
+// averages (Average, SwapAverages); Velocity, Averaged, SyncToSource and
+// their setters move it to and from the host for checkpoints (package
+// train). Not safe for concurrent use.
 type Net struct {
 	d       *Device
 	batch   int
@@ -76,10 +81,16 @@ type Net struct {
 type netParam struct {
 	name  string
 	decay bool // weight decay applies (graph.Param.Decay: weights, not biases)
-	n     int
-	w, g  Ptr
-	v     Ptr // momentum
-	shape []int
+	// frozen, lrMult and decayMult are graph.Param's (SGD skips frozen
+	// parameters; a multiplier of 0 means 1).
+	frozen            bool
+	lrMult, decayMult float64
+	n                 int
+	w, g              Ptr
+	v                 Ptr // momentum
+	shape             []int
+	avg               Ptr   // Polyak average (see Average); 0 until the first
+	avgN              int64 // values folded into avg
 }
 
 // lossHead is one softmax cross-entropy on logits, weighted in the total.
@@ -181,7 +192,7 @@ func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
 	if len(vals) != size {
 		return nil, errors.Errorf("cuda: NewNet: %s has %d values, want %v", name, len(vals), shape)
 	}
-	p := &netParam{name: name, decay: mp.Decay, n: size, shape: shape}
+	p := &netParam{name: name, decay: mp.Decay, frozen: mp.Frozen, lrMult: mp.LRMult, decayMult: mp.DecayMult, n: size, shape: shape}
 	for _, dst := range []*Ptr{&p.w, &p.g, &p.v} {
 		if *dst, err = n.alloc(size); err != nil {
 			return nil, err

@@ -71,6 +71,12 @@ func (w *walker) batchNorm(name, scale, shift string, in *act, relu bool) (*act,
 	if err != nil {
 		return nil, err
 	}
+	if gamma.frozen && beta.frozen {
+		// The CPU graph then normalises with the running statistics in
+		// training too and leaves them alone; the device has no such
+		// training step.
+		return nil, errors.Errorf("batch norm %s has its scale and shift frozen, which the device does not implement (a frozen batch norm normalises with its running statistics in training)", name)
+	}
 	b := &netBN{name: name, host: st, c: in.c}
 	var mean, invstd, bvar, einv Ptr
 	for _, p := range []*Ptr{&b.rmean, &b.rvar, &mean, &invstd, &bvar, &einv} {

@@ -86,9 +86,17 @@ func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 	if err != nil {
 		return nil, err
 	}
-	var bw, bg Ptr
+	var bg Ptr
 	if bias != nil {
-		bw, bg = bias.w, bias.g
+		bg = bias.g
+	}
+	// The bias's weights are read at each call: SwapAverages exchanges
+	// the weight buffers of every parameter.
+	bw := func() Ptr {
+		if bias == nil {
+			return 0
+		}
+		return bias.w
 	}
 	relu := o.ReLU && !o.BatchNorm
 	strided := out.stride > 0
@@ -96,7 +104,7 @@ func (w *walker) conv(l graph.Layer, in *act) (*act, error) {
 		n.dzN = max(n.dzN, out.size(n.batch))
 	}
 	n.layers = append(n.layers, netLayer{name: l.Name,
-		forward: func() error { return n.d.ConvForwardInto(g, in.p, wp.w, bw, out.p, out.imageStride(), relu) },
+		forward: func() error { return n.d.ConvForwardInto(g, in.p, wp.w, bw(), out.p, out.imageStride(), relu) },
 		backward: func() error {
 			// dz: the output gradient (ReLU-masked), contiguous.
 			dz := out.g

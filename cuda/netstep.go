@@ -138,21 +138,41 @@ func (n *Net) Rand() ops.RandState { return ops.RandState{Seed: n.seed, Step: n.
 // SetRand sets the dropout seed and step (to resume a run).
 func (n *Net) SetRand(st ops.RandState) { n.seed, n.step = st.Seed, st.Step }
 
-// SGD applies PyTorch's SGD with momentum mu to every parameter, on the
-// device, with weight decay wd on the parameters the description marks
-// for it (graph.Param.Decay: weights, not biases), as package solvers'
-// SGD does on the CPU.
-func (n *Net) SGD(lr, mu, wd float32) error {
+// SGD applies PyTorch's SGD with momentum mu to every parameter that is
+// not frozen, on the device, with weight decay wd on the parameters the
+// description marks for it (graph.Param.Decay: weights, not biases), as
+// package solvers' SGD does on the CPU. Each parameter's LRMult and
+// DecayMult (graph.Param's when the Net was made; 0 means 1) multiply lr
+// and wd. A momentum buffer starts at zero, so the first step's velocity
+// is the gradient, as solvers.SGD's.
+func (n *Net) SGD(lr, mu, wd float32) error { return n.Update(float64(lr), float64(mu), float64(wd)) }
+
+// Update is SGD with the rates in float64, as package solvers computes
+// them: each parameter's rate lr·LRMult and decay wd·DecayMult are
+// formed in float64 and rounded to float32 once, as solvers.SGD rounds
+// them for its float32 update.
+func (n *Net) Update(lr, mu, wd float64) error {
 	for _, p := range n.params {
-		pwd := wd
+		if p.frozen {
+			continue
+		}
+		plr, pwd := lr*mult(p.lrMult), wd*mult(p.decayMult)
 		if !p.decay {
 			pwd = 0
 		}
-		if err := n.d.SGDMomentum(p.w, p.g, p.v, p.n, lr, mu, pwd); err != nil {
+		if err := n.d.SGDMomentum(p.w, p.g, p.v, p.n, float32(plr), float32(mu), float32(pwd)); err != nil {
 			return errors.Wrapf(err, "cuda: Net: SGD on %s", p.name)
 		}
 	}
 	return nil
+}
+
+// mult returns m, or 1 for 0 (graph.Param's multipliers).
+func mult(m float64) float64 {
+	if m == 0 {
+		return 1
+	}
+	return m
 }
 
 // ParamNames returns the parameter names, sorted.

@@ -10,6 +10,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/goinception/googlenet/checkpoint"
+	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
@@ -135,6 +136,19 @@ type Config struct {
 	// statistics are averaged before evaluation, and only rank 0 writes
 	// files and reports. nil means one process (mpi.Local).
 	Comm mpi.Comm
+	// Device, when not nil, trains on it: the network runs as a
+	// device-resident cuda.Net (forward, losses, backward with the CPU
+	// graph's dropout masks, the SGD update with momentum, weight decay,
+	// the schedule's rate and LRMult/DecayMult, Freeze, Polyak averaging,
+	// validation in evaluation mode); per step only the batch goes up and
+	// the losses and logits come down. Checkpoints are written from the
+	// device's weights, momentum buffers, averages, batch-norm statistics
+	// and dropout stream, and a resumed run uploads them, so it continues
+	// as the uninterrupted run would. Model.Engine is then not used for
+	// training. Run refuses at the start what the device does not
+	// implement: several ranks (Comm), GradHook, a float64 model, batch
+	// norms whose scale and shift are both frozen.
+	Device *cuda.Device
 	// GradHook, if set, runs after the gradients of a step are computed
 	// (and averaged across ranks) and before the solver step, with the
 	// trainable parameters (frozen ones have no gradient). step counts

@@ -42,6 +42,24 @@
 // rates, schedule, seed, ...); Run refuses one that differs, naming the
 // settings, and refuses to start a new run in a folder holding checkpoints.
 //
+// # On a GPU
+//
+// With Config.Device (googlenet train --device gpu) the network runs as a
+// device-resident cuda.Net: forward, losses, backward with the CPU graph's
+// dropout masks, the SGD update (momentum, weight decay, the schedule's
+// rate, LRMult and DecayMult, frozen parameters) and the Polyak averages
+// stay on the device, and validation runs there in evaluation mode. The
+// host solver keeps the step count; checkpoints and the final model are
+// written after copying the device's weights, momentum, averages,
+// batch-norm statistics and dropout stream to the host, and a resumed run
+// uploads them, so a device run resumes as exactly as a CPU run
+// (TestDeviceResume, on the CPU emulation). TestDeviceTrainMatchesCPU
+// compares a device run with the CPU's step by step. Run refuses at the
+// start what the device does not implement: several ranks, GradHook, a
+// float64 model, batch norms with frozen scale and shift. The device
+// checks each step's loss for NaN and infinity (ErrNonFinite) where the
+// host solver checks every gradient.
+//
 // # Data-parallel training
 //
 // Config.Comm takes an mpi.Comm (mpi.World() in a program started by mpirun;

@@ -110,7 +110,21 @@ type evalResult struct {
 // evaluate runs the validation set (its first EvalLimit images) through the
 // inference graph, with the Polyak averages swapped in when there are any.
 func (r *run) evaluate(ctx context.Context) (ev evalResult, stopped bool, err error) {
-	if a := r.opt.Averager(); a != nil && len(a.Names()) > 0 {
+	forward := r.model.Forward
+	if r.net != nil {
+		forward = r.deviceForward
+		if r.net.HasAverages() {
+			if err := r.net.SwapAverages(); err != nil {
+				return ev, false, errors.Wrap(err, "train: Polyak weights")
+			}
+			ev.polyak = true
+			defer func() {
+				if e := r.net.SwapAverages(); e != nil && err == nil {
+					err = errors.Wrap(e, "train: Polyak weights")
+				}
+			}()
+		}
+	} else if a := r.opt.Averager(); a != nil && len(a.Names()) > 0 {
 		if err := a.SwapIn(r.params); err != nil {
 			return ev, false, errors.Wrap(err, "train: Polyak weights")
 		}
@@ -150,7 +164,7 @@ func (r *run) evaluate(ctx context.Context) (ev evalResult, stopped bool, err er
 			b.X, b.Labels, b.N = b.X[:k*b.C*b.H*b.W], b.Labels[:k], k
 		}
 		x := tensor.New(tensor.WithShape(b.N, b.C, b.H, b.W), tensor.WithBacking(b.X))
-		logits, err := r.model.Forward(x)
+		logits, err := forward(x)
 		if err != nil {
 			return ev, false, errors.Wrap(err, "train: validation")
 		}
@@ -180,6 +194,9 @@ func (r *run) evaluate(ctx context.Context) (ev evalResult, stopped bool, err er
 func (r *run) checkpoint(epoch, step int, partial sums) error {
 	if !r.rank0 {
 		return nil
+	}
+	if err := r.syncFromDevice(); err != nil {
+		return err
 	}
 	ck, err := checkpoint.FromModel(r.model, r.opt, r.meta(epoch, step))
 	if err != nil {
@@ -235,6 +252,9 @@ func (r *run) interrupt(epoch int, acc sums) (*Result, error) {
 // writeModel writes the final model: the Polyak averages when there are any,
 // the live weights otherwise, without solver state.
 func (r *run) writeModel(path string) error {
+	if err := r.syncFromDevice(); err != nil {
+		return err
+	}
 	ck, err := checkpoint.FromModel(r.model, r.opt, r.meta(r.cfg.Epochs, 0))
 	if err != nil {
 		return errors.Wrap(err, "train: final model")

@@ -16,6 +16,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/goinception/googlenet/checkpoint"
+	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/data"
 	"github.com/goinception/googlenet/graph"
 	"github.com/goinception/googlenet/inception"
@@ -117,6 +118,7 @@ type run struct {
 	history  []Metrics
 	steplog  *stepLog // rank 0
 	lastCkpt string
+	net      *cuda.Net // Config.Device's network (see device.go)
 }
 
 // Run trains a GoogLeNet as cfg says and writes its outputs to cfg.Out.
@@ -146,6 +148,7 @@ func Run(ctx context.Context, cfg Config, rep Reporter) (*Result, error) {
 	if err := r.openData(ctx); err != nil {
 		return nil, err
 	}
+	defer r.closeDevice()
 	if err := r.build(ck); err != nil {
 		return nil, err
 	}
@@ -292,6 +295,9 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	if mc.Classes != len(r.classes) || mc.InChannels != c {
 		return errors.Errorf("train: the checkpoint's model takes %d classes of %d channels, the dataset has %d of %d", mc.Classes, mc.InChannels, len(r.classes), c)
 	}
+	if err := cfg.checkDevice(mc); err != nil {
+		return err
+	}
 	size := mc.InputSize
 	trainT := data.Transform{Size: size, Channels: c, Means: r.means, Stds: r.stds}
 	if cfg.Augment {
@@ -346,8 +352,10 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 	// Activations and their gradients share buffers by liveness; the trainer
 	// reads only the losses, the logits and the parameter gradients, which
 	// keep buffers of their own.
-	if _, err := r.model.PlanTrainingMemory(); err != nil {
-		return errors.Wrap(err, "train")
+	if cfg.Device == nil {
+		if _, err := r.model.PlanTrainingMemory(); err != nil {
+			return errors.Wrap(err, "train")
+		}
 	}
 	sc := cfg.sgdConfig(r.steps)
 	sc.Engine = mc.Engine // the update runs on the model's engine
@@ -377,6 +385,9 @@ func (r *run) build(ck *checkpoint.Checkpoint) error {
 		if err := r.setupParallel(); err != nil {
 			return err
 		}
+	}
+	if cfg.Device != nil {
+		return r.buildDevice()
 	}
 	return nil
 }
@@ -550,27 +561,16 @@ func (r *run) trainEpoch(ctx context.Context, epoch, start int, acc *sums) (bool
 			// first images so the fixed-size graph can run.
 			b = padBatch(b, r.cfg.Batch)
 		}
-		x := tensor.New(tensor.WithShape(b.N, b.C, b.H, b.W), tensor.WithBacking(b.X))
-		out, err := r.model.Step(x, b.Labels)
+		var ls inception.Losses
+		var t1, t5 float64
+		var info solvers.StepInfo
+		if r.net != nil {
+			ls, t1, t5, info, err = r.deviceStep(b)
+		} else {
+			ls, t1, t5, info, err = r.hostStep(b)
+		}
 		if err != nil {
 			return false, errors.Wrapf(err, "train: epoch %d step %d", epoch+1, s+1)
-		}
-		ls := out.Losses
-		t1, t5, err := topK(out.Logits, b.Labels)
-		if err != nil {
-			return false, err
-		}
-		if err := r.averageGrads(); err != nil {
-			return false, err
-		}
-		if r.cfg.GradHook != nil {
-			if err := r.cfg.GradHook(r.opt.Steps(), r.params); err != nil {
-				return false, errors.Wrap(err, "train: gradient hook")
-			}
-		}
-		info, err := r.opt.Step(r.params)
-		if err != nil {
-			return false, errors.Wrapf(err, "train: epoch %d step %d (losses %+v)", epoch+1, s+1, ls)
 		}
 		if err := r.steplog.add(StepLoss{Step: info.Step, Epoch: float64(info.Step) / float64(r.steps),
 			Loss: ls.Main, Total: ls.Total, LR: info.LR}); err != nil {
@@ -595,4 +595,30 @@ func (r *run) trainEpoch(ctx context.Context, epoch, start int, acc *sums) (bool
 		})
 	}
 	return false, nil
+}
+
+// hostStep is one training step of the model's graph and the host solver:
+// the losses, the batch's top-1 and top-5 counts and the solver's step.
+func (r *run) hostStep(b *data.Batch) (ls inception.Losses, t1, t5 float64, info solvers.StepInfo, err error) {
+	x := tensor.New(tensor.WithShape(b.N, b.C, b.H, b.W), tensor.WithBacking(b.X))
+	out, err := r.model.Step(x, b.Labels)
+	if err != nil {
+		return ls, 0, 0, info, err
+	}
+	ls = out.Losses
+	if t1, t5, err = topK(out.Logits, b.Labels); err != nil {
+		return ls, 0, 0, info, err
+	}
+	if err := r.averageGrads(); err != nil {
+		return ls, 0, 0, info, err
+	}
+	if r.cfg.GradHook != nil {
+		if err := r.cfg.GradHook(r.opt.Steps(), r.params); err != nil {
+			return ls, 0, 0, info, errors.Wrap(err, "train: gradient hook")
+		}
+	}
+	if info, err = r.opt.Step(r.params); err != nil {
+		return ls, 0, 0, info, errors.Wrapf(err, "losses %+v", ls)
+	}
+	return ls, t1, t5, info, nil
 }

@@ -244,17 +244,17 @@ func checkResumeOn(t *testing.T, e ops.Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameRun(t, full, resumed)
+	sameRun(t, full, resumed, 12)
 }
 
-// sameRun checks that two runs of 12 steps in 2 epochs with Polyak
+// sameRun checks that two runs of steps steps in 2 epochs with Polyak
 // averaging ended the same, bit for bit: weights, batch-norm statistics,
 // velocities, averages and the per-epoch metrics.
-func sameRun(t *testing.T, full, resumed *Result) {
+func sameRun(t *testing.T, full, resumed *Result, steps int64) {
 	t.Helper()
 	a, b := weightsOf(t, full.Checkpoint), weightsOf(t, resumed.Checkpoint)
-	if a.Meta.Step != 12 || b.Meta.Step != 12 {
-		t.Fatalf("steps %d and %d, want 12", a.Meta.Step, b.Meta.Step)
+	if a.Meta.Step != steps || b.Meta.Step != steps {
+		t.Fatalf("steps %d and %d, want %d", a.Meta.Step, b.Meta.Step, steps)
 	}
 	for n, w := range a.Weights {
 		if !sameBits(w.Float32, b.Weights[n].Float32) {

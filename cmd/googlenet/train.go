@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/goinception/googlenet/cuda"
 	"github.com/goinception/googlenet/inception"
 	"github.com/goinception/googlenet/mpi"
 	"github.com/goinception/googlenet/train"
@@ -249,6 +250,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	}
 	defer release()
 	cfg.Model.Engine = eng
+	if ce, ok := eng.(*cuda.Engine); ok {
+		// --device gpu: the whole training step runs as a device-resident
+		// cuda.Net (train.Config.Device).
+		cfg.Device = ce.Device()
+	}
 	// From here on stderr says which rank writes (with several ranks).
 	comm, stderr, code := openGroup(*distributed, stderr)
 	if code != 0 {
