@@ -205,6 +205,10 @@ func (e *Engine) ConvBackwardData(g ops.ConvGeom, w, dy, dx []float32) error {
 func (e *Engine) convBackwardData(g ops.ConvGeom, w, dy, dx []float32) {
 	q := newGeom(g)
 	checkConv(g, size{"w", len(w), g.K * q.crs}, size{"dy", len(dy), g.N * q.kohw}, size{"dx", len(dx), g.N * q.chw})
+	if e.winograd && g.N > 0 && winoAppliesBack(q) {
+		e.winogradBackwardData(q, w, dy, dx)
+		return
+	}
 	workers := e.nworkers()
 	if g.N >= workers {
 		eachUnit(g.N, workers, func(_ int, next func() int) {

@@ -80,7 +80,8 @@
 //     each input row into its column phases (x[.,.,j*sw+p]), so that im2col
 //     copies contiguous runs instead of gathering every sw-th element.
 //   - Forward, 3x3, stride 1, padding 1: Winograd (next section).
-//   - Backward data: dcol = Wᵀ · dY_n (the transpose is the GEMM's flag, not
+//   - Backward data: for 3x3, stride 1, padding 1, Winograd (next
+//     section); otherwise dcol = Wᵀ · dY_n (the transpose is the GEMM's flag, not
 //     a copy), written into dX_n directly for 1x1 convolutions, otherwise
 //     folded back by col2im (by the same row blocks).
 //   - Backward filter: dW = Σ_n dY_n · col_nᵀ, accumulated through the
@@ -104,6 +105,13 @@
 // assembly with portable twins; the output transform adds the bias and
 // applies the ReLU as it writes y.
 //
+// The data gradient of such a convolution is the same computation: dx is
+// the forward convolution of dy with the filters rotated by 180° and their
+// input and output channels swapped, padding 1. Rotating a filter permutes
+// its transform (G g' Gᵀ = P G g Gᵀ Pᵀ, P swapping rows 0 and 3), so the
+// GEMMs read the unrotated filters' U through the transpose flag with the
+// planes permuted, and no rotated copy of w is made.
+//
 // Each image's tiles are cut into blocks of at least 64 (V and M up to
 // 4 MiB), and the blocks go to the workers one at a time. When an image has
 // fewer blocks than workers, each block's GEMMs are also cut by output
@@ -114,7 +122,8 @@
 // never span images and their shapes never depend on the batch, so an image
 // gets the same result bit for bit alone as in any batch (OpenBLAS rounds
 // an element differently in GEMMs of other shapes; package serve relies on
-// it). Planes of fewer than 16 tiles (smaller than 7x7) keep im2col.
+// it). Planes of fewer than 16 tiles (smaller than 7x7) keep im2col, and
+// data gradients of planes under 49 tiles (7x7: level or slower there).
 //
 // Results differ from im2col's in the last bits (the transforms add and
 // subtract inputs before multiplying; the largest error measured is 2e-7 of

@@ -22,10 +22,11 @@ type Options struct {
 	// Workers is the number of goroutines a call splits its work over;
 	// 0 or less means runtime.GOMAXPROCS(0) at the time of each call.
 	Workers int
-	// NoWinograd turns off the Winograd convolution (3x3, stride 1, pad 1
-	// forward passes then take im2col+GEMM, as every other geometry), for
-	// comparisons. The environment variable GOOGLENET_WINOGRAD=0
-	// (EnvWinograd) does the same for every engine.
+	// NoWinograd turns off the Winograd convolution (the forward passes
+	// and data gradients of 3x3, stride-1, pad-1 convolutions then take
+	// im2col+GEMM, as every other geometry), for comparisons. The
+	// environment variable GOOGLENET_WINOGRAD=0 (EnvWinograd) does the same
+	// for every engine.
 	NoWinograd bool
 }
 

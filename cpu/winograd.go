@@ -23,19 +23,35 @@ func winogradEnabled(o Options) bool {
 // tiles per image. Every other geometry takes im2col+GEMM. The choice
 // depends on the image size, never on the batch, so that an image gets
 // the same result alone as in any batch.
-func winoApplies(q geom) bool {
+func winoApplies(q geom) bool { return winoShape(q) && winoTiles(q) >= winoMinTiles }
+
+// winoAppliesBack is winoApplies for the data gradient, with
+// winoMinTilesBack.
+func winoAppliesBack(q geom) bool { return winoShape(q) && winoTiles(q) >= winoMinTilesBack }
+
+// winoShape reports whether q is a 3x3, stride-1 convolution padded by 1 on
+// every side.
+func winoShape(q geom) bool {
 	g := q.ConvGeom
 	return g.R == 3 && g.S == 3 && q.sh == 1 && q.sw == 1 &&
-		g.PadTop == 1 && g.PadLeft == 1 && g.OutH == g.H && g.OutW == g.W &&
-		((g.OutH+1)/2)*((g.OutW+1)/2) >= winoMinTiles
+		g.PadTop == 1 && g.PadLeft == 1 && g.OutH == g.H && g.OutW == g.W
 }
 
+// winoTiles is the number of 2x2 output tiles of one image.
+func winoTiles(q geom) int { return ((q.OutH + 1) / 2) * ((q.OutW + 1) / 2) }
+
 // winoMinTiles is the fewest 2x2 output tiles per image for which Winograd
-// is used: GoogLeNet's smallest planes, 7x7 (16 tiles, 64 tiles' worth of
-// work for 49 outputs), measured faster than im2col at batch 1, 2 and 8
-// with OpenBLAS, level at batch 1 with the pure-Go GEMM. Smaller planes
-// were not measured and keep im2col.
-var winoMinTiles = 16
+// is used in forward passes: GoogLeNet's smallest planes, 7x7 (16 tiles,
+// 64 tiles' worth of work for 49 outputs), measured faster than im2col at
+// batch 1, 2 and 8 with OpenBLAS, level at batch 1 with the pure-Go GEMM.
+// Smaller planes were not measured and keep im2col. For the data gradient
+// (winoMinTilesBack) the 7x7 planes measured slower at batch 1 and with the
+// pure-Go GEMM, level at batch 8 with OpenBLAS, and keep im2col; the 14x14
+// ones (49 tiles) were faster at batch 1, 2 and 8.
+var (
+	winoMinTiles     = 16
+	winoMinTilesBack = 49
+)
 
 // winoBlockBytes bounds the transformed inputs and products of one block
 // of tiles, V[16][C][tb] and M[16][K][tb] in float32, but blocks are cut
@@ -65,6 +81,11 @@ type wino struct {
 	kb     int // output channels per GEMM
 	kparts int // ceil(K/kb)
 	vs, ms int // distances between the ξ planes of V[16][C][tb] and M[16][K][tb]
+	// back: a data gradient, computed as the forward convolution of dy
+	// with the filters rotated by 180° and their K and C swapped: U
+	// holds the unrotated filters' transforms, U[ξ][C][K] in this
+	// geometry's terms (see winoGemms).
+	back bool
 }
 
 // planeStride returns the distance between the 16 planes of a
@@ -143,26 +164,56 @@ func (wq *wino) segments(s []winoSegment, t0, t1 int) []winoSegment {
 // the input transform is split by input channels, then the GEMMs and the
 // output transform by output channels.
 func (e *Engine) winogradForward(q geom, x, w, b, y []float32, relu bool) {
+	wq := newWino(q, e.nworkers())
+	e.winoRun(&wq, x, w, b, y, relu)
+}
+
+// winogradBackwardData computes ConvBackwardData for a geometry winoApplies
+// accepts. With stride 1 and padding 1 on every side, dx is the forward
+// convolution of dy with the filters w'[c, k, r, s] = w[k, c, 2-r, 2-s],
+// padding 1. Rotating g by 180° permutes its transform, G g' Gᵀ =
+// P (G g Gᵀ) Pᵀ where P swaps rows 0 and 3 (G J = P G for the column
+// reversal J), so U' is U with its planes permuted and each plane
+// transposed: the GEMMs read U through the transpose flag (winoGemms), and
+// no rotated copy of w is made.
+func (e *Engine) winogradBackwardData(q geom, w, dy, dx []float32) {
 	g := q.ConvGeom
+	d := newGeom(ops.ConvGeom{N: g.N, C: g.K, H: g.OutH, W: g.OutW, K: g.C, R: 3, S: 3,
+		StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, OutH: g.H, OutW: g.W})
+	wq := newWino(d, e.nworkers())
+	wq.back = true
+	e.winoRun(&wq, dy, w, nil, dx, false)
+}
+
+// winoRun runs the convolution wq describes (see winogradForward) of x
+// with the filters w into y. The workers take blocks of their own when
+// there are at least as many blocks as workers; otherwise (one image of few
+// tiles) they share each block: the input transform is split by input
+// channels, then the GEMMs and the output transform by output channels.
+func (e *Engine) winoRun(wq *wino, x, w, b, y []float32, relu bool) {
+	g := wq.ConvGeom
 	workers := e.nworkers()
-	wq := newWino(q, workers)
 	units := g.N * wq.blocks
-	if units == 1 && workers > 1 {
-		e.winoOneBlock(&wq, w, x, b, y, relu, workers)
+	if units == 1 && workers > 1 && !wq.back {
+		e.winoOneBlock(wq, w, x, b, y, relu, workers)
 		return
+	}
+	fg := g // the geometry of w: K x C filters, C x K for a data gradient
+	if wq.back {
+		fg.C, fg.K = g.K, g.C
 	}
 	us := planeStride(g.K * g.C)
 	u := e.pool.get(16 * us)
 	defer e.pool.put(u)
-	e.winoFilters(g, w, u, us, workers)
+	e.winoFilters(fg, w, u, us, workers)
 	if units < workers {
-		e.winoShared(&wq, u, us, x, b, y, relu, workers)
+		e.winoShared(wq, u, us, x, b, y, relu, workers)
 		return
 	}
 	eachUnit(units, workers, func(_ int, next func() int) {
 		v := e.pool.get(16 * wq.vs)
 		m := e.pool.get(16 * wq.ms)
-		pad, scratch := e.winoPad(&wq)
+		pad, scratch := e.winoPad(wq)
 		defer e.pool.put(v)
 		defer e.pool.put(m)
 		defer e.pool.put(pad)
@@ -170,23 +221,36 @@ func (e *Engine) winogradForward(q geom, x, w, b, y []float32, relu bool) {
 		for unit := next(); unit >= 0; unit = next() {
 			t0, t1 := wq.block(unit/wq.blocks, unit%wq.blocks)
 			segs = wq.segments(segs, t0, t1)
-			winoInput(&wq, x, v, wq.tb, segs, 0, g.C, pad)
+			winoInput(wq, x, v, wq.tb, segs, 0, g.C, pad)
 			for k0 := 0; k0 < g.K; k0 += wq.kb {
-				e.winoGemms(&wq, u[k0*g.C:], us, v, m, k0, t1-t0)
+				e.winoGemms(wq, u, us, 0, v, m, k0, t1-t0)
 			}
-			winoOutput(&wq, m, wq.tb, segs, b, y, 0, g.K, relu, scratch)
+			winoOutput(wq, m, wq.tb, segs, b, y, 0, g.K, relu, scratch)
 		}
 	})
 }
 
 // winoGemms computes the products M_ξ[k0:k0+kb, 0:nt] = U_ξ · V_ξ of one
-// block, u being U_ξ's row k0 of plane 0 (planes us apart).
-func (e *Engine) winoGemms(wq *wino, u []float32, us int, v, m []float32, k0, nt int) {
+// block from u[ξ][K][C] (planes us apart; u's first row is output channel
+// uk0). For a data gradient u holds U[ξ][C][K] of the unrotated filters
+// (uk0 = 0), and U'_ξ = U_{p(ξ)}ᵀ with p swapping the rows and the columns
+// 0 and 3 of the 4x4 plane index.
+func (e *Engine) winoGemms(wq *wino, u []float32, us, uk0 int, v, m []float32, k0, nt int) {
 	kb := min(wq.kb, wq.K-k0)
 	for xi := 0; xi < 16; xi++ {
-		e.sgemm(false, false, kb, nt, wq.C, 1, u[xi*us:], wq.C, v[xi*wq.vs:], wq.tb, 0, m[xi*wq.ms+k0*wq.tb:], wq.tb)
+		mx := m[xi*wq.ms+k0*wq.tb:]
+		if wq.back {
+			px := 4*winoFlip[xi/4] + winoFlip[xi%4]
+			e.sgemm(true, false, kb, nt, wq.C, 1, u[px*us+k0:], wq.K, v[xi*wq.vs:], wq.tb, 0, mx, wq.tb)
+			continue
+		}
+		e.sgemm(false, false, kb, nt, wq.C, 1, u[xi*us+(k0-uk0)*wq.C:], wq.C, v[xi*wq.vs:], wq.tb, 0, mx, wq.tb)
 	}
 }
+
+// winoFlip is p: a rotated filter's transform has rows and columns 0 and 3
+// swapped.
+var winoFlip = [4]int{3, 1, 2, 0}
 
 // winoShared is winogradForward with the workers sharing each block: the
 // input transform is split over input channels, then the GEMMs and the
@@ -207,7 +271,7 @@ func (e *Engine) winoShared(wq *wino, u []float32, us int, x, b, y []float32, re
 			defer e.pool.put(pad)
 			for kp := lo; kp < hi; kp++ {
 				k0 := kp * wq.kb
-				e.winoGemms(wq, u[k0*g.C:], us, v, m, k0, t1-t0)
+				e.winoGemms(wq, u, us, 0, v, m, k0, t1-t0)
 				winoOutput(wq, m, wq.tb, segs, b, y, k0, min(g.K, k0+wq.kb), relu, scratch)
 			}
 		})
@@ -237,7 +301,7 @@ func (e *Engine) winoOneBlock(wq *wino, w, x, b, y []float32, relu bool, workers
 		for kp := lo; kp < hi; kp++ {
 			k0, k1 := kp*wq.kb, min(g.K, (kp+1)*wq.kb)
 			winoFilterRow(w[k0*g.C*9:k1*g.C*9], u, us, (k1-k0)*g.C)
-			e.winoGemms(wq, u, us, v, m, k0, wq.tiles)
+			e.winoGemms(wq, u, us, k0, v, m, k0, wq.tiles)
 			winoOutput(wq, m, wq.tb, segs, b, y, k0, k1, relu, scratch)
 		}
 	})

@@ -6,15 +6,17 @@ import (
 	"testing"
 )
 
-// BenchmarkWinograd compares the forward pass (bias and ReLU) of each of
-// GoogLeNet's 3x3 convolutions at batch 1, 2 and 8 by Winograd and by
+// BenchmarkWinograd compares the forward pass (bias and ReLU) and the data
+// gradient of each of GoogLeNet's 3x3 convolutions at batch 1, 2 and 8 by
+// Winograd and by
 // im2col+GEMM, on the system BLAS (when found) and the pure-Go GEMM. It
 // reports the direct convolution's GFLOP/s (2 per multiply-add), so the
 // two paths compare as speeds of the same work. Winograd runs even where
-// winoMinTiles would turn it off (the measurements behind that rule).
+// winoMinTiles or winoMinTilesBack would turn it off (the measurements
+// behind those rules).
 func BenchmarkWinograd(b *testing.B) {
-	defer func(old int) { winoMinTiles = old }(winoMinTiles)
-	winoMinTiles = 1
+	defer func(a, b int) { winoMinTiles, winoMinTilesBack = a, b }(winoMinTiles, winoMinTilesBack)
+	winoMinTiles, winoMinTilesBack = 1, 1
 	type variant struct {
 		name string
 		e    *Engine
@@ -39,14 +41,21 @@ func BenchmarkWinograd(b *testing.B) {
 			w := randSlice(rng, g.K*g.C*9)
 			bias := randSlice(rng, g.K)
 			y := make([]float32, g.N*g.K*g.OutH*g.OutW)
+			dx := make([]float32, len(x))
 			flops := 2 * float64(g.N*g.K*g.OutH*g.OutW*g.C*9)
-			for _, v := range vs {
-				b.Run(fmt.Sprintf("batch%d/%dx%d/C%dK%d/%s", batch, g.H, g.W, g.C, g.K, v.name), func(b *testing.B) {
-					for b.Loop() {
-						v.e.ConvForward(g, x, w, bias, y, true)
-					}
-					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				})
+			for _, pass := range []string{"forward", "backward_data"} {
+				for _, v := range vs {
+					b.Run(fmt.Sprintf("batch%d/%dx%d/C%dK%d/%s/%s", batch, g.H, g.W, g.C, g.K, pass, v.name), func(b *testing.B) {
+						for b.Loop() {
+							if pass == "forward" {
+								v.e.ConvForward(g, x, w, bias, y, true)
+							} else {
+								v.e.ConvBackwardData(g, w, y, dx)
+							}
+						}
+						b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					})
+				}
 			}
 		}
 	}

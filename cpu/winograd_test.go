@@ -111,6 +111,48 @@ func TestWinogradForward(t *testing.T) {
 	t.Logf("largest error relative to the sum of the terms' magnitudes: %.3g (tolerance %g)", worst, opstest.RelTol)
 }
 
+// TestWinogradBackwardData checks the Winograd data gradient (the forward
+// Winograd of dy with the filters rotated and transposed) against the
+// float64 definition (opstest.RefConvBackwardData) and the im2col path,
+// on the geometries and engine configurations of TestWinogradForward, with
+// dx starting as NaN (it must be overwritten).
+func TestWinogradBackwardData(t *testing.T) {
+	defer func(a, b, c int) { winoMinTilesBack, winoBlockBytes, winoMinBlock = a, b, c }(winoMinTilesBack, winoBlockBytes, winoMinBlock)
+	winoMinTilesBack = 1
+	es, im2col := winoEngines(t)
+	worst := 0.0
+	for _, cf := range [][2]int{{winoBlockBytes, winoMinBlock}, {4 << 10, 3}} {
+		winoBlockBytes, winoMinBlock = cf[0], cf[1]
+		for _, g := range winoGeometries {
+			rng := rand.New(rand.NewPCG(uint64(g.H*10+g.W), uint64(g.C*10+g.K)))
+			w := randSlice(rng, g.K*g.C*9)
+			dy := randSlice(rng, g.N*g.K*g.OutH*g.OutW)
+			want, mag := opstest.RefConvBackwardData(g, w, dy)
+			ref := make([]float32, len(want))
+			im2col.ConvBackwardData(g, w, dy, ref)
+			for ename, e := range es {
+				dx := make([]float32, len(want))
+				for i := range dx {
+					dx[i] = float32(math.NaN())
+				}
+				e.ConvBackwardData(g, w, dy, dx)
+				t.Run(fmt.Sprintf("N%dC%dH%dW%dK%d/%v/%s", g.N, g.C, g.H, g.W, g.K, cf, ename), func(t *testing.T) {
+					compare(t, "dx", dx, want, mag)
+					for i, v := range dx {
+						if d := math.Abs(float64(v) - float64(ref[i])); d > 2*(opstest.RelTol*mag[i]+opstest.AbsTol) {
+							t.Fatalf("dx[%d] = %v, im2col path %v", i, v, ref[i])
+						}
+						if mag[i] > 0 {
+							worst = max(worst, math.Abs(float64(v)-want[i])/mag[i])
+						}
+					}
+				})
+			}
+		}
+	}
+	t.Logf("largest error relative to the sum of the terms' magnitudes: %.3g (tolerance %g)", worst, opstest.RelTol)
+}
+
 // TestWinogradNonFinite checks that NaN and ±Inf inputs make the outputs
 // whose windows hold them non-finite, and only those, as in the definition
 // (an Inf may come out as NaN: the transforms subtract it from itself).
@@ -155,8 +197,8 @@ func TestWinogradNonFinite(t *testing.T) {
 
 // TestWinogradApplies pins which geometries take the Winograd path.
 func TestWinogradApplies(t *testing.T) {
-	if winoMinTiles != 16 {
-		t.Fatalf("winoMinTiles = %d, the cases below assume 16", winoMinTiles)
+	if winoMinTiles != 16 || winoMinTilesBack != 49 {
+		t.Fatalf("winoMinTiles = %d, winoMinTilesBack = %d; the cases below assume 16 and 49", winoMinTiles, winoMinTilesBack)
 	}
 	for _, tc := range []struct {
 		g    ops.ConvGeom
@@ -174,6 +216,11 @@ func TestWinogradApplies(t *testing.T) {
 	} {
 		if got := winoApplies(newGeom(tc.g)); got != tc.want {
 			t.Errorf("winoApplies(%+v) = %v, want %v", tc.g, got, tc.want)
+		}
+		// The data gradient: from 49 tiles an image (14x14) on.
+		wantBack := tc.want && winoTiles(newGeom(tc.g)) >= 49
+		if got := winoAppliesBack(newGeom(tc.g)); got != wantBack {
+			t.Errorf("winoAppliesBack(%+v) = %v, want %v", tc.g, got, wantBack)
 		}
 	}
 	if New(Options{NoWinograd: true}).winograd {

@@ -32,10 +32,11 @@
 //   - Engine: ops.Engine over a Device (upload, compute, download per
 //     call), the drop-in that moves the convolution hot path of the CPU
 //     Gorgonia graph onto the GPU when a model is built with it
-//     (inception.Config.Engine): convolutions, GEMMs, pooling, LRN, dropout
-//     and channel concatenation. Batch norm, softmax cross-entropy and the
-//     SGD update return ops.ErrNotSupported, and the ops run them on the
-//     CPU (memory-bound kernels that would spend their time in the copies).
+//     (inception.Config.Engine): convolutions, GEMMs, pooling, LRN, batch
+//     norm, dropout, channel concatenation, softmax cross-entropy and the
+//     SGD update. The backward pass of a batch norm with running statistics
+//     and Nesterov momentum return ops.ErrNotSupported, and the ops run
+//     them on the CPU.
 //
 // # Net
 //
