@@ -32,10 +32,11 @@
 //   - Engine: ops.Engine over a Device (upload, compute, download per
 //     call), the drop-in that moves the convolution hot path of the CPU
 //     Gorgonia graph onto the GPU when a model is built with it
-//     (inception.Config.Engine): convolutions, GEMMs, pooling, LRN, dropout
-//     and channel concatenation. Batch norm, softmax cross-entropy and the
-//     SGD update return ops.ErrNotSupported, and the ops run them on the
-//     CPU (memory-bound kernels that would spend their time in the copies).
+//     (inception.Config.Engine): convolutions, GEMMs, pooling, LRN, batch
+//     norm, dropout, channel concatenation, softmax cross-entropy and the
+//     SGD update. The backward pass of a batch norm with running statistics
+//     and Nesterov momentum return ops.ErrNotSupported, and the ops run
+//     them on the CPU.
 //
 // # Net
 //
@@ -46,7 +47,9 @@
 // predict, infer and bench with --device gpu run it (train.Config.Device,
 // eval.Options.Device, eval.NewPredictor, eval.InferDevice, BenchNet);
 // checkpoints are written from its state (SyncToSource, Velocity,
-// Averaged) and resumed onto it (SetVelocity, SetAverage).
+// Averaged) and resumed onto it (SetVelocity, SetAverage). NewNetWith with
+// NetOptions.Inference builds a Net for inference only, without gradient,
+// momentum or backward buffers (eval, predict, infer, bench --mode infer).
 //
 // # cuDNN and cuBLAS
 //

@@ -22,12 +22,15 @@ var Devices = []string{"cpu", "gpu"}
 // EngineFor returns the engine for a --device value: nil for "cpu" (the
 // CPU path), a GPU engine for "gpu" (ErrNotBuilt unless the binary was
 // built with -tags gpu). The caller closes a non-nil engine.
-func EngineFor(device string) (*Engine, error) {
+func EngineFor(device string) (*Engine, error) { return EngineForWith(device, EngineOptions{}) }
+
+// EngineForWith is EngineFor with the GPU engine configured by o.
+func EngineForWith(device string, o EngineOptions) (*Engine, error) {
 	switch device {
 	case "", "cpu":
 		return nil, nil
 	case "gpu", "cuda":
-		return NewEngine()
+		return NewEngineWith(o)
 	}
 	return nil, errors.Errorf("cuda: unknown device %q (want one of %v)", device, Devices)
 }

@@ -44,7 +44,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	python := fs.String("python", bench.DefaultPython, "interpreter for a PyTorch --peer (needs torch and torchvision)")
 	peerThreads := fs.Int("peer-threads", 0, "the peer's threads (0: one per core)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (model build included) to this file")
-	strict := fs.Bool("strict-fp32", false, "with --device gpu: strict FP32 math in cuDNN and cuBLAS (default: TF32 allowed, as PyTorch)")
+	strict := addStrictFlag(fs)
 	rounds := fs.Int("rounds", 1, "repeat the measurement (the peer, then ours, with --peer) and report medians over the rounds; peak RSS is from the first round")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: googlenet bench [--variant paper|torchvision|mini] [--mode infer|train] [--batch B] [--iters N] [--warmup W] [--input S] [--freeze-through L] [--device cpu|gpu] [--strict-fp32] [--engine cpu|reference] [--json] [--peer SCRIPT.py|SCRIPT.mjs] [--rounds R]")

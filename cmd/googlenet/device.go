@@ -28,6 +28,12 @@ func addEngineFlag(fs *flag.FlagSet) *string {
 	return fs.String("engine", "cpu", "compute engine with --device cpu: cpu (OpenBLAS or packed Go GEMM) or reference (plain Go)")
 }
 
+// strictHelp is the help of --strict-fp32 (bench has its own flag with it).
+const strictHelp = "with --device gpu: strict FP32 math in cuDNN and cuBLAS (default: TF32 allowed, as PyTorch)"
+
+// addStrictFlag adds --strict-fp32 to fs.
+func addStrictFlag(fs *flag.FlagSet) *bool { return fs.Bool("strict-fp32", false, strictHelp) }
+
 // checkDevice validates a --device value without starting anything: the
 // error (a usage error, exit status 2) names an unknown device or a gpu
 // request to a binary built without the gpu tag.
@@ -92,13 +98,23 @@ func exitCode(err error) int {
 // Gorgonia's own matrix products (the loss arithmetic) stay on the CPU
 // engine.
 func useDevice(device, engine string, stderr io.Writer) (eng ops.Engine, release func(), err error) {
+	return useDeviceWith(device, engine, false, stderr)
+}
+
+// useDeviceWith is useDevice with --strict-fp32 (strict FP32 math in cuDNN
+// and cuBLAS; a usage error without --device gpu). The GPU's lines saying
+// which path runs each layer shape go to stderr.
+func useDeviceWith(device, engine string, strict bool, stderr io.Writer) (eng ops.Engine, release func(), err error) {
 	if err := checkDevice(device); err != nil {
 		return nil, nil, &deviceError{err: err, usage: true}
 	}
 	if err := checkEngine(engine); err != nil {
 		return nil, nil, &deviceError{err: err, usage: true}
 	}
-	e, err := cuda.EngineFor(device)
+	if strict && device != "gpu" {
+		return nil, nil, &deviceError{err: errors.New("--strict-fp32 is for --device gpu"), usage: true}
+	}
+	e, err := cuda.EngineForWith(device, cuda.EngineOptions{Lib: cuda.LibOptions{StrictFP32: strict, Log: stderr}})
 	if err != nil {
 		if errors.Is(err, cuda.ErrNotBuilt) {
 			return nil, nil, &deviceError{err: errors.New(noGPUHelp), usage: true}

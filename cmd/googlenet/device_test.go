@@ -55,6 +55,17 @@ func TestDeviceFlag(t *testing.T) {
 		if code != 2 || !strings.Contains(e, `--device "tpu" unknown`) {
 			t.Errorf("%s --device tpu: exit %d, stderr %q", name, code, e)
 		}
+		if name == "bench" {
+			continue
+		}
+		a = append(append([]string(nil), args...), "--strict-fp32")
+		if name == "predict" {
+			a = append(a, "img.png")
+		}
+		code, _, e = runArgs(a...)
+		if code != 2 || !strings.Contains(e, "--strict-fp32 is for --device gpu") {
+			t.Errorf("%s --strict-fp32 on the CPU: exit %d, stderr %q", name, code, e)
+		}
 	}
 	if fileExists(filepath.Join(dir, "run")) {
 		t.Error("train with a bad --device created its output folder")

@@ -35,6 +35,7 @@ type weightFlags struct {
 	lastIterate *bool
 	engine      *string
 	device      *string
+	strict      *bool
 	eng         ops.Engine // set by use
 }
 
@@ -49,13 +50,14 @@ func addWeightFlags(fs *flag.FlagSet, ensemble bool) *weightFlags {
 		lastIterate: fs.Bool("last-iterate", false, "use a checkpoint's last weights even when it has Polyak averages (default: the averages)"),
 		engine:      addEngineFlag(fs),
 		device:      addDeviceFlag(fs),
+		strict:      addStrictFlag(fs),
 	}
 }
 
 // use starts the engine of --device and --engine (see useDevice); the
 // models that load and loadOptions give run on it.
 func (w *weightFlags) use(stderr io.Writer) (func(), error) {
-	eng, release, err := useDevice(*w.device, *w.engine, stderr)
+	eng, release, err := useDeviceWith(*w.device, *w.engine, *w.strict, stderr)
 	w.eng = eng
 	return release, err
 }

@@ -79,6 +79,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 0, "image decoding goroutines (0: one per CPU)")
 	engine := addEngineFlag(fs)
 	device := addDeviceFlag(fs)
+	strictFP32 := addStrictFlag(fs)
 	progress := fs.String("progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, none")
 	logEvery := fs.Duration("log-every", 30*time.Second, "interval of progress log lines")
 	initFrom := fs.String("init-from", "", "start from these weights (fine-tuning): a checkpoint (any class count), a torchvision state dict (.pth, .pt, .safetensors) or an ONNX GoogLeNet;\nthe network is theirs with the dataset's classes; tensors whose name and shape match are loaded, the classifiers start afresh when the classes differ")
@@ -240,7 +241,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	case *auxWeight < 0:
 		return usageErr("--aux-weight %g must not be negative", *auxWeight)
 	}
-	eng, release, err := useDevice(*device, *engine, stderr)
+	eng, release, err := useDeviceWith(*device, *engine, *strictFP32, stderr)
 	if err != nil {
 		if exitCode(err) == 2 {
 			return usageErr("%v", err)
