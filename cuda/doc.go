@@ -47,7 +47,9 @@
 // predict, infer and bench with --device gpu run it (train.Config.Device,
 // eval.Options.Device, eval.NewPredictor, eval.InferDevice, BenchNet);
 // checkpoints are written from its state (SyncToSource, Velocity,
-// Averaged) and resumed onto it (SetVelocity, SetAverage).
+// Averaged) and resumed onto it (SetVelocity, SetAverage). NewNetWith with
+// NetOptions.Inference builds a Net for inference only, without gradient,
+// momentum or backward buffers (eval, predict, infer, bench --mode infer).
 //
 // # cuDNN and cuBLAS
 //

@@ -76,6 +76,19 @@ type Net struct {
 	dzN       int
 	bufs      []Ptr
 	bns       []*netBN // batch norms' running statistics
+	// inference: built by NewNetWith with NetOptions.Inference: no
+	// gradient, momentum or backward scratch buffers.
+	inference bool
+}
+
+// NetOptions configure NewNetWith.
+type NetOptions struct {
+	// Inference builds the network for Logits and Infer only: no
+	// activation gradients, parameter gradients, momentum buffers or
+	// backward scratch, about half the device memory of a training Net.
+	// Step, SGD, Update, Average, Grad, Velocity and their setters then
+	// return an error.
+	Inference bool
 }
 
 type netParam struct {
@@ -139,12 +152,17 @@ type netLayer struct {
 // NewNet builds the device network of src's description for batches of
 // batch images and uploads src's current weights.
 func NewNet(d *Device, src Source, batch int) (*Net, error) {
+	return NewNetWith(d, src, batch, NetOptions{})
+}
+
+// NewNetWith is NewNet configured by o.
+func NewNetWith(d *Device, src Source, batch int, o NetOptions) (*Net, error) {
 	if batch <= 0 {
 		return nil, errors.Errorf("cuda: NewNet: batch %d", batch)
 	}
 	rs := src.Rand()
 	n := &Net{d: d, batch: batch, byName: map[string]*netParam{}, seed: rs.Seed, step: rs.Step,
-		AuxWeight: src.AuxWeight()}
+		AuxWeight: src.AuxWeight(), inference: o.Inference}
 	if err := n.build(src); err != nil {
 		n.Close()
 		return nil, err
@@ -165,6 +183,10 @@ func (n *Net) newAct(c, h, w int) (*act, error) {
 	var err error
 	if a.p, err = n.alloc(a.size(n.batch)); err != nil {
 		return nil, err
+	}
+	if n.inference {
+		n.acts = append(n.acts, a)
+		return a, nil
 	}
 	if a.g, err = n.alloc(a.size(n.batch)); err != nil {
 		return nil, err
@@ -193,7 +215,11 @@ func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
 		return nil, errors.Errorf("cuda: NewNet: %s has %d values, want %v", name, len(vals), shape)
 	}
 	p := &netParam{name: name, decay: mp.Decay, frozen: mp.Frozen, lrMult: mp.LRMult, decayMult: mp.DecayMult, n: size, shape: shape}
-	for _, dst := range []*Ptr{&p.w, &p.g, &p.v} {
+	bufs := []*Ptr{&p.w, &p.g, &p.v}
+	if n.inference {
+		bufs = bufs[:1]
+	}
+	for _, dst := range bufs {
 		if *dst, err = n.alloc(size); err != nil {
 			return nil, err
 		}
@@ -201,8 +227,10 @@ func (n *Net) param(src Source, name string, shape ...int) (*netParam, error) {
 	if err := n.d.ex.Upload(p.w, vals); err != nil {
 		return nil, errors.Wrapf(err, "cuda: NewNet: uploading %s", name)
 	}
-	if err := n.d.Fill(p.v, 0, size); err != nil {
-		return nil, err
+	if !n.inference {
+		if err := n.d.Fill(p.v, 0, size); err != nil {
+			return nil, err
+		}
 	}
 	n.params = append(n.params, p)
 	n.byName[name] = p
@@ -323,6 +351,9 @@ func (n *Net) build(src Source) error {
 		if h.logits.c != n.classes {
 			return errors.Errorf("cuda: NewNet: losses over %d and %d classes", n.classes, h.logits.c)
 		}
+	}
+	if n.inference {
+		return nil
 	}
 	var err error
 	if n.tmp, err = n.alloc(max(n.tmpN, 1)); err != nil {

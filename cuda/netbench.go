@@ -45,7 +45,9 @@ func BenchNet(d *Device, src Source, o NetBenchOptions) (NetBenchResult, error) 
 	if o.Batch <= 0 || o.Iters <= 0 || o.Warmup < 0 {
 		return res, errors.Errorf("cuda: BenchNet: batch %d, iters %d, warm-up %d", o.Batch, o.Iters, o.Warmup)
 	}
-	net, err := NewNet(d, src, o.Batch)
+	// Inference builds no gradient or momentum buffers, so its memory is
+	// what inference needs (as PyTorch's under no_grad).
+	net, err := NewNetWith(d, src, o.Batch, NetOptions{Inference: !o.Train})
 	if err != nil {
 		return res, err
 	}

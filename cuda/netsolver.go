@@ -14,6 +14,9 @@ import (
 // avg += (w - avg)/k for the k-th value and the exponential one
 // avg = decay·avg + (1 - decay)·w. The averages are allocated on first use.
 func (n *Net) Average(uniform bool, decay float64) error {
+	if err := n.training("Average"); err != nil {
+		return err
+	}
 	for _, p := range n.params {
 		if p.frozen {
 			continue
@@ -103,6 +106,9 @@ func (n *Net) uploadTo(p *netParam, dst Ptr, v []float32, what string) error {
 
 // Velocity downloads the momentum buffer of parameter name.
 func (n *Net) Velocity(name string) ([]float32, error) {
+	if err := n.training("Velocity"); err != nil {
+		return nil, err
+	}
 	p, err := n.named(name)
 	if err != nil {
 		return nil, err
@@ -113,6 +119,9 @@ func (n *Net) Velocity(name string) ([]float32, error) {
 // SetVelocity uploads v as the momentum buffer of parameter name (to
 // resume a run).
 func (n *Net) SetVelocity(name string, v []float32) error {
+	if err := n.training("SetVelocity"); err != nil {
+		return err
+	}
 	p, err := n.named(name)
 	if err != nil {
 		return err
@@ -135,6 +144,9 @@ func (n *Net) Averaged(name string) ([]float32, int64, error) {
 // SetAverage uploads v as the Polyak average of parameter name, with count
 // values folded into it (to resume a run).
 func (n *Net) SetAverage(name string, v []float32, count int64) error {
+	if err := n.training("SetAverage"); err != nil {
+		return err
+	}
 	p, err := n.named(name)
 	if err != nil {
 		return err

@@ -67,6 +67,9 @@ func (n *Net) Logits(x []float32) ([]float32, error) {
 // Like the CPU graph's step it then advances the dropout step.
 func (n *Net) Step(x []float32, labels []int32) (Losses, error) {
 	var ls Losses
+	if err := n.training("Step"); err != nil {
+		return ls, err
+	}
 	if len(labels) != n.batch {
 		return ls, errors.Errorf("cuda: Net: %d labels for a batch of %d", len(labels), n.batch)
 	}
@@ -152,6 +155,9 @@ func (n *Net) SGD(lr, mu, wd float32) error { return n.Update(float64(lr), float
 // formed in float64 and rounded to float32 once, as solvers.SGD rounds
 // them for its float32 update.
 func (n *Net) Update(lr, mu, wd float64) error {
+	if err := n.training("SGD"); err != nil {
+		return err
+	}
 	for _, p := range n.params {
 		if p.frozen {
 			continue
@@ -163,6 +169,14 @@ func (n *Net) Update(lr, mu, wd float64) error {
 		if err := n.d.SGDMomentum(p.w, p.g, p.v, p.n, float32(plr), float32(mu), float32(pwd)); err != nil {
 			return errors.Wrapf(err, "cuda: Net: SGD on %s", p.name)
 		}
+	}
+	return nil
+}
+
+// training returns the error of calling what on an inference-only Net.
+func (n *Net) training(what string) error {
+	if n.inference {
+		return errors.Errorf("cuda: Net.%s on a network built for inference only (NetOptions.Inference)", what)
 	}
 	return nil
 }
@@ -193,6 +207,9 @@ func (n *Net) get(name string, grad bool) ([]float32, error) {
 	v := make([]float32, p.n)
 	src := p.w
 	if grad {
+		if err := n.training("Grad"); err != nil {
+			return nil, err
+		}
 		src = p.g
 	}
 	return v, errors.Wrapf(n.d.ex.Download(v, src), "cuda: Net: downloading %s", name)

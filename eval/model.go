@@ -77,14 +77,15 @@ type forwarder interface {
 // newForwarder returns the forwarder of m for batches of batch images: on
 // d when it is not nil (a device-resident cuda.Net in evaluation mode:
 // no dropout, no auxiliary heads, batch norm with the running
-// statistics; only the images go to the device and the logits come
-// back), else m's inference graph on its engine.
+// statistics, built for inference only: no gradient or momentum buffers;
+// only the images go to the device and the logits come back), else m's
+// inference graph on its engine.
 func newForwarder(d *cuda.Device, m *inception.Model, batch int) (forwarder, error) {
 	if d == nil {
 		return newGraphForwarder(m, batch), nil
 	}
 	cfg := m.Config()
-	net, err := cuda.NewNet(d, m, batch)
+	net, err := cuda.NewNetWith(d, m, batch, cuda.NetOptions{Inference: true})
 	if err != nil {
 		return nil, errors.Wrap(err, "eval: building the device network")
 	}

@@ -11,7 +11,9 @@
 #       error-returning paths first (opening the device, then each kernel,
 #       the engine, the comparisons with the CPU, the whole network), the
 #       comparison with the CPU once more on our PTX kernels alone
-#       (GOOGLENET_CUDA_LIBS=none), then our benchmarks (BenchmarkGPUConv and
+#       (GOOGLENET_CUDA_LIBS=none), the CLI's train (with a resume), eval
+#       (against the CPU), infer and predict with --device gpu on a small
+#       synthetic dataset (scripts/gpu-cli-check.sh), then our benchmarks (BenchmarkGPUConv and
 #       googlenet bench --device gpu) and PyTorch's
 #       (scripts/cuda-torch-bench.py: torchvision GoogLeNet, batch 128, TF32
 #       allowed and strict fp32, each under a time limit), and writes one
@@ -48,6 +50,7 @@ test_limit=${GPU_CHECK_TEST_TIMEOUT:-90}
 bench_limit=${GPU_CHECK_BENCH_TIMEOUT:-90}
 torch_limit=${GPU_CHECK_TORCH_TIMEOUT:-50}
 cli_limit=${GPU_CHECK_CLI_TIMEOUT:-45}
+clirun_limit=${GPU_CHECK_CLIRUN_TIMEOUT:-90}
 
 case $cmd in
 build)
@@ -172,6 +175,10 @@ for t in "${tests[@]}"; do
   step "$t" "$test_limit" "$gotest" -test.v -test.count=1 -test.run "^$t\$"
 done
 GOOGLENET_CUDA_LIBS=none step TestGPUvsCPU-ptx-only-GOOGLENET_CUDA_LIBS=none "$test_limit" "$gotest" -test.v -test.count=1 -test.run '^TestGPUvsCPU$'
+
+# The commands users run with --device gpu, end to end: train, resume onto
+# the device, eval against the CPU, infer, predict (scripts/gpu-cli-check.sh).
+step googlenet-cli "$clirun_limit" "$root/scripts/gpu-cli-check.sh" "$bindir/googlenet" "$out"
 
 step bench "$bench_limit" "$gotest" -test.run '^$' -test.bench 'GPUConv' -test.benchtime 10x
 [ -f "$out/tests/bench.txt" ] && cp "$out/tests/bench.txt" "$out/bench.txt"

@@ -5,6 +5,7 @@ package emu_test
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -167,4 +168,55 @@ func equal32(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// TestNetInferenceOnly: a Net built with NetOptions.Inference gives the
+// training Net's logits bit for bit, in less than 60% of its device
+// memory (no gradients, momentum or backward scratch), and refuses the
+// training calls.
+func TestNetInferenceOnly(t *testing.T) {
+	cfg := tinyPaper()
+	cfg.Dtype = tensor.Float32
+	m, err := inception.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, cfg.BatchSize*3*cfg.InputSize*cfg.InputSize)
+	for i := range x {
+		x[i] = float32(math.Sin(0.1 * float64(i)))
+	}
+	logits := func(o cuda.NetOptions) ([]float32, int64, *cuda.Net) {
+		d := cuda.NewDevice(emu.New())
+		t.Cleanup(func() { d.Close() })
+		net, err := cuda.NewNetWith(d, m, cfg.BatchSize, o)
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		t.Cleanup(func() { net.Close() })
+		bytes := d.Pool().Stats().InUse
+		y, err := net.Logits(x)
+		if err != nil {
+			t.Fatalf("%+v", err)
+		}
+		return y, bytes, net
+	}
+	want, trainBytes, _ := logits(cuda.NetOptions{})
+	got, inferBytes, net := logits(cuda.NetOptions{Inference: true})
+	if !equal32(got, want) {
+		t.Error("the inference-only Net's logits differ from the training Net's")
+	}
+	t.Logf("device memory: training Net %d bytes, inference-only %d", trainBytes, inferBytes)
+	if float64(inferBytes) > 0.6*float64(trainBytes) {
+		t.Errorf("inference-only Net holds %d bytes, the training Net %d", inferBytes, trainBytes)
+	}
+	name := net.ParamNames()[0]
+	_, stepErr := net.Step(x, []int32{0, 1})
+	_, gradErr := net.Grad(name)
+	_, velErr := net.Velocity(name)
+	for what, err := range map[string]error{"Step": stepErr, "SGD": net.SGD(0.1, 0.9, 0), "Grad": gradErr,
+		"Velocity": velErr, "Average": net.Average(true, 0), "SetAverage": net.SetAverage(name, nil, 1)} {
+		if err == nil || !strings.Contains(err.Error(), "inference only") {
+			t.Errorf("%s on an inference-only Net: %v", what, err)
+		}
+	}
 }
