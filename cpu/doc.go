@@ -126,14 +126,15 @@
 //
 // Measured on the 2-core AVX-512 development machine (OpenBLAS native
 // kernels; shared, so best of 3 alternating runs): BenchmarkWinograd's
-// conv2/3x3 at batch 8 took 19 ms instead of 40 ms, the 14x14 3x3 layers
-// were 1.2-1.8x faster at batch 8 and 1.3-1.6x at batch 1, the 7x7 ones
-// 1.0-2.0x. The whole paper network (googlenet bench --variant paper,
-// old and new binaries alternating, medians of 3, a loaded machine) took
-// 207 instead of 238 CPU ms per inference batch of 8 (39.1 against 33.9
-// img/s), 29.5 instead of 33.5 CPU ms per single image (34.9 against 29.6
-// img/s), and 993 instead of 1067 CPU ms per training step of 8. The
-// scratch buffers add about 13 MB to the peak RSS of inference at batch 8.
+// conv2/3x3 at batch 8 took 19 ms instead of 40 ms forward and 15 instead
+// of 27 ms for the data gradient; the 14x14 3x3 layers were 1.2-1.8x
+// faster at batch 8 and 1.3-1.6x at batch 1 forward, 1.2-1.6x for the
+// data gradient; the 7x7 ones 1.0-2.0x forward. The whole paper network
+// (googlenet bench --variant paper, old and new binaries alternating,
+// medians of 3 rounds on a loaded machine) took 234 instead of 301 CPU ms
+// per inference batch of 8, 36.6 instead of 45.0 per single image, and
+// about 790 instead of 900 per training step of 8. The scratch buffers add
+// about 13 MB to the peak RSS of inference at batch 8.
 //
 // Scratch buffers (im2col columns, partial sums, GEMM packing) are kept in
 // free lists and reused across calls; an engine is safe for concurrent use.

@@ -13,8 +13,8 @@ func winoInputAVX512(p *float32, pw int, v *float32, vs int, n int)
 //go:noescape
 func winoOutputAVX512(m *float32, ms int, n int, nf int, b float32, relu int, out0, out1 *float32)
 
-// winoFilterAVX512 is winoFilterGo in AVX-512 assembly for n a multiple
-// of 16.
+// winoFilterAVX512 is winoFilterGo in AVX-512 assembly
+// (winograd_filter_amd64.s) for n a multiple of 16.
 //
 //go:noescape
 func winoFilterAVX512(w *float32, u *float32, us int, n int)

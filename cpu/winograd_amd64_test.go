@@ -4,6 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/goinception/googlenet/ops"
+	"github.com/goinception/googlenet/ops/opstest"
 )
 
 // TestWinogradAssembly compares the AVX-512 transforms with their Go twins
@@ -74,6 +77,35 @@ func TestWinogradAssembly(t *testing.T) {
 				same("winoOutputRow.out0", n, g0, w0)
 				same("winoOutputRow.out1", n, g1, w1)
 			}
+		}
+	}
+}
+
+// TestWinogradPortable runs the Winograd forward pass and data gradient
+// with the assembly turned off (the Go twins other CPUs run) against the
+// float64 definition.
+func TestWinogradPortable(t *testing.T) {
+	saved := hasAVX512
+	defer func() { hasAVX512 = saved }()
+	hasAVX512 = false
+	defer func(a, b int) { winoMinTiles, winoMinTilesBack = a, b }(winoMinTiles, winoMinTilesBack)
+	winoMinTiles, winoMinTilesBack = 1, 1
+	rng := rand.New(rand.NewPCG(21, 21))
+	for _, g := range []ops.ConvGeom{square3x3(3, 17, 7, 14, 33), square3x3(1, 5, 57, 57, 7), square3x3(2, 40, 1, 57, 3)} {
+		x := randSlice(rng, g.N*g.C*g.H*g.W)
+		w := randSlice(rng, g.K*g.C*9)
+		b := randSlice(rng, g.K)
+		dy := randSlice(rng, g.N*g.K*g.OutH*g.OutW)
+		want, mag := opstest.RefConvForward(g, x, w, b)
+		wantDx, magDx := opstest.RefConvBackwardData(g, w, dy)
+		for _, e := range []*Engine{New(Options{PureGo: true}), New(Options{PureGo: true, Workers: 1})} {
+			e.winograd = true
+			y := make([]float32, len(want))
+			e.ConvForward(g, x, w, b, y, false)
+			compare(t, "y", y, want, mag)
+			dx := make([]float32, len(wantDx))
+			e.ConvBackwardData(g, w, dy, dx)
+			compare(t, "dx", dx, wantDx, magDx)
 		}
 	}
 }

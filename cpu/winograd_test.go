@@ -233,9 +233,10 @@ func TestWinogradApplies(t *testing.T) {
 }
 
 // TestWinogradImageAloneMatchesBatch checks that the Winograd path gives
-// an image bit for bit the same output alone as in a batch, on every
-// engine configuration: the blocks and GEMM shapes must not depend on the
-// batch (package serve relies on it; see TestImageAloneMatchesBatch).
+// an image bit for bit the same output (and data gradient) alone as in a
+// batch, on every engine configuration: the blocks and GEMM shapes must not
+// depend on the batch (package serve relies on it; see
+// TestImageAloneMatchesBatch).
 func TestWinogradImageAloneMatchesBatch(t *testing.T) {
 	defer func(a, b int) { winoBlockBytes, winoMinBlock = a, b }(winoBlockBytes, winoMinBlock)
 	rng := rand.New(rand.NewPCG(8, 8))
@@ -243,8 +244,14 @@ func TestWinogradImageAloneMatchesBatch(t *testing.T) {
 		winoBlockBytes, winoMinBlock = cf[0], cf[1]
 		for _, g := range []ops.ConvGeom{
 			square3x3(3, 20, 14, 14, 40), // one block an image
+			square3x3(8, 12, 14, 14, 24),
+			square3x3(3, 10, 28, 28, 20),
+			square3x3(8, 6, 28, 28, 10),
 			square3x3(5, 7, 19, 17, 9),
 			square3x3(2, 3, 57, 28, 4),
+			square3x3(4, 16, 7, 7, 32),
+			square3x3(3, 96, 14, 14, 208), // GoogLeNet's inception_4a/3x3
+			square3x3(2, 64, 28, 28, 96),
 		} {
 			if !winoApplies(newGeom(g)) {
 				t.Fatalf("%+v does not take the Winograd path", g)
@@ -257,6 +264,9 @@ func TestWinogradImageAloneMatchesBatch(t *testing.T) {
 			for ename, e := range es {
 				batch := make([]float32, g.N*q.kohw)
 				e.ConvForward(g, x, w, b, batch, true)
+				dy := randSlice(rng, g.N*q.kohw)
+				dxBatch := make([]float32, g.N*q.chw)
+				e.ConvBackwardData(g, w, dy, dxBatch)
 				g1 := g
 				g1.N = 1
 				for n := 0; n < g.N; n++ {
@@ -265,6 +275,13 @@ func TestWinogradImageAloneMatchesBatch(t *testing.T) {
 					for i, v := range alone {
 						if math.Float32bits(v) != math.Float32bits(batch[n*q.kohw+i]) {
 							t.Fatalf("%+v, blocks %v, %s, image %d: y[%d] alone %v, in the batch %v", g, cf, ename, n, i, v, batch[n*q.kohw+i])
+						}
+					}
+					dx := make([]float32, q.chw)
+					e.ConvBackwardData(g1, w, dy[n*q.kohw:(n+1)*q.kohw], dx)
+					for i, v := range dx {
+						if math.Float32bits(v) != math.Float32bits(dxBatch[n*q.chw+i]) {
+							t.Fatalf("%+v, blocks %v, %s, image %d: dx[%d] alone %v, in the batch %v", g, cf, ename, n, i, v, dxBatch[n*q.chw+i])
 						}
 					}
 				}
