@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"strings"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -39,11 +40,7 @@ func (c Config) checkDevice(mc inception.Config) error {
 	if len(bad) == 0 {
 		return nil
 	}
-	msg := bad[0]
-	for _, b := range bad[1:] {
-		msg += "; " + b
-	}
-	return errors.Errorf("train: the device does not implement %s; train on the CPU", msg)
+	return errors.Errorf("train: the device does not implement %s; train on the CPU", strings.Join(bad, "; "))
 }
 
 // buildDevice makes the run's device network from the model (its weights,

@@ -240,3 +240,45 @@ func TestDeviceRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeAcrossDevices: a checkpoint written by a CPU run resumes onto
+// the device (weights, momentum, Polyak averages, statistics and dropout
+// state uploaded), and the run ends where the uninterrupted CPU run ends,
+// within float32 tolerances.
+func TestResumeAcrossDevices(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two small training runs, one partly on the emulated device")
+	}
+	cfg := deviceConfig(t.TempDir())
+	full, err := Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg2 := cfg
+	cfg2.Out = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = Run(ctx, cfg2, &stopAt{n: 3, cancel: cancel})
+	cancel()
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error %v, want ErrInterrupted", err)
+	}
+	cfg2.Resume, cfg2.Device = true, emuDevice(t)
+	resumed, err := Run(context.Background(), cfg2, nil)
+	if err != nil {
+		t.Fatalf("%+v", err)
+	}
+	a, b := weightsOf(t, full.Checkpoint), weightsOf(t, resumed.Checkpoint)
+	if b.Meta.Step != 4 || b.Trainer.Dropout != a.Trainer.Dropout {
+		t.Fatalf("resumed run at step %d with dropout %+v; CPU %d, %+v", b.Meta.Step, b.Trainer.Dropout, a.Meta.Step, a.Trainer.Dropout)
+	}
+	for n, w := range a.Weights {
+		if r := relDiff(b.Weights[n].Float32, w.Float32); r > 2e-3 {
+			t.Errorf("weight %s: relative difference %.3g", n, r)
+		}
+	}
+	for n, v := range a.Solver.Average {
+		if r := relDiff(b.Solver.Average[n].Float32, v.Float32); r > 2e-3 || b.Solver.AverageCount[n] != a.Solver.AverageCount[n] {
+			t.Errorf("average %s: relative difference %.3g, count %d (CPU %d)", n, r, b.Solver.AverageCount[n], a.Solver.AverageCount[n])
+		}
+	}
+}

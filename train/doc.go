@@ -53,7 +53,8 @@
 // written after copying the device's weights, momentum, averages,
 // batch-norm statistics and dropout stream to the host, and a resumed run
 // uploads them, so a device run resumes as exactly as a CPU run
-// (TestDeviceResume, on the CPU emulation). TestDeviceTrainMatchesCPU
+// (TestDeviceResume, on the CPU emulation); the checkpoints are the same
+// as a CPU run's, so either resumes the other (TestResumeAcrossDevices). TestDeviceTrainMatchesCPU
 // compares a device run with the CPU's step by step. Run refuses at the
 // start what the device does not implement: several ranks, GradHook, a
 // float64 model, batch norms with frozen scale and shift. The device
