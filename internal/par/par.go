@@ -21,6 +21,7 @@ package par
 
 import (
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,12 +105,16 @@ func Do(n int, f func(w int)) {
 	for w := 1; w < n; w++ {
 		spinning = get().assign(j) || spinning
 	}
+	var t0 time.Time
+	if spinning {
+		t0 = time.Now()
+	}
 	f(0)
-	if j.work() && spinning {
+	if j.work() && spinning && time.Since(t0) > missAfter {
 		// A helper that was waiting on its core did not take its index
-		// while the caller ran f(0): its thread is not on a core (the
-		// machine is busy with other processes), and spinning would only
-		// take time from the threads that are.
+		// in all the time the caller ran f(0): its thread is not on a
+		// core (the machine is busy with other processes), and spinning
+		// would only take time from the threads that are.
 		calmUntil.Store(time.Now().Add(calm).UnixNano())
 	}
 	// The helpers usually finish within a few microseconds of the caller:
@@ -142,8 +147,14 @@ func (j *job) work() (ran bool) {
 	}
 }
 
-// calm is how long nobody spins after a spinning helper missed its job.
-const calm = 50 * time.Millisecond
+// calm is how long nobody spins after a spinning helper missed its job,
+// and missAfter how long the caller must have run f(0) for the helper's
+// absence to count as a miss (a shorter f(0) can end before a helper on
+// its core notices the job).
+const (
+	calm      = 50 * time.Millisecond
+	missAfter = 20 * time.Microsecond
+)
 
 // calmUntil is the time (Unix nanoseconds) until which nobody spins.
 var calmUntil atomic.Int64
@@ -215,8 +226,19 @@ func (h *helper) loop() {
 // if not, the helper is marked asleep and must wait for a wake-up (unless
 // a job arrived at the last moment, which await also reports).
 func (h *helper) await() bool {
-	if spinFor(func() bool { return h.state.Load() == given }) {
-		return true
+	// At most GOMAXPROCS-1 helpers spin: one more would take a core from
+	// the goroutine that is about to hand out the next job.
+	if spinners.Add(1) <= int32(runtime.GOMAXPROCS(0)-1) {
+		got := spinFor(func() bool { return h.state.Load() == given })
+		spinners.Add(-1)
+		if got {
+			return true
+		}
+	} else {
+		spinners.Add(-1)
 	}
 	return !h.state.CompareAndSwap(waiting, asleep)
 }
+
+// spinners counts the helpers spinning now.
+var spinners atomic.Int32
