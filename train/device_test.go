@@ -151,26 +151,7 @@ func TestDeviceResume(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%+v", err)
 	}
-	cfg2 := cfg
-	cfg2.Out = t.TempDir()
-	for i, stop := range []int64{1, 4} {
-		ctx, cancel := context.WithCancel(context.Background())
-		rep := &stopAt{n: stop, cancel: cancel}
-		cfg2.Resume = i > 0
-		res, err := Run(ctx, cfg2, rep)
-		cancel()
-		if !errors.Is(err, ErrInterrupted) {
-			t.Fatalf("interruption %d: error %v, want ErrInterrupted", i, err)
-		}
-		if want := filepath.Join(cfg2.Out, CheckpointName(stop)); res == nil || res.Checkpoint != want {
-			t.Fatalf("interruption %d: result %+v, want checkpoint %s", i, res, want)
-		}
-	}
-	cfg2.Resume = true
-	resumed, err := Run(context.Background(), cfg2, nil)
-	if err != nil {
-		t.Fatalf("%+v", err)
-	}
+	resumed := runInterrupted(t, cfg, 1, 4)
 	sameRun(t, full, resumed, 4)
 	if final := weightsOf(t, resumed.Model); final.Solver != nil {
 		t.Error("the final model has solver state")

@@ -221,30 +221,37 @@ func checkResumeOn(t *testing.T, e ops.Engine) {
 		t.Fatal(err)
 	}
 
-	cfg2 := cfg
-	cfg2.Out = t.TempDir()
-	for i, stop := range []int64{4, 12} {
+	sameRun(t, full, runInterrupted(t, cfg, 4, 12), 12)
+}
+
+// runInterrupted runs cfg into a new directory, cancelling it after each
+// global step in stops (resuming after the first), then resumes it to the
+// end and returns that last run's result.
+func runInterrupted(t *testing.T, cfg Config, stops ...int64) *Result {
+	t.Helper()
+	cfg.Out = t.TempDir()
+	for i, stop := range stops {
 		ctx, cancel := context.WithCancel(context.Background())
 		rep := &stopAt{n: stop, cancel: cancel}
-		cfg2.Resume = i > 0
-		res, err := Run(ctx, cfg2, rep)
+		cfg.Resume = i > 0
+		res, err := Run(ctx, cfg, rep)
 		cancel()
 		if !errors.Is(err, ErrInterrupted) {
 			t.Fatalf("interruption %d: error %v, want ErrInterrupted", i, err)
 		}
-		if want := filepath.Join(cfg2.Out, CheckpointName(stop)); res == nil || res.Checkpoint != want {
+		if want := filepath.Join(cfg.Out, CheckpointName(stop)); res == nil || res.Checkpoint != want {
 			t.Fatalf("interruption %d: result %+v, want checkpoint %s", i, res, want)
 		}
 		if got := rep.steps[len(rep.steps)-1]; got != stop {
 			t.Fatalf("interruption %d: last step %d, want %d", i, got, stop)
 		}
 	}
-	cfg2.Resume = true
-	resumed, err := Run(context.Background(), cfg2, nil)
+	cfg.Resume = true
+	resumed, err := Run(context.Background(), cfg, nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%+v", err)
 	}
-	sameRun(t, full, resumed, 12)
+	return resumed
 }
 
 // sameRun checks that two runs of steps steps in 2 epochs with Polyak
