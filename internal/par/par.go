@@ -64,24 +64,39 @@ func spinFromEnv(v string) time.Duration {
 func SetSpin(d time.Duration) time.Duration { return time.Duration(spin.Swap(int64(d))) }
 
 // spinFor busy-waits until done reports true or the spin time has passed,
-// and reports whether done did. It does not yield: a yield would let the
-// scheduler move the waiting goroutine onto the other goroutine's core,
-// which then waits for it instead of working beside it.
+// and reports whether done did. It yields only every yieldEvery: a yield
+// at every turn let the scheduler move the waiting goroutine onto the
+// other goroutine's core, which then waited for it instead of working
+// beside it.
 func spinFor(done func() bool) bool {
 	limit := time.Duration(spin.Load())
 	start := time.Now()
 	if start.UnixNano() < calmUntil.Load() {
 		limit = 0
 	}
+	yield := yieldEvery
 	for i := 0; ; i++ {
 		if done() {
 			return true
 		}
-		if i%64 == 63 && time.Since(start) >= limit {
-			return false
+		if i%64 == 63 {
+			el := time.Since(start)
+			if el >= limit {
+				return false
+			}
+			if el >= yield {
+				// Other goroutines waiting for a core (a server's
+				// handlers, another worker's caller) get it now; with none
+				// waiting, Gosched returns at once.
+				runtime.Gosched()
+				yield = el + yieldEvery
+			}
 		}
 	}
 }
+
+// yieldEvery is how often a spinning goroutine offers its core to others.
+const yieldEvery = 10 * time.Microsecond
 
 // Do calls f(0), ..., f(n-1) concurrently and returns when all have
 // returned. The calling goroutine runs f(0), then any index that no
