@@ -16,17 +16,13 @@ import (
 // CropOptions configures ObjectCrops. Zero fields take the defaults in
 // brackets.
 type CropOptions struct {
-	Objects     string // mnist or fashion [mnist]
-	ObjectsDir  string // as MakeOptions.ObjectsDir
-	Backgrounds string // as MakeOptions.Backgrounds [DefaultBackgrounds]
+	Scene // the canvases, as MakeData makes them
 	// Train and Val are the numbers of crops [30000, 2000].
 	Train, Val int
 	Size       int // the classifier's input size [32]
 	// Context is R-CNN's context padding at Size [ContextFor(Size)];
 	// negative means none.
 	Context int
-	// Canvas and object sizes, as MakeOptions [128-160, 20-64, 5].
-	MinCanvas, MaxCanvas, MinObject, MaxObject, MaxObjects int
 	// PosFraction is the fraction of object crops; the rest are
 	// background [0.5].
 	PosFraction float64
@@ -34,14 +30,9 @@ type CropOptions struct {
 }
 
 func (o CropOptions) withDefaults() CropOptions {
-	def := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	def(&o.Train, 30000)
-	def(&o.Val, 2000)
-	def(&o.Size, 32)
+	defInt(&o.Train, 30000)
+	defInt(&o.Val, 2000)
+	defInt(&o.Size, 32)
 	if o.Context == 0 {
 		o.Context = ContextFor(o.Size)
 	}
@@ -72,9 +63,7 @@ func ObjectCrops(ctx context.Context, o CropOptions) (*data.Splits, error) {
 	if o.Train < 1 || o.Val < 1 || o.Size < 8 || o.PosFraction <= 0 || o.PosFraction > 1 {
 		return nil, errors.Errorf("detection: crops: bad options (train %d, val %d, size %d, positives %g)", o.Train, o.Val, o.Size, o.PosFraction)
 	}
-	mo := MakeOptions{Objects: o.Objects, ObjectsDir: o.ObjectsDir, Backgrounds: o.Backgrounds,
-		MinCanvas: o.MinCanvas, MaxCanvas: o.MaxCanvas, MinObject: o.MinObject, MaxObject: o.MaxObject,
-		MaxObjects: o.MaxObjects, Seed: o.Seed}.withDefaults()
+	mo := MakeOptions{Scene: o.Scene, Seed: o.Seed}.withDefaults()
 	if mo.MinCanvas < 32 || mo.MaxCanvas < mo.MinCanvas || mo.MinObject < 8 || mo.MaxObject < mo.MinObject || mo.MaxObject > mo.MinCanvas || mo.MaxObjects < 1 {
 		return nil, errors.Errorf("detection: crops: bad sizes (canvas %d-%d, object %d-%d, objects %d)", mo.MinCanvas, mo.MaxCanvas, mo.MinObject, mo.MaxObject, mo.MaxObjects)
 	}

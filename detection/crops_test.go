@@ -47,7 +47,7 @@ func TestObjectCrops(t *testing.T) {
 	}
 	bg := filepath.Join(t.TempDir(), "bg")
 	writePhotos(t, bg, 4)
-	o := CropOptions{Backgrounds: bg, Train: 300, Val: 40, Seed: 3}
+	o := CropOptions{Scene: Scene{Backgrounds: bg}, Train: 300, Val: 40, Seed: 3}
 	sp, err := ObjectCrops(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestObjectCrops(t *testing.T) {
 	if bytes.Equal(a.pix, other.Train.(*RegionSet).pix) {
 		t.Error("another seed, same crops")
 	}
-	if _, err := ObjectCrops(context.Background(), CropOptions{Backgrounds: bg, Train: 10, Val: 1, PosFraction: 2}); err == nil {
+	if _, err := ObjectCrops(context.Background(), CropOptions{Scene: Scene{Backgrounds: bg}, Train: 10, Val: 1, PosFraction: 2}); err == nil {
 		t.Error("PosFraction 2 accepted")
 	}
 }

@@ -43,11 +43,11 @@ var (
 	FashionNames = []string{"tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"}
 )
 
-// MakeOptions configures MakeData. Zero fields take the defaults in
-// brackets, which make a benchmark small enough for the whole pipeline to
-// run in minutes.
-type MakeOptions struct {
-	Out     string // output folder (required)
+// Scene describes the canvases of the benchmark: the objects, the
+// photographs they are pasted on, and the sizes. MakeData and ObjectCrops
+// take the same Scene, so a region classifier is pretrained on the scenes
+// it will detect in. Zero fields take the defaults in brackets.
+type Scene struct {
 	Objects string // mnist or fashion [mnist]
 	// ObjectsDir is the idx folder of the objects: "" finds MNIST through
 	// the Go module proxy (data.MNISTDir) and Fashion-MNIST in
@@ -58,34 +58,49 @@ type MakeOptions struct {
 	// sorted by name and dealt alternately to the training and the test
 	// split, so the splits never share a photograph.
 	Backgrounds string
-	Train, Test int    // images per split [240, 100]
-	MinCanvas   int    // canvas side range [128, 160]
-	MaxCanvas   int    //
-	MinObject   int    // object size (longer side) range [20, 64]
-	MaxObject   int    //
-	MaxObjects  int    // objects per image, 1..MaxObjects [5]
-	Seed        uint64 // everything random
+	MinCanvas   int // canvas side range [128, 160]
+	MaxCanvas   int //
+	MinObject   int // object size (longer side) range [20, 64]
+	MaxObject   int //
+	MaxObjects  int // objects per canvas, 1..MaxObjects [5]
 }
 
-func (o MakeOptions) withDefaults() MakeOptions {
-	def := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
-	}
+func (o Scene) withDefaults() Scene {
 	if o.Objects == "" {
 		o.Objects = ObjectsMNIST
 	}
 	if o.Backgrounds == "" {
 		o.Backgrounds = DefaultBackgrounds
 	}
-	def(&o.Train, 240)
-	def(&o.Test, 100)
-	def(&o.MinCanvas, 128)
-	def(&o.MaxCanvas, 160)
-	def(&o.MinObject, 20)
-	def(&o.MaxObject, 64)
-	def(&o.MaxObjects, 5)
+	defInt(&o.MinCanvas, 128)
+	defInt(&o.MaxCanvas, 160)
+	defInt(&o.MinObject, 20)
+	defInt(&o.MaxObject, 64)
+	defInt(&o.MaxObjects, 5)
+	return o
+}
+
+// defInt sets *p to v when it is zero.
+func defInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+// MakeOptions configures MakeData. Zero fields take the defaults in
+// brackets, which make a benchmark small enough for the whole pipeline to
+// run in minutes.
+type MakeOptions struct {
+	Out string // output folder (required)
+	Scene
+	Train, Test int    // images per split [240, 100]
+	Seed        uint64 // everything random
+}
+
+func (o MakeOptions) withDefaults() MakeOptions {
+	o.Scene = o.Scene.withDefaults()
+	defInt(&o.Train, 240)
+	defInt(&o.Test, 100)
 	return o
 }
 

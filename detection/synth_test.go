@@ -39,7 +39,7 @@ func TestMakeData(t *testing.T) {
 	tmp := t.TempDir()
 	bg, out := filepath.Join(tmp, "bg"), filepath.Join(tmp, "out")
 	writePhotos(t, bg, 4)
-	rep, err := MakeData(context.Background(), MakeOptions{Out: out, Backgrounds: bg, Train: 6, Test: 4, Seed: 2}, nil)
+	rep, err := MakeData(context.Background(), MakeOptions{Out: out, Scene: Scene{Backgrounds: bg}, Train: 6, Test: 4, Seed: 2}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestMakeData(t *testing.T) {
 	}
 	// Same seed, same bytes.
 	out2 := filepath.Join(tmp, "out2")
-	if _, err := MakeData(context.Background(), MakeOptions{Out: out2, Backgrounds: bg, Train: 6, Test: 4, Seed: 2}, nil); err != nil {
+	if _, err := MakeData(context.Background(), MakeOptions{Out: out2, Scene: Scene{Backgrounds: bg}, Train: 6, Test: 4, Seed: 2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := os.ReadFile(filepath.Join(out, "Annotations", "test_000003.xml"))
@@ -93,10 +93,10 @@ func TestMakeDataErrors(t *testing.T) {
 	if !strings.Contains(err.Error(), "python3-skimage") {
 		t.Errorf("missing default backgrounds: %v", err)
 	}
-	if _, err := MakeData(context.Background(), MakeOptions{Out: t.TempDir(), Objects: "cifar"}, nil); err == nil || !strings.Contains(err.Error(), `"cifar" unknown`) {
+	if _, err := MakeData(context.Background(), MakeOptions{Out: t.TempDir(), Scene: Scene{Objects: "cifar"}}, nil); err == nil || !strings.Contains(err.Error(), `"cifar" unknown`) {
 		t.Errorf("unknown objects: %v", err)
 	}
-	if _, err := MakeData(context.Background(), MakeOptions{Out: t.TempDir(), MaxObject: 500}, nil); err == nil {
+	if _, err := MakeData(context.Background(), MakeOptions{Out: t.TempDir(), Scene: Scene{MaxObject: 500}}, nil); err == nil {
 		t.Error("objects larger than the canvas accepted")
 	}
 }

